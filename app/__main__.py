@@ -1,0 +1,6 @@
+"""``python -m app`` runs the console script."""
+
+from app.cli import main
+
+if __name__ == "__main__":
+    main()

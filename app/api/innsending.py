@@ -1,0 +1,33 @@
+"""POST /api/v1/innsending: the client submits a søknad (sandbox stand-in for Altinn/FtB)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from app.api import engine_config
+from app.api.auth import current_run
+from app.engine.runs import submit_innsending
+from app.http import load_body
+from app.store.db import get_session
+from app.wire.dates import iso
+from app.wire.inputs import InnsendingSchema
+
+bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/innsending")
+def post_innsending() -> tuple[Response, int, dict[str, str]]:
+    """Register the søknad and return its innsendingReferanse and ftBID."""
+    run = current_run()
+    data = load_body(InnsendingSchema(), "innsending")
+    config = engine_config()
+    innsending = submit_innsending(get_session(), run.id, config, data)
+    ref = innsending.innsendingReferanse
+    kvittering_url = f"{config.base_url}/api/v1/kvittering?innsendingReferanse={ref}"
+    body = {
+        "innsendingReferanse": ref,
+        "ftBID": innsending.ftBID,
+        "mottattDato": iso(innsending.mottattDato),
+        "kvitteringUrl": kvittering_url,
+    }
+    return jsonify(body), 201, {"Location": kvittering_url}

@@ -1,0 +1,133 @@
+"""Record every exchange on the simulated API in the run's journal (redacted, capped)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import delete, select, update
+
+from app.engine.clock import utcnow
+from app.engine.runs import clock_of
+from app.store.db import get_session
+from app.store.models import JournalEntry, Run
+
+REDACTED = "***"
+TRIM_STEP = 50
+
+
+def _redact_headers(headers: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        lower = key.lower()
+        if lower == "authorization":
+            out[key] = _redact_authorization(value)
+        elif lower in ("cookie", "set-cookie", "proxy-authorization"):
+            out[key] = REDACTED
+        else:
+            out[key] = value
+    return out
+
+
+def _redact_authorization(value: str) -> str:
+    scheme, _, credentials = value.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            username = base64.b64decode(credentials).decode("utf-8").partition(":")[0]
+        except ValueError:
+            return f"Basic {REDACTED}"
+        return f"Basic {username}:{REDACTED}"
+    return f"{scheme} {REDACTED}"
+
+
+def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bool]:
+    if not raw:
+        return None, False
+    if mimetype and not (mimetype.startswith("application/") and "json" in mimetype) and not (
+        mimetype.startswith("text/")
+    ):
+        return f"[{mimetype}, {len(raw)} byte]", False
+    text = raw[:cap].decode("utf-8", errors="replace")
+    return text, len(raw) > cap
+
+
+def _start() -> None:
+    g.journal_started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    run_id = g.get("journal_run_id")
+    if run_id is None or request.blueprint is None or not request.blueprint.startswith("api"):
+        return response
+    body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
+    limit = request.max_content_length or 0
+    if (request.content_length or 0) > limit:
+        request_body: str | None = f"[ikke lest: {request.content_length} byte over grensen]"
+        request_truncated = True
+    else:
+        request_body, request_truncated = _capture(
+            request.get_data(cache=True), request.mimetype, body_cap
+        )
+    response_body, response_truncated = _capture(
+        response.get_data() if not response.direct_passthrough else b"", response.mimetype, body_cap
+    )
+    session = get_session()
+    session.rollback()
+    run = session.get(Run, run_id)
+    if run is None:  # deleted while the request was served
+        return response
+    entry = JournalEntry(
+        run_id=run_id,
+        real_time=utcnow(),
+        virtual_time=clock_of(run).now(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("utf-8", errors="replace"),
+        request_headers=_redact_headers(request.headers),
+        request_body=request_body,
+        request_body_truncated=request_truncated,
+        status=response.status_code,
+        response_headers=_redact_headers(response.headers),
+        response_body=response_body,
+        response_body_truncated=response_truncated,
+        duration_ms=round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
+    )
+    session.add(entry)
+    count = session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(journal_count=Run.journal_count + 1)
+        .returning(Run.journal_count)
+    ).scalar_one()
+    session.commit()
+    cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])
+    step = max(1, min(TRIM_STEP, cap // 10))
+    # Trim in steps so the hot path rarely pays for it; a run never holds more than ``cap``.
+    if count >= cap and (count - cap) % step == 0:
+        _trim(run_id, cap - step)
+    return response
+
+
+def _trim(run_id: str, keep: int) -> None:
+    """Drop a run's oldest entries beyond ``keep``."""
+    session = get_session()
+    cutoff = session.scalars(
+        select(JournalEntry.id)
+        .where(JournalEntry.run_id == run_id)
+        .order_by(JournalEntry.id.desc())
+        .offset(keep)
+        .limit(1)
+    ).first()
+    if cutoff is not None:
+        session.execute(
+            delete(JournalEntry).where(JournalEntry.run_id == run_id, JournalEntry.id <= cutoff)
+        )
+        session.commit()
+
+
+def init_app(app: Flask) -> None:
+    """Time every request and record the simulated API's exchanges."""
+    app.before_request(_start)
+    app.after_request(_record)

@@ -1,0 +1,18 @@
+"""GET /api/v1/kvittering: the receipt, once the kommune has journalført the innsending."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from app.api.auth import current_run
+from app.engine.runs import kvittering_for
+from app.store.db import get_session
+
+bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/kvittering")
+def get_kvittering() -> Response:
+    """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""
+    run = current_run()
+    return jsonify(kvittering_for(get_session(), run, request.args.get("innsendingReferanse")))

@@ -1,0 +1,20 @@
+"""GET /api/v1/status: the current view of an innsending (sandbox extension)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from app.api import engine_config
+from app.api.auth import current_run
+from app.engine.runs import status_for
+from app.store.db import get_session
+
+bp = Blueprint("api_status", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/status")
+def get_status() -> Response:
+    """Return the case as it stands now for ``innsendingReferanse``."""
+    run = current_run()
+    ref = request.args.get("innsendingReferanse")
+    return jsonify(status_for(get_session(), run, ref, engine_config()))

@@ -1,0 +1,34 @@
+"""POST /api/v1/supplering: mangelbesvarelse or ettersending (Supplering av søknad)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from app.api import engine_config
+from app.api.auth import current_run
+from app.engine.runs import apply_event, innsending_of, new_supplering_ref
+from app.http import load_body
+from app.store.db import get_session
+from app.wire.inputs import SuppleringSchema, supplering_event
+
+bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/supplering")
+def post_supplering() -> tuple[Response, int]:
+    """Receive the supplering; answering every open mangel makes the søknad complete."""
+    run = current_run()
+    data = load_body(SuppleringSchema(), "supplering")
+    innsending_of(run, data["innsendingReferanse"])
+    session = get_session()
+    referanse = new_supplering_ref(session, run.id)
+    applied = apply_event(
+        session, run.id, engine_config(), supplering_event(data, referanse), source="api"
+    )
+    body = {
+        "suppleringReferanse": referanse,
+        "innsendingReferanse": data["innsendingReferanse"],
+        "mottattDato": applied.to_dict()["virtuellTid"],
+        "advarsler": applied.advarsler,
+    }
+    return jsonify(body), 201

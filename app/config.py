@@ -1,0 +1,43 @@
+"""Configuration: defaults, then ``SANDBOX_*`` environment variables, then the test override."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # SQLite file in the instance folder unless SANDBOX_DATABASE_URL names another database.
+    "DATABASE_URL": None,
+    # Default seed for runs created without one; unset means a fresh random seed per run.
+    "SEED": None,
+    # When set, the control plane (/sandbox/) requires "Authorization: Bearer <token>".
+    "ADMIN_TOKEN": None,
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Public base URL used in dokumentUrl and kvitteringUrl; default: the request's host.
+    "BASE_URL": None,
+    "JOURNAL_MAX_ENTRIES": 10_000,
+    "JOURNAL_BODY_CAP": 64 * 1024,
+    "DOCUMENT_RETENTION_DAYS": 30,
+}
+
+ENV_PREFIX = "SANDBOX_"
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from the defaults, the environment and ``test_config``, in order."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config["DATABASE_URL"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'sandbox.db')}"
+    url = str(app.config["DATABASE_URL"])
+    if url.startswith("postgresql://"):
+        # Plain postgresql:// URLs get the psycopg 3 driver, the one the project installs.
+        app.config["DATABASE_URL"] = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]

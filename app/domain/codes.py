@@ -1,0 +1,154 @@
+"""DiBK code lists used by the simulated kommune (values from the domain reference)."""
+
+from __future__ import annotations
+
+# SUA's expansion is not published; the label here is the sandbox's reading of the data.
+MILEPAEL: dict[str, str] = {
+    "MS": "Mottatt søknad",
+    "KS": "Komplett søknad",
+    "MB": "Mangelbrev",
+    "SUA": "Uttalelse fra annen myndighet",
+    "VF": "Vedtak fattet",
+}
+
+SOKNADSTYPE: dict[str, str] = {
+    "RS": "Søknad om rammetillatelse",
+    "ET": "Søknad om tillatelse i ett trinn",
+    "TA": "Søknad om tiltak uten ansvarsrett",
+    "IG": "Søknad om igangsettingstillatelse",
+    "MB": "Søknad om midlertidig brukstillatelse",
+    "FA": "Søknad om ferdigattest",
+    "ES": "Søknad om endring av tillatelse",
+}
+
+# Statutory processing deadline in weeks per søknadstype (pbl § 21-7, SAK10 ch. 7):
+# 3 weeks for the simpler applications, 12 weeks for the rest.
+FRIST_UKER: dict[str, int] = {
+    "RS": 12,
+    "ET": 12,
+    "ES": 12,
+    "TA": 3,
+    "IG": 3,
+    "MB": 3,
+    "FA": 3,
+}
+
+UTFALL: dict[str, str] = {
+    "MG": "Mangel",
+    "MSL": "Mangel/'pauser' løpende tidsfrist",
+    "MSI": "Mangel/tidsfrist starter ikke",
+    "DOK": "Be om dokumentasjon",
+    "OTI": "Oppfordre til innsending",
+    "SVV": "Vilkår i vedtak",
+    "MKV": "Oppfølgingspunkt i vedtak",
+    "AVS": "Avslå søknad",
+    "AVV": "Avvise søknad",
+    "FV": "Fatte vedtak",
+    "VP": "Vedtakspunkt",
+    "KV": "Kunngjør vedtaket",
+    "RAS": "Retur av søknad",
+    "OS": "Oversend saken",
+    "OTV": "Oversend til vegmyndighet",
+}
+
+MANGEL_UTFALL = ("DOK", "MG", "MSL", "MSI", "OTI")
+VILKAAR_UTFALL = "SVV"
+OPPFOLGING_UTFALL = "MKV"
+
+TYPE_ENDRING_SAKSNUMMER = ("endring", "samling", "splitting")
+
+VEDTAK_RESULTAT: dict[str, str] = {
+    "innvilget": "FV",
+    "avslag": "AVS",
+    "avvisning": "AVV",
+}
+
+DISTRIBUSJONSMETODE: dict[str, str] = {
+    "fellestjenesterBygg": "Fellestjenester BYGG",
+    "eInnsyn": "eInnsyn",
+    "offentligPostjournal": "Offentlig postjournal",
+    "svarUt": "SvarUt",
+    "altinn": "Altinn",
+    "digipost": "Digipost",
+    "brev": "Brev",
+    "annet": "Annet",
+}
+
+ETTERSENDING_TEMA: dict[str, str] = {
+    "generelt": "Generelt",
+    "plan": "Plan",
+    "nabovarsel": "Nabovarsel",
+    "atkomst": "Atkomst",
+    "avlopOvervann": "Avløp/overvann",
+    "andreForhold": "Andre forhold",
+}
+
+# Codes are DiBK's (GeoNorge tiltaktype, as seen in the 2024 checklists). Only a few
+# descriptions are published verbatim (nyttbyggboligformal, pabygg, bruksendring, vatrom,
+# fasade); the others are the sandbox's short paraphrases and are marked so in docs/.
+TILTAKSTYPE: dict[str, str] = {
+    "anleggseiendom": "Anleggseiendom",
+    "annet": "Annet",
+    "antenneover5m": "Antennesystem med høyde over 5m",
+    "arealoverføring": "Arealoverføring",
+    "berekonstruksjoner": "Bærekonstruksjoner",
+    "boligoppdeling": "Oppdeling av boligenhet",
+    "boligsammenslaing": "Sammenslåing av boligenheter",
+    "brannskille": "Brannskille",
+    "bruksendring": "Kun endring av bruk",
+    "bruksendringhoveddel": "Bruksendring fra tilleggsdel til hoveddel",
+    "driftsbygningendringover1000m2": "Endring av driftsbygning over 1000 m2",
+    "driftsbygningendringunder1000m2": "Endring av driftsbygning under 1000 m2",
+    "driftsbygningtilbyggover1000m2": "Tilbygg driftsbygning over 1000 m2",
+    "driftsbygningtilbyggunder1000m2": "Tilbygg driftsbygning under 1000 m2",
+    "endringanlegg": "Endring av anlegg",
+    "endringbyggannet": "Endring av bygg - annet",
+    "endringdrift": "Endring av driftsbygning",
+    "endringVAanlegg": "Endring av VA-anlegg",
+    "endringVeianlegg": "Endring av veianlegg",
+    "fasade": "Endring av en eller flere fasader",
+    "festegrunn": "Festegrunn",
+    "fundamenter": "Fundamenter",
+    "grunneiendom": "Grunneiendom",
+    "hovedombygging": "Hovedombygging",
+    "innhegning": "Innhegning mot veg",
+    "installasjonernyttanlegg": "Installasjoner i nytt anlegg",
+    "installasjonerreparasjon": "Reparasjon av installasjoner",
+    "installasjonibygg": "Installasjon i bygg",
+    "lydskille": "Lydskille",
+    "mikrohus": "Mikrohus",
+    "nyttanlegg": "Nytt anlegg",
+    "nyttByggBlandetFormalNaringBolig": "Nytt bygg - blandet formål næring/bolig",
+    "nyttbyggboligformal": "Nytt bygg - Boligformål",
+    "nyttbyggdriftsbygningover1000m2": "Nytt bygg - driftsbygning over 1000 m2",
+    "nyttbyggdriftsbygningunder1000m2": "Nytt bygg - driftsbygning under 1000 m2",
+    "nyttbyggover70m2": "Nytt bygg - over 70 m2",
+    "nyttbyggunder70m2": "Nytt bygg - under 70 m2",
+    "nyttOffVeianlegg": "Nytt offentlig veianlegg",
+    "nyttVAanlegg": "Nytt VA-anlegg",
+    "pabygg": "Endring av bygg - utvendig - Påbygg",
+    "parkeringsplass": "Parkeringsplass",
+    "plasseringmidlertidig": "Midlertidig plassering",
+    "rivinganlegg": "Riving av anlegg",
+    "rivingbygningunder70m2": "Riving av bygning under 70 m2",
+    "rivingdelerbygg": "Riving av deler av bygg",
+    "rivingdriftsbygninginntill1000m2": "Riving av driftsbygning inntil 1000 m2",
+    "rivinghelebygg": "Riving av hele bygg",
+    "rivingtilbygginntil50m2": "Riving av tilbygg inntil 50 m2",
+    "skiltreklamefasadeliten": "Skilt/reklame på fasade, liten",
+    "skiltreklamefasadestor": "Skilt/reklame på fasade, stor",
+    "skiltreklamefrittstaendeliten": "Skilt/reklame frittstående, liten",
+    "skiltreklamefrittstaendestor": "Skilt/reklame frittstående, stor",
+    "terrenginngrep": "Vesentlig terrenginngrep",
+    "tilbyggover50m2": "Tilbygg over 50 m2",
+    "tilbyggunder50m2": "Tilbygg under 50 m2",
+    "underbygg": "Underbygg",
+    "utvendigeinstallasjoner": "Utvendige installasjoner",
+    "vatrom": "Endring av våtrom i eksisterende bygning",
+    "veg": "Veg",
+}
+
+
+def kode(kodeverdi: str, liste: dict[str, str]) -> dict[str, str]:
+    """Return DiBK's ``{kodeverdi, kodebeskrivelse}`` object for a code."""
+    return {"kodeverdi": kodeverdi, "kodebeskrivelse": liste[kodeverdi]}

@@ -1,0 +1,492 @@
+"""The run engine: create runs, apply events exactly once, and answer what a client may read.
+
+State changes go through :func:`apply_event`. It loads the case, lets the domain event
+change it, renders what the client will see, checks every payload against DiBK's rules
+and stores it all in one transaction guarded by the run's ``version`` column: if another
+worker changed the run meanwhile, the update matches no row and the event is retried on
+the fresh state. So two workers never apply one event twice or lose one.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, UtgaaendeDokument
+from app.domain.events import Event
+from app.domain.messages import Kvittering, Oppdatering
+from app.domain.serial import from_plain, to_plain
+from app.engine.clock import Clock, aware, new_clock, utcnow
+from app.engine.pdf import render_letter
+from app.errors import Conflict, EmissionRejected, Gone, NotFound, Problem, ValidationFailed
+from app.store.models import DokumentRow, EventLog, KvitteringRow, OppdateringRow, Run
+from app.testdata.no_provider import Kommune, SyntheticData, kommuner
+from app.wire import render, rules
+from app.wire.dates import iso
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class EngineConfig:
+    """The settings the engine reads from the app config."""
+
+    base_url: str
+    document_retention: timedelta = timedelta(days=30)
+    default_seed: int | None = None
+
+
+@dataclass
+class Applied:
+    """What one event produced."""
+
+    kind: str
+    seq: int
+    virtual_time: datetime
+    kvitteringer: list[dict[str, Any]] = field(default_factory=list)
+    oppdateringer: list[dict[str, Any]] = field(default_factory=list)
+    advarsler: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the control plane."""
+        return {
+            "hendelse": self.kind,
+            "sekvensnummer": self.seq,
+            "virtuellTid": iso(self.virtual_time),
+            "kvitteringer": self.kvitteringer,
+            "oppdateringer": self.oppdateringer,
+            "advarsler": self.advarsler,
+        }
+
+
+def hash_password(password: str) -> str:
+    """SHA-256 of a run password; the passwords are random 192-bit tokens, not user secrets."""
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def password_matches(run: Run, password: str) -> bool:
+    """Constant-time check of a run password."""
+    return hmac.compare_digest(run.password_sha256, hash_password(password))
+
+
+def clock_of(run: Run) -> Clock:
+    """The run's virtual clock."""
+    return Clock(
+        run.clock_mode, run.clock_factor, run.clock_virtual_anchor, run.clock_real_anchor
+    )
+
+
+def load_sak(run: Run) -> Sak:
+    """The run's case aggregate."""
+    return from_plain(Sak, run.state)
+
+
+class RunContext:
+    """The engine side of :class:`app.domain.events.EventContext` for one event."""
+
+    def __init__(self, run: Run, sak: Sak, now: datetime, config: EngineConfig) -> None:
+        self.run = run
+        self.sak = sak
+        self.now = now
+        self.config = config
+        self.data = SyntheticData(f"{run.seed}:{run.rng_counter}")
+        self.documents: list[DokumentRow] = []
+
+    def new_id(self) -> str:
+        """A seeded UUID."""
+        return self.data.uuid()
+
+    def new_saksbehandler(self) -> Kontaktpunkt:
+        """A seeded caseworker of this kommune."""
+        kommune = kommuner().get(self.sak.kommunenummer)
+        return self.data.saksbehandler(kommune)
+
+    def publish(
+        self, innsending: Innsending, tittel: str, linjer: list[str], metoder: list[str]
+    ) -> UtgaaendeDokument:
+        """Render the letter, queue it for the dokumentformidler and describe it."""
+        dokument_id = self.new_id()
+        refs = [f"Deres referanse: {innsending.innsendingReferanse}"]
+        if innsending.saksnummer is not None:
+            refs.insert(0, f"Saksnummer: {innsending.saksnummer.label}")
+        content = render_letter(
+            f"{self.sak.kommunenavn} kommune", tittel, self.now, refs, linjer
+        )
+        self.documents.append(
+            DokumentRow(
+                run_id=self.run.id,
+                dokument_id=dokument_id,
+                innsending_referanse=innsending.innsendingReferanse,
+                tittel=tittel,
+                filnavn=f"{tittel.split(' - ')[0].replace(' ', '_')}.pdf",
+                mime_type="application/pdf",
+                content=content,
+                created_virtual=self.now,
+                expires_virtual=self.now + self.config.document_retention,
+            )
+        )
+        dokument = UtgaaendeDokument(
+            dokumentId=dokument_id,
+            dokumentTittel=tittel,
+            filStorrelse=str(len(content)),
+            dokumentUrl=f"{self.config.base_url}/api/v1/dokument/{dokument_id}",
+            distribusjonsmetode=metoder,
+        )
+        innsending.utgaaendeDokumenter.append(dokument)
+        return dokument
+
+
+def create_run(
+    session: Session,
+    config: EngineConfig,
+    *,
+    label: str | None = None,
+    seed: int | None = None,
+    profile: str = "utkast-2022",
+    kommunenummer: str | None = None,
+    fraEbyggesaksystem: str | None = None,
+    clock_mode: str = "realtime",
+    clock_start: datetime | None = None,
+) -> tuple[Run, str]:
+    """Create a run with fresh credentials; return it with its (only shown once) password."""
+    if seed is None:
+        seed = config.default_seed if config.default_seed is not None else secrets.randbelow(2**31)
+    data = SyntheticData(seed)
+    kommune: Kommune
+    if kommunenummer is None:
+        kommune = data.kommune()
+    else:
+        found = kommuner().get(kommunenummer)
+        if found is None:
+            message = f"Kommunenummer {kommunenummer} finnes ikke i SSBs liste for 2024."
+            raise ValidationFailed(
+                message, [Problem("run.kommunenummer.ukjent", "kommunenummer", message)]
+            )
+        kommune = found
+    sak = Sak(
+        kommunenummer=kommune.nummer,
+        kommunenavn=kommune.navn.split(" - ")[0],
+        fraEbyggesaksystem=fraEbyggesaksystem or "Sandkasse eByggesak",
+        neste_sakssekvensnummer=data.random.randint(100, 9000),
+        fordelingssak_sekvensnummer=data.random.randint(1, 60),
+    )
+    clock = new_clock(clock_mode, clock_start)
+    password = secrets.token_urlsafe(24)
+    run = Run(
+        id=f"run-{secrets.token_hex(6)}",
+        label=label,
+        profile=profile,
+        seed=seed,
+        username=f"klient-{secrets.token_hex(5)}",
+        password_sha256=hash_password(password),
+        status="active",
+        created_at=utcnow(),
+        clock_mode=clock.mode,
+        clock_factor=clock.factor,
+        clock_virtual_anchor=clock.virtual_anchor,
+        clock_real_anchor=clock.real_anchor,
+        state=to_plain(sak),
+        version=0,
+        rng_counter=1,
+        oppdatering_seq=0,
+    )
+    session.add(run)
+    session.commit()
+    return run, password
+
+
+def _mutate(
+    session: Session,
+    run_id: str,
+    config: EngineConfig,
+    change: Any,
+    kind: str,
+    source: str,
+    params: dict[str, Any],
+) -> Applied:
+    """Load, change, render, check and store, retrying when another worker got there first."""
+    for _attempt in range(MAX_ATTEMPTS):
+        session.rollback()
+        run = session.get(Run, run_id, populate_existing=True)
+        if run is None:
+            raise NotFound(f"Kjøringen {run_id} finnes ikke.")
+        sak = load_sak(run)
+        now = clock_of(run).now()
+        ctx = RunContext(run, sak, now, config)
+        messages = change(sak, ctx)
+        seq = run.version + 1
+        applied = Applied(kind, seq, now)
+        rows: list[Any] = list(ctx.documents)
+        oppdatering_seq = run.oppdatering_seq
+        for message in messages:
+            if isinstance(message, Kvittering):
+                payload = render.kvittering_json(message, sak)
+                _ensure_valid("kvittering", payload, now)
+                applied.kvitteringer.append(payload)
+                rows.append(
+                    KvitteringRow(
+                        run_id=run_id,
+                        innsending_referanse=message.innsendingReferanse,
+                        payload=payload,
+                        created_virtual=now,
+                    )
+                )
+            elif isinstance(message, Oppdatering):
+                oppdatering_seq += 1
+                payload = render.oppdatering_json(message, sak, oppdatering_seq)
+                _ensure_valid("oppdatering", payload, now)
+                applied.oppdateringer.append(payload)
+                rows.append(
+                    OppdateringRow(
+                        run_id=run_id,
+                        seq=oppdatering_seq,
+                        references=list(message.innsendingReferanser),
+                        payload=payload,
+                        created_virtual=now,
+                    )
+                )
+        rows.append(
+            EventLog(
+                run_id=run_id,
+                seq=seq,
+                kind=kind,
+                source=source,
+                params=params,
+                virtual_time=now,
+                real_time=utcnow(),
+            )
+        )
+        try:
+            result = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.version == run.version)
+                .values(
+                    state=to_plain(sak),
+                    version=seq,
+                    rng_counter=run.rng_counter + 1,
+                    oppdatering_seq=oppdatering_seq,
+                )
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                continue
+            session.add_all(rows)
+            session.commit()
+        except (OperationalError, IntegrityError):
+            # SQLite reports a concurrent writer as "database is locked"; PostgreSQL's
+            # unique keys catch a duplicate insert. Either way: retry on fresh state.
+            session.rollback()
+            continue
+        return applied
+    raise Conflict(
+        "Kjøringen endres av mange samtidig; prøv igjen.",
+        [Problem("run.samtidig_endring", "$", "Kjøringen endres av mange samtidig; prøv igjen.")],
+    )
+
+
+def _ensure_valid(api: rules.Api, payload: dict[str, Any], now: datetime) -> None:
+    problems = rules.check(api, payload, now)
+    if problems:
+        raise EmissionRejected(f"Sandkassen laget en ugyldig {api}: {problems[0].message}", problems)
+
+
+def apply_event(
+    session: Session, run_id: str, config: EngineConfig, event: Event, source: str = "control"
+) -> Applied:
+    """Apply one kommune event to a run, exactly once."""
+    advarsler: list[str] = []
+
+    def change(sak: Sak, ctx: RunContext) -> list[Any]:
+        fresh = copy.deepcopy(event)
+        messages = fresh.apply(sak, ctx)
+        advarsler[:] = list(getattr(fresh, "advarsler", []))
+        return messages
+
+    applied = _mutate(
+        session, run_id, config, change, event.kind, source, _event_params(event)
+    )
+    applied.advarsler = advarsler
+    return applied
+
+
+def _event_params(event: Event) -> dict[str, Any]:
+    params: dict[str, Any] = to_plain(event)
+    params["type"] = event.kind
+    return params
+
+
+def submit_innsending(
+    session: Session, run_id: str, config: EngineConfig, data: dict[str, Any]
+) -> Innsending:
+    """Register a søknad the client submitted; return it with its new innsendingReferanse."""
+    created: list[Innsending] = []
+
+    def change(sak: Sak, ctx: RunContext) -> list[Any]:
+        if data.get("kommunenummer") not in (None, sak.kommunenummer):
+            message = (
+                f"Søknaden er adressert til kommune {data['kommunenummer']}, men denne "
+                f"kjøringen spiller {sak.kommunenavn} kommune ({sak.kommunenummer})."
+            )
+            raise ValidationFailed(
+                message, [Problem("innsending.kommunenummer.feil", "kommunenummer", message)]
+            )
+        while True:
+            referanse = ctx.data.innsendingsreferanse()
+            if referanse not in sak.references():
+                break
+        innsending = Innsending(
+            innsendingReferanse=referanse,
+            ftBID=data.get("ftBID") or ctx.data.ftbid(),
+            soknadstype=data["soknadstype"],
+            tiltakstyper=list(data["tiltakstype"]),
+            mottattDato=ctx.now,
+            dokumenter=[
+                d if isinstance(d, MottattDokument) else from_plain(MottattDokument, d)
+                for d in data["dokumenter"]
+            ],
+            tittel=data.get("tittel"),
+        )
+        sak.innsendinger.append(innsending)
+        created[:] = [innsending]
+        return []
+
+    _mutate(session, run_id, config, change, "innsending", "api", to_plain(data))
+    return created[0]
+
+
+def new_supplering_ref(session: Session, run_id: str) -> str:
+    """A reference for an incoming supplering, unique within the run."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"Kjøringen {run_id} finnes ikke.")
+    sak = load_sak(run)
+    data = SyntheticData(f"{run.seed}:supplering:{run.version}")
+    while True:
+        referanse = data.innsendingsreferanse()
+        if referanse not in sak.references():
+            return referanse
+
+
+# ---- what a client may read ---------------------------------------------------------
+
+
+def innsending_of(run: Run, referanse: str | None) -> Innsending:
+    """The run's innsending for ``referanse``, or a 404 that reveals nothing about other runs."""
+    if not referanse:
+        message = "Du må oppgi innsendingReferanse."
+        raise ValidationFailed(
+            message, [Problem("innsendingReferanse.påkrevd", "innsendingReferanse", message)]
+        )
+    innsending = load_sak(run).innsending(referanse)
+    if innsending is None:
+        message = f"Fant ingen innsending med innsendingReferanse {referanse}."
+        raise NotFound(
+            message, [Problem("innsendingReferanse.ukjent", "innsendingReferanse", message)]
+        )
+    return innsending
+
+
+def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[str, Any]:
+    """The stored kvittering, or 404 while the innsending is not journalført."""
+    innsending = innsending_of(run, referanse)
+    row = session.get(KvitteringRow, (run.id, innsending.innsendingReferanse))
+    if row is None:
+        message = (
+            f"Innsendingen {innsending.innsendingReferanse} er mottatt, men ikke journalført "
+            "ennå; kvitteringen kommer når kommunen har registrert den."
+        )
+        raise NotFound(
+            message, [Problem("kvittering.ikke_registrert", "innsendingReferanse", message)]
+        )
+    return row.payload
+
+
+def oppdateringer_for(
+    session: Session, run: Run, referanse: str | None, etter: int
+) -> list[dict[str, Any]]:
+    """Every oppdatering for the reference with sekvensnummer > ``etter``, in order."""
+    innsending = innsending_of(run, referanse)
+    rows = session.scalars(
+        select(OppdateringRow)
+        .where(OppdateringRow.run_id == run.id, OppdateringRow.seq > etter)
+        .order_by(OppdateringRow.seq)
+    )
+    return [r.payload for r in rows if innsending.innsendingReferanse in r.references]
+
+
+def status_for(
+    session: Session, run: Run, referanse: str | None, config: EngineConfig
+) -> dict[str, Any]:
+    """The current view of one innsending."""
+    innsending = innsending_of(run, referanse)
+    sak = load_sak(run)
+    now = clock_of(run).now()
+    seqs = [
+        seq
+        for seq, refs in session.execute(
+            select(OppdateringRow.seq, OppdateringRow.references).where(
+                OppdateringRow.run_id == run.id
+            )
+        )
+        if innsending.innsendingReferanse in refs
+    ]
+    payload = render.status_json(
+        sak,
+        innsending,
+        now,
+        len(seqs),
+        max(seqs) if seqs else None,
+        innsending.utgaaendeDokumenter,
+        config.base_url,
+    )
+    _ensure_valid("status", payload, now)
+    return payload
+
+
+def dokument_for(session: Session, run: Run, dokument_id: str) -> DokumentRow:
+    """The stored letter; 410 once its 30 days of the run's time are over."""
+    row = session.get(DokumentRow, (run.id, dokument_id))
+    if row is None:
+        message = f"Fant ikke dokument {dokument_id}."
+        raise NotFound(message, [Problem("dokument.ukjent", "dokumentId", message)])
+    now = clock_of(run).now()
+    expires = aware(row.expires_virtual)
+    if now >= expires:
+        message = (
+            f"Dokument {dokument_id} ble slettet {iso(expires)}; dokumentformidleren "
+            "tar vare på dokumenter i 30 dager."
+        )
+        raise Gone(message, [Problem("dokument.slettet", "dokumentId", message)])
+    return row
+
+
+def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
+    """Move a run's virtual clock forward by ``delta``; return the new virtual time."""
+    for _attempt in range(MAX_ATTEMPTS):
+        session.rollback()
+        run = session.get(Run, run_id, populate_existing=True)
+        if run is None:
+            raise NotFound(f"Kjøringen {run_id} finnes ikke.")
+        clock = clock_of(run)
+        new_time = clock.advance(delta)
+        result = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.version == run.version)
+            .values(
+                clock_virtual_anchor=clock.virtual_anchor,
+                clock_real_anchor=clock.real_anchor,
+                version=run.version + 1,
+            )
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            session.commit()
+            return new_time
+    raise Conflict("Klokken endres av mange samtidig; prøv igjen.")

@@ -1,0 +1,58 @@
+"""The database: one engine per app, one session per app context (flaskr's ``get_db`` pattern)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.store.models import Base
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer commits; foreign keys make DELETE cascade.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def build_engine(url: str) -> Engine:
+    """Create an engine for a SQLite path or a PostgreSQL URL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and tables, and close the session after every request."""
+    engine = build_engine(app.config["DATABASE_URL"])
+    Base.metadata.create_all(engine)
+    app.extensions["sandbox.db"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["sandbox.engine"] = engine
+    app.teardown_appcontext(close_session)
+
+
+def get_session() -> Session:
+    """The current app context's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["sandbox.db"]()
+    session: Session = g.db_session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the session at the end of the app context."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

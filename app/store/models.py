@@ -1,0 +1,131 @@
+"""The sandbox's tables. All run state lives here: no process-local state, so workers agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+
+class Run(Base):
+    """One execution for one client: credentials, clock, case state and counters."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Virtual clock: virtual now = virtual_anchor + (real now - real_anchor) * factor.
+    clock_mode: Mapped[str] = mapped_column(String(20))
+    clock_factor: Mapped[float] = mapped_column()
+    clock_virtual_anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clock_real_anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The case aggregate (app.domain.case.Sak) as JSON, guarded by an optimistic version.
+    state: Mapped[dict[str, object]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    rng_counter: Mapped[int] = mapped_column(Integer, default=0)
+    oppdatering_seq: Mapped[int] = mapped_column(Integer, default=0)
+    journal_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EventLog(Base):
+    """Every kommune event applied to a run, in order."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    virtual_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    real_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KvitteringRow(Base):
+    """The one kvittering of an innsending, exactly as emitted."""
+
+    __tablename__ = "kvitteringer"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    innsending_referanse: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_virtual: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OppdateringRow(Base):
+    """One oppdatering, exactly as emitted, with the references it concerns."""
+
+    __tablename__ = "oppdateringer"
+    __table_args__ = (Index("ix_oppdateringer_run_seq", "run_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    references: Mapped[list[str]] = mapped_column(JSON)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_virtual: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DokumentRow(Base):
+    """An outgoing letter in the dokumentformidler."""
+
+    __tablename__ = "dokumenter"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    dokument_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    innsending_referanse: Mapped[str] = mapped_column(String(40))
+    tittel: Mapped[str] = mapped_column(String(200))
+    filnavn: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_virtual: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_virtual: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JournalEntry(Base):
+    """One exchange on the simulated API: request, response, real and virtual time."""
+
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_run_id_id", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    real_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    virtual_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    query: Mapped[str] = mapped_column(Text)
+    request_headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    request_body: Mapped[str | None] = mapped_column(Text)
+    request_body_truncated: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[int] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_body_truncated: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[float] = mapped_column()
