@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.engine.clock import utcnow
 from app.engine.runs import clock_of
@@ -16,6 +18,8 @@ from app.store.models import JournalEntry, Run
 
 REDACTED = "***"
 TRIM_STEP = 50
+WRITE_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def _redact_headers(headers: Any) -> dict[str, str]:
@@ -78,30 +82,49 @@ def _record(response: Response) -> Response:
     run = session.get(Run, run_id)
     if run is None:  # deleted while the request was served
         return response
-    entry = JournalEntry(
-        run_id=run_id,
-        real_time=utcnow(),
-        virtual_time=clock_of(run).now(),
-        method=request.method,
-        path=request.path,
-        query=request.query_string.decode("utf-8", errors="replace"),
-        request_headers=_redact_headers(request.headers),
-        request_body=request_body,
-        request_body_truncated=request_truncated,
-        status=response.status_code,
-        response_headers=_redact_headers(response.headers),
-        response_body=response_body,
-        response_body_truncated=response_truncated,
-        duration_ms=round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
-    )
-    session.add(entry)
-    count = session.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values(journal_count=Run.journal_count + 1)
-        .returning(Run.journal_count)
-    ).scalar_one()
-    session.commit()
+    virtual_time = clock_of(run).now()
+    # End the read before writing: on SQLite a transaction that read first and then writes
+    # can lose to a concurrent writer at once, while a fresh write waits for the lock.
+    session.rollback()
+    entry_fields = {
+        "run_id": run_id,
+        "real_time": utcnow(),
+        "virtual_time": virtual_time,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode("utf-8", errors="replace"),
+        "request_headers": _redact_headers(request.headers),
+        "request_body": request_body,
+        "request_body_truncated": request_truncated,
+        "status": response.status_code,
+        "response_headers": _redact_headers(response.headers),
+        "response_body": response_body,
+        "response_body_truncated": response_truncated,
+        "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
+    }
+    count: int | None = None
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            session.add(JournalEntry(**entry_fields))
+            count = session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(journal_count=Run.journal_count + 1)
+                .returning(Run.journal_count)
+            ).scalar_one_or_none()
+            session.commit()
+            break
+        except IntegrityError:  # the run was deleted meanwhile
+            session.rollback()
+            return response
+        except OperationalError:
+            session.rollback()
+            if attempt == WRITE_ATTEMPTS - 1:
+                log.exception("journal entry for run %s lost after %d attempts", run_id, attempt + 1)
+                return response
+            time.sleep(0.005 * (attempt + 1))
+    if count is None:
+        return response
     cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])
     step = max(1, min(TRIM_STEP, cap // 10))
     # Trim in steps so the hot path rarely pays for it; a run never holds more than ``cap``.

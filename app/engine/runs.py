@@ -4,7 +4,10 @@ State changes go through :func:`apply_event`. It loads the case, lets the domain
 change it, renders what the client will see, checks every payload against DiBK's rules
 and stores it all in one transaction guarded by the run's ``version`` column: if another
 worker changed the run meanwhile, the update matches no row and the event is retried on
-the fresh state. So two workers never apply one event twice or lose one.
+the fresh state. On PostgreSQL the run row is also locked (``SELECT … FOR UPDATE``) so
+writers queue instead of retrying; SQLite has one writer at a time and reports a lost
+race as "database is locked", which is retried after a short random pause. So two
+workers never apply one event twice or lose one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import random
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +38,7 @@ from app.testdata.no_provider import Kommune, SyntheticData, kommuner
 from app.wire import render, rules
 from app.wire.dates import iso
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 40
 
 
 @dataclass
@@ -214,9 +219,11 @@ def _mutate(
     params: dict[str, Any],
 ) -> Applied:
     """Load, change, render, check and store, retrying when another worker got there first."""
-    for _attempt in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         session.rollback()
-        run = session.get(Run, run_id, populate_existing=True)
+        if attempt:
+            time.sleep(random.uniform(0.001, 0.005 * min(attempt, 10)))
+        run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
         if run is None:
             raise NotFound(f"Kjøringen {run_id} finnes ikke.")
         sak = load_sak(run)
@@ -470,9 +477,11 @@ def dokument_for(session: Session, run: Run, dokument_id: str) -> DokumentRow:
 
 def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
     """Move a run's virtual clock forward by ``delta``; return the new virtual time."""
-    for _attempt in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         session.rollback()
-        run = session.get(Run, run_id, populate_existing=True)
+        if attempt:
+            time.sleep(random.uniform(0.001, 0.005 * min(attempt, 10)))
+        run = session.get(Run, run_id, populate_existing=True, with_for_update=True)
         if run is None:
             raise NotFound(f"Kjøringen {run_id} finnes ikke.")
         clock = clock_of(run)
