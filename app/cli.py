@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from app import create_app
 
@@ -16,8 +17,10 @@ from app import create_app
 def serve_command(host: str, port: int) -> None:
     """Serve the sandbox with a threaded server (gunicorn in production: see the Dockerfile)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    click.echo(
+        f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
+    )
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)

@@ -1,4 +1,4 @@
-"""The one place errors become HTTP responses: ``application/problem+json`` with rule, field, message."""
+"""The one place errors become HTTP responses: problem JSON with rule, field and message."""
 
 from __future__ import annotations
 

@@ -35,9 +35,7 @@ def read_json(*, allow_empty: bool = False) -> Any:
             [Problem("body.mangler", "$", "Du må sende en JSON-kropp.")],
         )
     if request.mimetype != "application/json":
-        message = (
-            f"Innholdstypen må være application/json, ikke '{request.mimetype or 'ingen'}'."
-        )
+        message = f"Innholdstypen må være application/json, ikke '{request.mimetype or 'ingen'}'."
         raise UnsupportedMediaType(message, [Problem("body.innholdstype", "$", message)])
     try:
         text = raw.decode("utf-8")

@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 for the simulated API and the control plane, generated from the marshmallow schemas."""
+"""OpenAPI 3.1 for the simulated API and the control plane, from the marshmallow schemas."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def _json(schema: str) -> dict[str, Any]:
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 
@@ -93,7 +95,9 @@ def _paths() -> dict[str, dict[str, Any]]:
             "get": {
                 "tags": ["DiBK saksbehandlingsdata"],
                 "summary": "The current view of a submission",
-                "description": "Sandbox extension modelled on DiBK's planned 'API for status (ny versjon)'.",
+                "description": (
+                    "Sandbox extension modelled on DiBK's planned 'API for status (ny versjon)'."
+                ),
                 ASSUMPTION: True,
                 "parameters": [REF_PARAM],
                 "responses": {"200": {"description": "Status", "content": _json("Status")}}
@@ -106,7 +110,12 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "summary": "An outgoing document (PDF)",
                 "description": "DiBK fact: 410 Gone once the document is 30 days old (run's time).",
                 "parameters": [
-                    {"name": "dokumentId", "in": "path", "required": True, "schema": {"type": "string"}}
+                    {
+                        "name": "dokumentId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
                 ],
                 "responses": {
                     "200": {"description": "The letter", "content": {"application/pdf": {}}},
@@ -166,8 +175,16 @@ def _paths() -> dict[str, dict[str, Any]]:
             },
         },
         "/sandbox/runs/{runId}": {
-            "get": {"tags": ["Sandbox control plane"], "summary": "One run", "responses": {"200": {"description": "The run"}}},
-            "delete": {"tags": ["Sandbox control plane"], "summary": "Delete a run", "responses": {"204": {"description": "Deleted"}}},
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "One run",
+                "responses": {"200": {"description": "The run"}},
+            },
+            "delete": {
+                "tags": ["Sandbox control plane"],
+                "summary": "Delete a run",
+                "responses": {"204": {"description": "Deleted"}},
+            },
         },
         "/sandbox/runs/{runId}/events": {
             "post": {
@@ -191,10 +208,18 @@ def _paths() -> dict[str, dict[str, Any]]:
             }
         },
         "/sandbox/runs/{runId}/case": {
-            "get": {"tags": ["Sandbox control plane"], "summary": "The case and event log", "responses": {"200": {"description": "Case"}}}
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "The case and event log",
+                "responses": {"200": {"description": "Case"}},
+            }
         },
         "/sandbox/runs/{runId}/journal": {
-            "get": {"tags": ["Sandbox control plane"], "summary": "Recorded exchanges", "responses": {"200": {"description": "Journal"}}}
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "Recorded exchanges",
+                "responses": {"200": {"description": "Journal"}},
+            }
         },
     }
 

@@ -26,7 +26,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
 
-BACKENDS = [b.strip() for b in os.environ.get("SANDBOX_TEST_BACKENDS", "sqlite,postgresql").split(",")]
+BACKENDS = [
+    b.strip() for b in os.environ.get("SANDBOX_TEST_BACKENDS", "sqlite,postgresql").split(",")
+]
 PG_ADMIN_URL = os.environ.get(
     "SANDBOX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -157,7 +159,9 @@ class Sandbox:
 
     def event(self, run_id: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
         """Apply a kommune event."""
-        response = self.http.post(f"{self.base}/sandbox/runs/{run_id}/events", json=body, timeout=10)
+        response = self.http.post(
+            f"{self.base}/sandbox/runs/{run_id}/events", json=body, timeout=10
+        )
         assert response.status_code == expect, response.text
         result: dict[str, Any] = response.json()
         return result

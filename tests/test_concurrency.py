@@ -19,10 +19,14 @@ from tests.conftest import INNSENDING, LiveServer, Sandbox
 
 def _post_many(url: str, bodies: list[dict[str, Any]], auth: Any = None) -> list[requests.Response]:
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(lambda body: requests.post(url, json=body, auth=auth, timeout=30), bodies))
+        return list(
+            pool.map(lambda body: requests.post(url, json=body, auth=auth, timeout=30), bodies)
+        )
 
 
-def test_concurrent_journalforing_issues_one_kvittering(live_server: LiveServer, sandbox: Sandbox) -> None:
+def test_concurrent_journalforing_issues_one_kvittering(
+    live_server: LiveServer, sandbox: Sandbox
+) -> None:
     run = sandbox.create_run(innsending=INNSENDING)
     url = f"{live_server.url}/sandbox/runs/{run['id']}/events"
     statuses = sorted(r.status_code for r in _post_many(url, [{"type": "journalfor"}] * 8))
@@ -80,14 +84,23 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
         auth = (run["credentials"]["username"], run["credentials"]["password"])
         ref = run["innsendingReferanser"][0]
         url = f"{base}/sandbox/runs/{run['id']}/events"
-        assert sorted(r.status_code for r in _post_many(url, [{"type": "journalfor"}] * 6)) == [201] + [409] * 5
-        assert [r.status_code for r in _post_many(url, [{"type": "publiser_dokument", "tittel": "Brev"}] * 6)] == [201] * 6
+        assert (
+            sorted(r.status_code for r in _post_many(url, [{"type": "journalfor"}] * 6))
+            == [201] + [409] * 5
+        )
+        assert [
+            r.status_code
+            for r in _post_many(url, [{"type": "publiser_dokument", "tittel": "Brev"}] * 6)
+        ] == [201] * 6
         # Whichever worker answers, every read agrees.
         with ThreadPoolExecutor(max_workers=8) as pool:
             reads = list(
                 pool.map(
                     lambda _: requests.get(
-                        f"{base}/api/v1/oppdatering", params={"innsendingReferanse": ref}, auth=auth, timeout=10
+                        f"{base}/api/v1/oppdatering",
+                        params={"innsendingReferanse": ref},
+                        auth=auth,
+                        timeout=10,
                     ).json(),
                     range(24),
                 )

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, Saksnummer, UtgaaendeDokument
+from app.domain.case import (
+    Innsending,
+    Kontaktpunkt,
+    MottattDokument,
+    Sak,
+    Saksnummer,
+    UtgaaendeDokument,
+)
 from app.domain.events import (
     EndreSaksnummer,
     EndreSoknadstype,
@@ -42,13 +49,17 @@ class Ctx:
     def new_saksbehandler(self) -> Kontaktpunkt:
         return Kontaktpunkt("Generert Saksbehandler")
 
-    def publish(self, innsending: Innsending, tittel: str, linjer: list[str], metoder: list[str]) -> UtgaaendeDokument:
+    def publish(
+        self, innsending: Innsending, tittel: str, linjer: list[str], metoder: list[str]
+    ) -> UtgaaendeDokument:
         self.letters.append((tittel, linjer))
         return UtgaaendeDokument(self.new_id(), tittel, "100", f"http://x/{self.ids}", metoder)
 
 
 def _sak(*soknadstyper: str) -> Sak:
-    sak = Sak("0301", "Oslo", "Testsystem", neste_sakssekvensnummer=500, fordelingssak_sekvensnummer=17)
+    sak = Sak(
+        "0301", "Oslo", "Testsystem", neste_sakssekvensnummer=500, fordelingssak_sekvensnummer=17
+    )
     for index, soknadstype in enumerate(soknadstyper):
         sak.innsendinger.append(
             Innsending(
@@ -112,7 +123,9 @@ class TestEvents:
     def test_msi_withdraws_frist_until_complete(self) -> None:
         sak, ctx = _sak("RS"), Ctx()
         Journalfor().apply(sak, ctx)
-        [mangel] = Mangelbrev(mangler=[MangelInput("1.73", "MSI", "Situasjonsplan mangler")]).apply(sak, ctx)
+        [mangel] = Mangelbrev(mangler=[MangelInput("1.73", "MSI", "Situasjonsplan mangler")]).apply(
+            sak, ctx
+        )
         assert isinstance(mangel, Oppdatering)
         assert mangel.fristStatus == "ikke_startet" and sak.innsendinger[0].frist.dato is None
         assert mangel.utfall[0].svarfrist == T0 + timedelta(weeks=3)
@@ -171,7 +184,9 @@ class TestEvents:
         sak, ctx = _sak("RS"), Ctx()
         Journalfor().apply(sak, ctx)
         with pytest.raises(ValidationFailed) as exc:
-            EndreSaksnummer(typeOppdatering="splitting", tilSaksnummer=[Saksnummer("2024", "1")]).apply(sak, ctx)
+            EndreSaksnummer(
+                typeOppdatering="splitting", tilSaksnummer=[Saksnummer("2024", "1")]
+            ).apply(sak, ctx)
         assert exc.value.problems[0].rule == "endretSaksnummer.tilSaksnummer.antall"
         [oppdatering] = EndreSaksnummer(typeOppdatering="splitting").apply(sak, ctx)
         assert isinstance(oppdatering, Oppdatering)
@@ -198,7 +213,12 @@ class TestEvents:
         assert isinstance(vedtak, Oppdatering)
         assert [u.utfall for u in vedtak.utfall] == ["AVV"]
         assert sak.innsendinger[0].frist.status == "stoppet"
-        for event in (FattVedtak(), Komplett(), SettFrist(uker=3), Mangelbrev(mangler=[MangelInput("1.1", "MG", "x")])):
+        for event in (
+            FattVedtak(),
+            Komplett(),
+            SettFrist(uker=3),
+            Mangelbrev(mangler=[MangelInput("1.1", "MG", "x")]),
+        ):
             with pytest.raises(Conflict):
                 event.apply(sak, ctx)
 
@@ -210,6 +230,10 @@ class TestEvents:
 
     def test_case_round_trips_through_plain_data(self) -> None:
         sak, ctx = _sak("RS", "IG"), Ctx()
-        Journalfor(innsendingReferanse="AR10000000", saksbehandler=Kontaktpunkt("A", "a@b.invalid")).apply(sak, ctx)
-        Mangelbrev(innsendingReferanse="AR10000000", mangler=[MangelInput("1.73", "MSL", "x")]).apply(sak, ctx)
+        Journalfor(
+            innsendingReferanse="AR10000000", saksbehandler=Kontaktpunkt("A", "a@b.invalid")
+        ).apply(sak, ctx)
+        Mangelbrev(
+            innsendingReferanse="AR10000000", mangler=[MangelInput("1.73", "MSL", "x")]
+        ).apply(sak, ctx)
         assert from_plain(Sak, to_plain(sak)) == sak

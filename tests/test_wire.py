@@ -30,7 +30,13 @@ def _kvittering() -> dict[str, Any]:
         "milepæl": "MS",
         "mottattDato": "2023-01-24T10:02:44.711Z",
         "registrertDato": "2023-01-25T10:02:44.711Z",
-        "mottattDokument": [{"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "123245"}],
+        "mottattDokument": [
+            {
+                "dokumentNavn": "Skjema.pdf",
+                "mimeType": "application/pdf",
+                "dokumentStorrelse": "123245",
+            }
+        ],
     }
 
 
@@ -42,12 +48,36 @@ def test_dibk_example_passes() -> None:
     ("path", "value", "rule"),
     [
         pytest.param(("metadata",), None, "metadata.påkrevd", id="no-metadata"),
-        pytest.param(("metadata", "avsenderId"), "38170", "metadata.avsenderId.format", id="avsender-5-digits"),
-        pytest.param(("metadata", "avsenderId"), 3817, "metadata.avsenderId.format", id="avsender-number"),
-        pytest.param(("metadata", "ekspedertDato"), "2099-01-01T00:00:00.000Z", "metadata.ekspedertDato.fremtid", id="future"),
-        pytest.param(("metadata", "ekspedertDato"), "2023-01-25 10:02", "metadata.ekspedertDato.format", id="date-format"),
-        pytest.param(("metadata", "fraEbyggesaksystem"), "", "metadata.fraEbyggesaksystem.påkrevd", id="no-system"),
-        pytest.param(("saksnummer", "saksaar"), 2023, "saksnummer.saksaar.format", id="saksaar-int"),
+        pytest.param(
+            ("metadata", "avsenderId"),
+            "38170",
+            "metadata.avsenderId.format",
+            id="avsender-5-digits",
+        ),
+        pytest.param(
+            ("metadata", "avsenderId"), 3817, "metadata.avsenderId.format", id="avsender-number"
+        ),
+        pytest.param(
+            ("metadata", "ekspedertDato"),
+            "2099-01-01T00:00:00.000Z",
+            "metadata.ekspedertDato.fremtid",
+            id="future",
+        ),
+        pytest.param(
+            ("metadata", "ekspedertDato"),
+            "2023-01-25 10:02",
+            "metadata.ekspedertDato.format",
+            id="date-format",
+        ),
+        pytest.param(
+            ("metadata", "fraEbyggesaksystem"),
+            "",
+            "metadata.fraEbyggesaksystem.påkrevd",
+            id="no-system",
+        ),
+        pytest.param(
+            ("saksnummer", "saksaar"), 2023, "saksnummer.saksaar.format", id="saksaar-int"
+        ),
         pytest.param(("milepæl",), "XX", "milepæl.kodeverdi", id="bad-milepael"),
         pytest.param(("mottattDokument",), [], "kvittering.mottattDokument.påkrevd", id="no-files"),
     ],
@@ -70,11 +100,23 @@ def test_oppdatering_rules() -> None:
         "metadata": {**_kvittering()["metadata"], "innsendingReferanse": "AR1"},
         "oppdatertDato": "2023-01-25T10:02:44.711Z",
         "hendelse": "mangel",
-        "utfall": [{"utfall": {"kodeverdi": "SVV"}, "prosesskategori": {"kodeverdi": "RS"}, "tittel": "x"}],
+        "utfall": [
+            {"utfall": {"kodeverdi": "SVV"}, "prosesskategori": {"kodeverdi": "RS"}, "tittel": "x"}
+        ],
         "nokkelinfo": {
-            "endringAvSaksnummer": {"typeOppdatering": "samling", "opprinneligSaksnummer": [{}], "tilSaksnummer": [{}]}
+            "endringAvSaksnummer": {
+                "typeOppdatering": "samling",
+                "opprinneligSaksnummer": [{}],
+                "tilSaksnummer": [{}],
+            }
         },
-        "utgaaendeDokument": [{"dokumentTittel": "Brev", "filStorrelse": "1", "distribusjonsmetode": ["fellestjenesterBygg"]}],
+        "utgaaendeDokument": [
+            {
+                "dokumentTittel": "Brev",
+                "filStorrelse": "1",
+                "distribusjonsmetode": ["fellestjenesterBygg"],
+            }
+        ],
     }
     found = {p.rule for p in rules.check("oppdatering", base, NOW)}
     assert {
@@ -101,13 +143,26 @@ def test_pascal_case_input_loads_like_camel_case() -> None:
     )
     assert [m["mangelID"] for m in loaded["mangelbesvarelse"]] == ["m-1", "m-2"]
     assert loaded["kommunensSaksnummer"].label == "2024/9"
-    assert InnsendingSchema().load(
-        {"Soknadstype": "TA", "Tiltakstype": ["pabygg"], "Dokumenter": [{"DokumentNavn": "a", "MimeType": "b", "DokumentStorrelse": "1"}]}
-    )["soknadstype"] == "TA"
+    assert (
+        InnsendingSchema().load(
+            {
+                "Soknadstype": "TA",
+                "Tiltakstype": ["pabygg"],
+                "Dokumenter": [{"DokumentNavn": "a", "MimeType": "b", "DokumentStorrelse": "1"}],
+            }
+        )["soknadstype"]
+        == "TA"
+    )
 
 
 def test_letter_is_a_wellformed_pdf() -> None:
-    content = render_letter("Bærum kommune", "Vedtak (RS)", NOW, ["Saksnummer: 2024/118"], ["Søknaden er innvilget.", "x" * 300])
+    content = render_letter(
+        "Bærum kommune",
+        "Vedtak (RS)",
+        NOW,
+        ["Saksnummer: 2024/118"],
+        ["Søknaden er innvilget.", "x" * 300],
+    )
     assert content.startswith(b"%PDF-1.4") and content.rstrip().endswith(b"%%EOF")
     startxref = int(re.search(rb"startxref\n(\d+)\n", content).group(1))  # type: ignore[union-attr]
     assert content[startxref:].startswith(b"xref")

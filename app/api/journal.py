@@ -49,8 +49,10 @@ def _redact_authorization(value: str) -> str:
 def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bool]:
     if not raw:
         return None, False
-    if mimetype and not (mimetype.startswith("application/") and "json" in mimetype) and not (
-        mimetype.startswith("text/")
+    if (
+        mimetype
+        and not (mimetype.startswith("application/") and "json" in mimetype)
+        and not (mimetype.startswith("text/"))
     ):
         return f"[{mimetype}, {len(raw)} byte]", False
     text = raw[:cap].decode("utf-8", errors="replace")
@@ -120,7 +122,9 @@ def _record(response: Response) -> Response:
         except OperationalError:
             session.rollback()
             if attempt == WRITE_ATTEMPTS - 1:
-                log.exception("journal entry for run %s lost after %d attempts", run_id, attempt + 1)
+                log.exception(
+                    "journal entry for run %s lost after %d attempts", run_id, attempt + 1
+                )
                 return response
             time.sleep(0.005 * (attempt + 1))
     if count is None:

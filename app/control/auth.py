@@ -30,4 +30,3 @@ def require_admin() -> None:
             [Problem("admin.token.feil", "Authorization", message)],
             {"WWW-Authenticate": 'Bearer realm="byggesak-sandbox-admin"'},
         )
-

@@ -218,9 +218,7 @@ class EndreSaksnummer(Event):
                 if innsending not in berorte:
                     berorte.append(innsending)
         wanted_til = {"endring": 1, "samling": 1, "splitting": 2}[self.typeOppdatering]
-        til = list(self.tilSaksnummer) or [
-            _new_saksnummer(sak, ctx.now) for _ in range(wanted_til)
-        ]
+        til = list(self.tilSaksnummer) or [_new_saksnummer(sak, ctx.now) for _ in range(wanted_til)]
         self._check_cardinality(opprinnelig, til)
         endring = SaksnummerEndring(self.typeOppdatering, opprinnelig, til, ctx.now)
         for innsending in berorte:
@@ -492,7 +490,9 @@ class MottaSupplering(Event):
         if self.mangelIDer and innsending.vedtak is None and not innsending.open_mangler():
             oppdatering = _oppdatering(self.kind, [innsending], ctx.now)
             _complete(innsending, ctx.now, oppdatering)
-            oppdatering.melding = ["Kommunen har mottatt svar på alle mangler. Søknaden er komplett."]
+            oppdatering.melding = [
+                "Kommunen har mottatt svar på alle mangler. Søknaden er komplett."
+            ]
             return [oppdatering]
         return []
 
@@ -529,7 +529,7 @@ class VedtakspunktInput:
 
 @dataclass
 class FattVedtak(Event):
-    """Make the decision (milepæl VF): innvilget with vilkår/oppfølgingspunkt, avslag or avvisning."""
+    """Decide (milepæl VF): innvilget with vilkår/oppfølgingspunkt, avslag or avvisning."""
 
     kind: ClassVar[str] = "vedtak"
     resultat: str = "innvilget"
@@ -586,9 +586,7 @@ class FattVedtak(Event):
         return [oppdatering]
 
     def _resultat_tekst(self) -> str:
-        return {"innvilget": "innvilget", "avslag": "avslått", "avvisning": "avvist"}[
-            self.resultat
-        ]
+        return {"innvilget": "innvilget", "avslag": "avslått", "avvisning": "avvist"}[self.resultat]
 
 
 @dataclass

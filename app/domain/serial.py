@@ -46,7 +46,7 @@ def _convert(tp: Any, data: Any) -> Any:
         return data
     if tp is datetime:
         return datetime.fromisoformat(data)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         kwargs = {
             f.name: _convert(hints[f.name], data[f.name])

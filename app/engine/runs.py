@@ -85,9 +85,7 @@ def password_matches(run: Run, password: str) -> bool:
 
 def clock_of(run: Run) -> Clock:
     """The run's virtual clock."""
-    return Clock(
-        run.clock_mode, run.clock_factor, run.clock_virtual_anchor, run.clock_real_anchor
-    )
+    return Clock(run.clock_mode, run.clock_factor, run.clock_virtual_anchor, run.clock_real_anchor)
 
 
 def load_sak(run: Run) -> Sak:
@@ -123,9 +121,7 @@ class RunContext:
         refs = [f"Deres referanse: {innsending.innsendingReferanse}"]
         if innsending.saksnummer is not None:
             refs.insert(0, f"Saksnummer: {innsending.saksnummer.label}")
-        content = render_letter(
-            f"{self.sak.kommunenavn} kommune", tittel, self.now, refs, linjer
-        )
+        content = render_letter(f"{self.sak.kommunenavn} kommune", tittel, self.now, refs, linjer)
         self.documents.append(
             DokumentRow(
                 run_id=self.run.id,
@@ -302,7 +298,9 @@ def _mutate(
 def _ensure_valid(api: rules.Api, payload: dict[str, Any], now: datetime) -> None:
     problems = rules.check(api, payload, now)
     if problems:
-        raise EmissionRejected(f"Sandkassen laget en ugyldig {api}: {problems[0].message}", problems)
+        raise EmissionRejected(
+            f"Sandkassen laget en ugyldig {api}: {problems[0].message}", problems
+        )
 
 
 def apply_event(
@@ -317,9 +315,7 @@ def apply_event(
         advarsler[:] = list(getattr(fresh, "advarsler", []))
         return messages
 
-    applied = _mutate(
-        session, run_id, config, change, event.kind, source, _event_params(event)
-    )
+    applied = _mutate(session, run_id, config, change, event.kind, source, _event_params(event))
     applied.advarsler = advarsler
     return applied
 

@@ -68,9 +68,7 @@ class KvitteringRow(Base):
 
     __tablename__ = "kvitteringer"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     innsending_referanse: Mapped[str] = mapped_column(String(40), primary_key=True)
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     created_virtual: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -95,9 +93,7 @@ class DokumentRow(Base):
 
     __tablename__ = "dokumenter"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     dokument_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     innsending_referanse: Mapped[str] = mapped_column(String(40))
     tittel: Mapped[str] = mapped_column(String(200))

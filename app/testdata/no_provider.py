@@ -131,8 +131,8 @@ class SyntheticData:
         """A synthetic fødselsnummer (month + 80) with both check digits valid."""
         while True:
             day = born or date(1950, 1, 1) + timedelta(days=self.random.randint(0, 365 * 55))
-            individ = self.random.randint(0, 499) if day.year < 2000 else self.random.randint(
-                500, 999
+            individ = (
+                self.random.randint(0, 499) if day.year < 2000 else self.random.randint(500, 999)
             )
             body = f"{day.day:02d}{day.month + 80:02d}{day.year % 100:02d}{individ:03d}"
             k1 = mod11(body, FNR_K1_WEIGHTS)

@@ -1,4 +1,4 @@
-"""DiBK's date form: ISO-8601 in UTC with milliseconds and a ``Z``, e.g. 2023-01-25T10:02:44.711Z."""
+"""DiBK's date form: ISO-8601 in UTC with milliseconds and a ``Z`` (2023-01-25T10:02:44.711Z)."""
 
 from __future__ import annotations
 

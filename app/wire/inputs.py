@@ -48,9 +48,7 @@ def _one_of(choices: dict[str, str] | tuple[str, ...], field_name: str) -> valid
 class UtcDateTime(fields.Field[datetime]):
     """An ISO-8601 date-time with an explicit offset, normalised to UTC."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str):
             raise ValidationError("Må være en dato-tid som tekst (ISO-8601).")
         try:
@@ -69,7 +67,7 @@ class DigitString(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
-            raise ValidationError("Må være en tekst med bare siffer, f.eks. \"2024\".")
+            raise ValidationError('Må være en tekst med bare siffer, f.eks. "2024".')
         if not DIGITS.match(value):
             raise ValidationError(f"'{value}' skal bare inneholde siffer.")
         return value
@@ -139,9 +137,7 @@ class MottattDokumentSchema(WireSchema):
 class InnsendingSchema(WireSchema):
     """POST /api/v1/innsending: the søknad the client submits (sandbox stand-in for Altinn/FtB)."""
 
-    soknadstype = fields.String(
-        required=True, validate=_one_of(codes.SOKNADSTYPE, "soknadstype")
-    )
+    soknadstype = fields.String(required=True, validate=_one_of(codes.SOKNADSTYPE, "soknadstype"))
     tiltakstype = fields.List(
         fields.String(validate=_one_of(codes.TILTAKSTYPE, "tiltakstype")),
         required=True,
@@ -399,6 +395,7 @@ EVENT_SCHEMAS: dict[str, type[EventSchema]] = {
 }
 assert set(EVENT_SCHEMAS) == set(EVENT_TYPES)
 
+
 def load_event(data: Any, supplering_ref: str) -> Event:
     """Load an event body into a domain event; raise ValidationError with field paths."""
     if not isinstance(data, dict):
@@ -464,6 +461,8 @@ def _problem(message: str, path: str, prefix: str) -> Problem:
     rule_path = re.sub(r"\[\d+\]", "", path) or "body"
     for english, kind, norwegian in _MESSAGES:
         if message == english:
-            return Problem(f"{prefix}.{rule_path}.{kind}", field_name, norwegian.format(field=field_name))
+            return Problem(
+                f"{prefix}.{rule_path}.{kind}", field_name, norwegian.format(field=field_name)
+            )
     kind = "kodeverdi" if "ugyldig kodeverdi" in message else "ugyldig"
     return Problem(f"{prefix}.{rule_path}.{kind}", field_name, message)

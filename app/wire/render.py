@@ -1,4 +1,4 @@
-"""Render domain messages as the ``utkast-2022`` profile's JSON (kvittering v2, oppdatering, status).
+"""Render domain messages as the ``utkast-2022`` profile's JSON: kvittering v2, oppdatering, status.
 
 Field names are DiBK's, exactly: camelCase, ``fraEbyggesaksystem`` with one "s",
 ``ftBID``, ``avsenderId``, the key ``milepæl`` with "æ", numbers as strings and dates
@@ -177,7 +177,9 @@ def oppdatering_json(oppdatering: Oppdatering, sak: Sak, sekvensnummer: int) -> 
     if oppdatering.soknadstype is not None:
         nokkelinfo["soknadstype"] = codes.kode(oppdatering.soknadstype, codes.SOKNADSTYPE)
     if oppdatering.tiltakstyper is not None:
-        nokkelinfo["tiltakstype"] = [codes.kode(t, codes.TILTAKSTYPE) for t in oppdatering.tiltakstyper]
+        nokkelinfo["tiltakstype"] = [
+            codes.kode(t, codes.TILTAKSTYPE) for t in oppdatering.tiltakstyper
+        ]
     if oppdatering.saksbehandlingsfrist is not None:
         nokkelinfo["saksbehandlingsfrist"] = iso(oppdatering.saksbehandlingsfrist)
     if oppdatering.fristStatus is not None:
@@ -231,10 +233,13 @@ def status_json(
         payload["saksnummer"] = saksnummer_json(innsending.saksnummer)
         payload["fordelingssak"] = innsending.fordelingssak
     if innsending.relaterteSaksnummer:
-        payload["relaterteSaksnummer"] = [saksnummer_json(s) for s in innsending.relaterteSaksnummer]
+        payload["relaterteSaksnummer"] = [
+            saksnummer_json(s) for s in innsending.relaterteSaksnummer
+        ]
     if innsending.saksnummerHistorikk:
         payload["saksnummerHistorikk"] = [
-            {**endring_json(e), "tidspunkt": iso(e.tidspunkt)} for e in innsending.saksnummerHistorikk
+            {**endring_json(e), "tidspunkt": iso(e.tidspunkt)}
+            for e in innsending.saksnummerHistorikk
         ]
     if innsending.saksbehandler is not None:
         payload["avsenderKontaktpunkt"] = kontaktpunkt_json(innsending.saksbehandler)

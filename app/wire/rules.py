@@ -111,7 +111,7 @@ def _check_metadata(api: Api, block: Any, now: datetime, add: Any) -> None:
         )
     ekspedert = block.get("ekspedertDato")
     if _check_date(ekspedert, "metadata.ekspedertDato", add, required=True) and (
-        parse_iso(ekspedert) > now
+        parse_iso(str(ekspedert)) > now
     ):
         add(
             Problem(
@@ -131,15 +131,15 @@ def _check_oppdatering(payload: dict[str, Any], add: Any) -> None:
     if endring is not None:
         _check_endring(endring, add)
     hendelse = payload.get("hendelse")
-    if hendelse in NEEDS_DOCUMENT or "soknadstype" in nokkelinfo:
-        if not payload.get("utgaaendeDokument"):
-            add(
-                Problem(
-                    "oppdatering.utgaaendeDokument.påkrevd",
-                    "utgaaendeDokument",
-                    "Du må legge ved utgående dokument for mangel, vedtak og endret søknadstype.",
-                )
+    needs_document = hendelse in NEEDS_DOCUMENT or "soknadstype" in nokkelinfo
+    if needs_document and not payload.get("utgaaendeDokument"):
+        add(
+            Problem(
+                "oppdatering.utgaaendeDokument.påkrevd",
+                "utgaaendeDokument",
+                "Du må legge ved utgående dokument for mangel, vedtak og endret søknadstype.",
             )
+        )
     if hendelse == "vedtak" and not payload.get("utfall"):
         add(
             Problem(

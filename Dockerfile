@@ -1,0 +1,24 @@
+# Multi-stage build: a virtual environment built in the first stage, copied into a slim,
+# non-root runtime that serves create_app() with gunicorn.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip install --no-cache-dir ".[postgres]"
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 sandbox
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    SANDBOX_DATABASE_URL=sqlite:////data/sandbox.db
+RUN mkdir /data && chown sandbox /data
+USER sandbox
+WORKDIR /home/sandbox
+VOLUME ["/data"]
+EXPOSE 8080
+# All run state lives in the database, so several workers are safe; with SQLite keep them on
+# one container, with PostgreSQL (SANDBOX_DATABASE_URL=postgresql://...) scale out freely.
+CMD ["gunicorn", "--workers", "2", "--threads", "8", "--bind", "0.0.0.0:8080", "app:create_app()"]
