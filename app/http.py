@@ -49,12 +49,18 @@ def read_json(*, allow_empty: bool = False) -> Any:
         raise MalformedRequest(message, [Problem("body.json", "$", message)]) from exc
 
 
-def load_body(schema: Schema, prefix: str, *, allow_empty: bool = False) -> Any:
-    """Read the JSON body and load it with ``schema``; field errors become one 400."""
+def read_json_object(prefix: str, *, allow_empty: bool = False) -> dict[str, Any]:
+    """Read the JSON body and insist on an object."""
     data = read_json(allow_empty=allow_empty)
     if not isinstance(data, dict):
         message = "Kroppen må være et JSON-objekt."
         raise MalformedRequest(message, [Problem(f"{prefix}.body.type", "$", message)])
+    return data
+
+
+def load_body(schema: Schema, prefix: str, *, allow_empty: bool = False) -> Any:
+    """Read the JSON body and load it with ``schema``; field errors become one 400."""
+    data = read_json_object(prefix, allow_empty=allow_empty)
     try:
         return schema.load(data)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from app.engine.clock import utcnow
 from app.engine.runs import clock_of
@@ -59,13 +60,22 @@ def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bo
     return text, len(raw) > cap
 
 
+def _run_from_credentials() -> str | None:
+    """For /api/ calls that never reached a view (unknown path, wrong method): the named run."""
+    auth = request.authorization
+    if not request.path.lower().startswith("/api/") or auth is None or not auth.username:
+        return None
+    session = get_session()
+    return session.scalars(select(Run.id).where(Run.username == auth.username)).first()
+
+
 def _start() -> None:
     g.journal_started = time.perf_counter()
 
 
 def _record(response: Response) -> Response:
-    run_id = g.get("journal_run_id")
-    if run_id is None or request.blueprint is None or not request.blueprint.startswith("api"):
+    run_id = g.get("journal_run_id") or _run_from_credentials()
+    if run_id is None:
         return response
     body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
     limit = request.max_content_length or 0
@@ -104,18 +114,26 @@ def _record(response: Response) -> Response:
         "response_body_truncated": response_truncated,
         "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
     }
-    count: int | None = None
+    cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])
+    step = max(1, min(TRIM_STEP, cap // 10))
     for attempt in range(WRITE_ATTEMPTS):
         try:
-            session.add(JournalEntry(**entry_fields))
             count = session.execute(
                 update(Run)
                 .where(Run.id == run_id)
                 .values(journal_count=Run.journal_count + 1)
                 .returning(Run.journal_count)
             ).scalar_one_or_none()
+            if count is None:  # the run was deleted meanwhile
+                session.rollback()
+                return response
+            # Trim in steps, before the insert, so the hot path rarely pays for it and a
+            # run never holds more than ``cap`` entries, not even for a moment.
+            if count > cap and (count - cap - 1) % step == 0:
+                _trim(session, run_id, cap - step)
+            session.add(JournalEntry(**entry_fields))
             session.commit()
-            break
+            return response
         except IntegrityError:  # the run was deleted meanwhile
             session.rollback()
             return response
@@ -127,19 +145,11 @@ def _record(response: Response) -> Response:
                 )
                 return response
             time.sleep(0.005 * (attempt + 1))
-    if count is None:
-        return response
-    cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])
-    step = max(1, min(TRIM_STEP, cap // 10))
-    # Trim in steps so the hot path rarely pays for it; a run never holds more than ``cap``.
-    if count >= cap and (count - cap) % step == 0:
-        _trim(run_id, cap - step)
     return response
 
 
-def _trim(run_id: str, keep: int) -> None:
-    """Drop a run's oldest entries beyond ``keep``."""
-    session = get_session()
+def _trim(session: Session, run_id: str, keep: int) -> None:
+    """Drop a run's oldest entries beyond the ``keep`` newest (in the caller's transaction)."""
     cutoff = session.scalars(
         select(JournalEntry.id)
         .where(JournalEntry.run_id == run_id)
@@ -151,7 +161,6 @@ def _trim(run_id: str, keep: int) -> None:
         session.execute(
             delete(JournalEntry).where(JournalEntry.run_id == run_id, JournalEntry.id <= cutoff)
         )
-        session.commit()
 
 
 def init_app(app: Flask) -> None:

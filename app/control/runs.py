@@ -24,7 +24,7 @@ from app.engine.runs import (
     submit_innsending,
 )
 from app.errors import NotFound, Problem, ValidationFailed
-from app.http import load_body, read_json, validation_failed
+from app.http import load_body, read_json_object, validation_failed
 from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
 from app.wire.dates import iso
@@ -126,7 +126,7 @@ def delete_run(run_id: str) -> tuple[str, int]:
 def post_event(run_id: str) -> tuple[Response, int]:
     """Apply one kommune event by hand."""
     _run_or_404(run_id)
-    body = read_json()
+    body = read_json_object("hendelse")
     session = get_session()
     try:
         event = load_event(body, "")

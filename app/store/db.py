@@ -38,6 +38,9 @@ def init_app(app: Flask) -> None:
     """Create the engine and tables, and close the session after every request."""
     engine = build_engine(app.config["DATABASE_URL"])
     Base.metadata.create_all(engine)
+    # Leave no pooled connection behind: a server that forks workers after this point
+    # (gunicorn's serve command) must not share one socket between processes.
+    engine.dispose()
     app.extensions["sandbox.db"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["sandbox.engine"] = engine
     app.teardown_appcontext(close_session)

@@ -1,0 +1,89 @@
+"""The journal: every exchange on the simulated API, redacted, capped per run and per body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app import create_app
+from tests.conftest import INNSENDING, basic
+
+
+def _app(database_url: str, **config: Any) -> Flask:
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, **config})
+
+
+def test_journal_keeps_at_most_the_cap_newest_first(database_url: str) -> None:
+    app = _app(database_url, JOURNAL_MAX_ENTRIES=20)
+    client = app.test_client()
+    try:
+        run = client.post("/sandbox/runs", json={"innsending": INNSENDING}).json
+        assert run is not None
+        auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+        ref = run["innsendingReferanser"][0]
+        sizes = []
+        for n in range(65):
+            client.get(f"/api/v1/status?innsendingReferanse={ref}&n={n}", headers=auth)
+            entries = client.get(f"/sandbox/runs/{run['id']}/journal").json["entries"]  # type: ignore[index]
+            sizes.append(len(entries))
+        assert max(sizes) == 20
+        assert entries[-1]["request"]["query"].endswith("n=64")
+        queries = [e["request"]["query"] for e in entries]
+        assert queries == sorted(queries, key=lambda q: int(q.rsplit("=", 1)[1]))
+    finally:
+        app.extensions["sandbox.engine"].dispose()
+
+
+def test_bodies_are_capped_and_binary_is_summarised(database_url: str) -> None:
+    app = _app(database_url, JOURNAL_BODY_CAP=100)
+    client = app.test_client()
+    try:
+        run = client.post("/sandbox/runs", json={}).json
+        assert run is not None
+        auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+        long_title = {**INNSENDING, "tittel": "x" * 150}
+        assert client.post("/api/v1/innsending", json=long_title, headers=auth).status_code == 201
+        ref = client.get(f"/sandbox/runs/{run['id']}").json["innsendingReferanser"][0]  # type: ignore[index]
+        client.post(f"/sandbox/runs/{run['id']}/events", json={"type": "journalfor"})
+        vedtak = client.post(
+            f"/sandbox/runs/{run['id']}/events", json={"type": "vedtak", "resultat": "avslag"}
+        ).json
+        assert vedtak is not None
+        url = vedtak["oppdateringer"][0]["utgaaendeDokument"][0]["dokumentUrl"]
+        assert client.get(url.replace("http://localhost", ""), headers=auth).status_code == 200
+        # A wrong path with the run's credentials is recorded too: scoring needs it.
+        assert (
+            client.get(f"/api/v1/mangel?innsendingReferanse={ref}", headers=auth).status_code == 404
+        )
+        entries = client.get(f"/sandbox/runs/{run['id']}/journal").json["entries"]  # type: ignore[index]
+        posted, pdf, wrong = entries[0], entries[1], entries[2]
+        assert len(posted["request"]["body"]) == 100 and posted["request"]["bodyTruncated"] is True
+        assert pdf["response"]["body"].startswith("[application/pdf, ")
+        assert pdf["response"]["headers"]["Content-Type"] == "application/pdf"
+        assert wrong["request"]["path"] == "/api/v1/mangel" and wrong["response"]["status"] == 404
+        # Control-plane calls are not part of the client's journal.
+        assert all(e["request"]["path"].startswith("/api/") for e in entries)
+    finally:
+        app.extensions["sandbox.engine"].dispose()
+
+
+def test_wrong_password_is_recorded_without_the_password(database_url: str) -> None:
+    app = _app(database_url)
+    client = app.test_client()
+    try:
+        run = client.post("/sandbox/runs", json={}).json
+        assert run is not None
+        bad = basic(run["credentials"]["username"], "not-the-password")
+        assert (
+            client.get("/api/v1/kvittering?innsendingReferanse=AR1", headers=bad).status_code == 401
+        )
+        [entry] = client.get(f"/sandbox/runs/{run['id']}/journal").json["entries"]  # type: ignore[index]
+        assert entry["response"]["status"] == 401
+        assert (
+            entry["request"]["headers"]["Authorization"]
+            == f"Basic {run['credentials']['username']}:***"
+        )
+        assert "not-the-password" not in str(entry)
+    finally:
+        app.extensions["sandbox.engine"].dispose()
