@@ -20,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_MAX_ENTRIES": 10_000,
     "JOURNAL_BODY_CAP": 64 * 1024,
     "DOCUMENT_RETENTION_DAYS": 30,
+    # The scenario library; default: scenarios/ next to the app package.
+    "SCENARIO_DIR": None,
+    # Re-read changed scenario files while serving (validate, then swap).
+    "SCENARIO_RELOAD": True,
 }
 
 ENV_PREFIX = "SANDBOX_"
@@ -39,5 +43,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Plain postgresql:// URLs get the psycopg 3 driver, the one the project installs.
         app.config["DATABASE_URL"] = "postgresql+psycopg://" + url[len("postgresql://") :]
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    if not app.config["SCENARIO_DIR"]:
+        app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]

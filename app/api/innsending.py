@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from app.api import engine_config
-from app.api.auth import current_run
+from app.api.prepare import client_request
 from app.engine.runs import submit_innsending
 from app.http import load_body
 from app.store.db import get_session
@@ -18,7 +18,7 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 @bp.post("/innsending")
 def post_innsending() -> tuple[Response, int, dict[str, str]]:
     """Register the søknad and return its innsendingReferanse and ftBID."""
-    run = current_run()
+    run, _faults = client_request("innsending")
     data = load_body(InnsendingSchema(), "innsending")
     config = engine_config()
     innsending = submit_innsending(get_session(), run.id, config, data)

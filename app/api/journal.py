@@ -69,6 +69,22 @@ def _run_from_credentials() -> str | None:
     return session.scalars(select(Run.id).where(Run.username == auth.username)).first()
 
 
+ACTIONS = {
+    ("POST", "/api/v1/innsending", 201): "innsending",
+    ("GET", "/api/v1/kvittering", 200): "kvittering_hentet",
+    ("GET", "/api/v1/oppdatering", 200): "oppdatering_hentet",
+    ("GET", "/api/v1/status", 200): "status_hentet",
+    ("POST", "/api/v1/supplering", 201): "supplering_mottatt",
+}
+
+
+def _action(method: str, path: str, status: int) -> str | None:
+    """The client action a successful exchange stands for (scenario triggers count these)."""
+    if method == "GET" and status == 200 and path.startswith("/api/v1/dokument/"):
+        return "dokument_hentet"
+    return ACTIONS.get((method, path, status))
+
+
 def _start() -> None:
     g.journal_started = time.perf_counter()
 
@@ -112,6 +128,8 @@ def _record(response: Response) -> Response:
         "response_headers": _redact_headers(response.headers),
         "response_body": response_body,
         "response_body_truncated": response_truncated,
+        "action": _action(request.method, request.path, response.status_code),
+        "fault": g.get("journal_fault"),
         "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
     }
     cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])

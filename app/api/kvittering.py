@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.api.auth import current_run
+from app.api.prepare import client_request
 from app.engine.runs import kvittering_for
 from app.store.db import get_session
 
@@ -14,5 +14,5 @@ bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
 @bp.get("/kvittering")
 def get_kvittering() -> Response:
     """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""
-    run = current_run()
+    run, _faults = client_request("kvittering")
     return jsonify(kvittering_for(get_session(), run, request.args.get("innsendingReferanse")))

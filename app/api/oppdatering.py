@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.api.auth import current_run
+from app.api.prepare import client_request
+from app.engine.faults import shape_oppdateringer
 from app.engine.runs import oppdateringer_for
 from app.errors import Problem, ValidationFailed
 from app.store.db import get_session
@@ -23,9 +24,10 @@ def _cursor() -> int:
 @bp.get("/oppdatering")
 def list_oppdateringer() -> Response:
     """Return the oppdateringer for ``innsendingReferanse`` after sekvensnummer ``etter``."""
-    run = current_run()
+    run, faults = client_request("oppdatering")
     etter = _cursor()
     items = oppdateringer_for(get_session(), run, request.args.get("innsendingReferanse"), etter)
+    items = shape_oppdateringer(items, faults)
     response = jsonify(items)
     last = items[-1]["sekvensnummer"] if items else str(etter)
     response.headers["X-Sandbox-Siste-Sekvensnummer"] = last

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from app.api import engine_config
-from app.api.auth import current_run
+from app.api.prepare import client_request
 from app.engine.runs import status_for
 from app.store.db import get_session
 
@@ -15,6 +15,6 @@ bp = Blueprint("api_status", __name__, url_prefix="/api/v1")
 @bp.get("/status")
 def get_status() -> Response:
     """Return the case as it stands now for ``innsendingReferanse``."""
-    run = current_run()
+    run, _faults = client_request("status")
     ref = request.args.get("innsendingReferanse")
     return jsonify(status_for(get_session(), run, ref, engine_config()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from app.api import engine_config
-from app.api.auth import current_run
+from app.api.prepare import client_request
 from app.engine.runs import apply_event, innsending_of, new_supplering_ref
 from app.http import load_body
 from app.store.db import get_session
@@ -17,7 +17,7 @@ bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 @bp.post("/supplering")
 def post_supplering() -> tuple[Response, int]:
     """Receive the supplering; answering every open mangel makes the søknad complete."""
-    run = current_run()
+    run, _faults = client_request("supplering")
     data = load_body(SuppleringSchema(), "supplering")
     innsending_of(run, data["innsendingReferanse"])
     session = get_session()

@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.api import engine_config
 from app.control.auth import require_admin
 from app.domain.events import MottaSupplering
 from app.domain.serial import to_plain
 from app.engine.durations import parse_duration
+from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
 from app.engine.runs import (
     EngineConfig,
     advance_clock,
@@ -23,12 +24,13 @@ from app.engine.runs import (
     new_supplering_ref,
     submit_innsending,
 )
-from app.errors import NotFound, Problem, ValidationFailed
+from app.errors import Conflict, NotFound, Problem, ValidationFailed
+from app.scenarios.registry import get_registry
 from app.http import load_body, read_json_object, validation_failed
 from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
-from app.wire.dates import iso
-from app.wire.inputs import ClockMoveSchema, RunCreateSchema, load_event
+from app.wire.dates import iso, parse_iso
+from app.wire.inputs import ClockMoveSchema, InnsendingSchema, RunCreateSchema, load_event
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
@@ -58,7 +60,8 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
         "username": run.username,
         "kommune": {"kommunenummer": sak.kommunenummer, "kommunenavn": sak.kommunenavn},
         "innsendingReferanser": [i.innsendingReferanse for i in sak.innsendinger],
-        "clock": {"mode": clock.mode, "now": iso(clock.now())},
+        "scenario": run.scenario_id,
+        "clock": {"mode": clock.mode, "now": iso(clock.now()), "start": iso(run.clock_start)},
         "links": {
             "self": f"{config.base_url}/sandbox/runs/{run.id}",
             "case": f"{config.base_url}/sandbox/runs/{run.id}/case",
@@ -70,32 +73,64 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
 
 @bp.post("/runs")
 def post_run() -> tuple[Response, int, dict[str, str]]:
-    """Create a run; the response is the only place its password is shown."""
+    """Create a run, by hand or from a scenario; the response is the only place its password is shown."""
     data = load_body(RunCreateSchema(), "run", allow_empty=True)
     session = get_session()
     config = engine_config()
+    scenario = _scenario(data["scenario"]) if data["scenario"] else None
+    case = (scenario or {}).get("case") or {}
+    clock = data["clock"] or {"mode": "realtime", "start": None, "factor": None, "step": None}
+    start = clock["start"]
+    if start is None and (scenario or {}).get("clock", {}).get("start"):
+        start = parse_iso(scenario["clock"]["start"])  # type: ignore[index]
+    seed = data["seed"] if data["seed"] is not None else (scenario or {}).get("seed")
     run, password = create_run(
         session,
         config,
         label=data["label"],
-        seed=data["seed"],
+        seed=seed,
         profile=data["profile"],
-        kommunenummer=data["kommunenummer"],
-        fraEbyggesaksystem=data["fraEbyggesaksystem"],
-        clock_mode=data["clock"]["mode"],
-        clock_start=data["clock"]["start"],
+        kommunenummer=data["kommunenummer"] or case.get("kommunenummer"),
+        fraEbyggesaksystem=data["fraEbyggesaksystem"] or case.get("fraEbyggesaksystem"),
+        clock_mode=clock["mode"],
+        clock_start=start,
+        clock_factor=clock["factor"],
+        clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
+        scenario=scenario,
     )
-    if data["innsending"] is not None:
-        try:
+    try:
+        if data["innsending"] is not None:
             submit_innsending(session, run.id, config, data["innsending"])
-        except ValidationFailed:
-            session.execute(delete(Run).where(Run.id == run.id))
-            session.commit()
-            raise
-        session.refresh(run)
-    body = summary(run, config)
-    body["credentials"] = {"username": run.username, "password": password}
+        for innsending in case.get("innsendinger") or []:
+            if innsending.get("innsendt_av", "sandbox") == "sandbox":
+                fields = {k: v for k, v in innsending.items() if k not in ("id", "innsendt_av")}
+                submit_innsending(
+                    session,
+                    run.id,
+                    config,
+                    InnsendingSchema().load(fields),
+                    alias=innsending["id"],
+                    source="scenario",
+                )
+    except ValidationFailed:
+        session.rollback()
+        session.execute(delete(Run).where(Run.id == run.id))
+        session.commit()
+        raise
+    catch_up(session, run.id, config)
+    session.rollback()
+    fresh = _run_or_404(run.id)
+    body = summary(fresh, config)
+    body["credentials"] = {"username": fresh.username, "password": password}
     return jsonify(body), 201, {"Location": body["links"]["self"]}
+
+
+def _scenario(scenario_id: str) -> dict[str, Any]:
+    entry = get_registry().get(scenario_id)
+    if entry is None:
+        message = f"Scenarioet '{scenario_id}' finnes ikke i biblioteket."
+        raise ValidationFailed(message, [Problem("run.scenario.ukjent", "scenario", message)])
+    return entry.scenario
 
 
 @bp.get("/runs")
@@ -134,8 +169,11 @@ def post_event(run_id: str) -> tuple[Response, int]:
         raise validation_failed(exc, "hendelse") from exc
     if isinstance(event, MottaSupplering):
         event.referanse = new_supplering_ref(session, run_id)
-    applied = apply_event(session, run_id, engine_config(), event, source="control")
-    return jsonify(applied.to_dict()), 201
+    config = engine_config()
+    applied = apply_event(session, run_id, config, event, source="control")
+    body = applied.to_dict()
+    body["stegAvfyrt"] = catch_up(session, run_id, config)
+    return jsonify(body), 201
 
 
 @bp.post("/runs/<run_id>/clock")
@@ -149,8 +187,89 @@ def post_clock(run_id: str) -> Response:
         raise ValidationFailed(
             str(exc), [Problem("klokke.advance.format", "advance", str(exc))]
         ) from exc
-    now = advance_clock(get_session(), run_id, delta)
-    return jsonify({"now": iso(now)})
+    session = get_session()
+    now = advance_clock(session, run_id, delta)
+    fired = catch_up(session, run_id, engine_config())
+    return jsonify({"now": iso(now), "fired": fired})
+
+
+@bp.post("/runs/<run_id>/next")
+def post_next(run_id: str) -> Response:
+    """Jump to the kommune's next step: move the clock to it, or fire the next manual one."""
+    _run_or_404(run_id)
+    return jsonify(next_event(get_session(), run_id, engine_config()))
+
+
+@bp.post("/runs/<run_id>/steps/<step_id>/fire")
+def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
+    """Fire one step now, whatever its trigger."""
+    run = _run_or_404(run_id)
+    if run.status != "active":
+        message = f"Kjøringen {run_id} er avsluttet."
+        raise Conflict(message, [Problem("run.avsluttet", "runId", message)])
+    session = get_session()
+    config = engine_config()
+    applied = fire_step(session, run_id, config, step_id)
+    if applied is None:
+        message = f"Steget '{step_id}' er allerede avfyrt."
+        raise Conflict(message, [Problem("steg.allerede_avfyrt", "steg", message)])
+    body = applied.to_dict()
+    body["stegAvfyrt"] = [step_id, *catch_up(session, run_id, config)]
+    return jsonify(body), 201
+
+
+@bp.post("/runs/<run_id>/finish")
+def post_finish(run_id: str) -> Response:
+    """End the run: no more steps fire; the client may still read what was sent."""
+    _run_or_404(run_id)
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
+    session.commit()
+    return jsonify(summary(_run_or_404(run_id), engine_config()))
+
+
+@bp.get("/runs/<run_id>/timeline")
+def get_timeline(run_id: str) -> Response:
+    """The scenario's steps with status, due and fire times."""
+    run = _run_or_404(run_id)
+    return jsonify({"steps": timeline_view(get_session(), run), "now": iso(clock_of(run).now())})
+
+
+@bp.get("/scenarios")
+def list_scenarios() -> Response:
+    """The scenario library, and the problems of files that did not load."""
+    catalogue = get_registry().catalogue()
+    return jsonify(
+        {
+            "scenarios": [
+                {
+                    "id": e.id,
+                    "version": e.scenario["version"],
+                    "title": e.scenario["title"],
+                    "description": e.scenario["description"],
+                    "tags": e.scenario.get("tags", []),
+                    "steps": len(e.scenario["timeline"]),
+                    "expectations": len(e.scenario.get("expect", [])),
+                    "file": e.path.name,
+                }
+                for e in sorted(catalogue.entries.values(), key=lambda e: e.id)
+            ],
+            "problems": [str(p) for p in catalogue.problems],
+        }
+    )
+
+
+@bp.get("/scenarios/<scenario_id>")
+def get_scenario(scenario_id: str) -> Response:
+    """One scenario as JSON, or its YAML with ``?format=yaml``."""
+    entry = get_registry().get(scenario_id)
+    if entry is None:
+        message = f"Scenarioet '{scenario_id}' finnes ikke i biblioteket."
+        raise NotFound(message, [Problem("scenario.ukjent", "scenarioId", message)])
+    if request.args.get("format") == "yaml":
+        return Response(entry.text, mimetype="application/yaml")
+    return jsonify(entry.scenario)
 
 
 @bp.get("/runs/<run_id>/case")

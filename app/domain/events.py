@@ -143,6 +143,7 @@ class Journalfor(Event):
     fordelingssak: bool = False
     saksbehandler: Kontaktpunkt | None = None
     komplett: bool = True
+    sammeSakSom: str | None = None
 
     def apply(self, sak: Sak, ctx: EventContext) -> list[Melding]:
         """Issue the kvittering and, for a complete søknad, start the frist."""
@@ -154,7 +155,11 @@ class Journalfor(Event):
                 f"Kvittering for {innsending.innsendingReferanse} er allerede sendt; "
                 "den sendes bare én gang.",
             )
-        if self.saksnummer is not None:
+        if self.sammeSakSom is not None:
+            other = _target(sak, self.sammeSakSom)
+            assert other.saksnummer is not None
+            saksnummer = other.saksnummer
+        elif self.saksnummer is not None:
             saksnummer = self.saksnummer
         elif self.fordelingssak:
             saksnummer = Saksnummer(str(ctx.now.year), str(sak.fordelingssak_sekvensnummer))

@@ -2,7 +2,8 @@
 
 The clock is stored as an anchor pair and a factor, so any worker computes the same
 time without shared memory: ``virtual = virtual_anchor + (real - real_anchor) * factor``.
-``realtime`` has factor 1, ``manual`` factor 0 (it moves only when told).
+``realtime`` has factor 1, ``manual`` factor 0 (it moves only when told), ``accelerated``
+a chosen factor, and ``on_poll`` factor 0 with a step added on every client request.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-ClockMode = Literal["realtime", "manual"]
-FACTORS: dict[str, float] = {"realtime": 1.0, "manual": 0.0}
+ClockMode = Literal["realtime", "manual", "accelerated", "on_poll"]
+FACTORS: dict[str, float] = {"realtime": 1.0, "manual": 0.0, "accelerated": 86_400.0, "on_poll": 0.0}
 
 
 def utcnow() -> datetime:
@@ -43,11 +44,15 @@ class Clock:
         return self.virtual_anchor
 
 
-def new_clock(mode: str, start: datetime | None = None) -> Clock:
-    """A clock in ``mode`` starting at ``start`` (default: the real now, to the millisecond)."""
+def new_clock(mode: str, start: datetime | None = None, factor: float | None = None) -> Clock:
+    """A clock in ``mode`` starting at ``start`` (default: the real now, to the millisecond).
+
+    ``accelerated`` runs ``factor`` virtual seconds per real second (default: a day a second).
+    """
     real = utcnow()
     begin = start or real.replace(microsecond=real.microsecond // 1000 * 1000)
-    return Clock(mode, FACTORS[mode], begin, real)
+    rate = factor if mode == "accelerated" and factor is not None else FACTORS[mode]
+    return Clock(mode, rate, begin, real)
 
 
 def aware(value: datetime) -> datetime:

@@ -1,13 +1,21 @@
-"""ISO-8601 durations (P2D, PT3H, P1W, P1DT12H) for moving a run's clock."""
+"""Durations in scenarios and clock moves: ISO-8601 (P2D, PT3H, P1W) or Norwegian working days."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.engine.calendar import add_virkedager
 
 DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+VIRKEDAGER = re.compile(r"^(?P<count>\d+) virkedag(?:er)?$")
+# The same grammar as a JSON Schema pattern, for editors.
+DELAY_PATTERN = (
+    r"^(P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?|\d+ virkedag(er)?)$"
 )
 
 
@@ -18,3 +26,30 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"'{text}' er ikke en ISO-8601-varighet som P2D, PT3H eller P1W.")
     parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
     return timedelta(**parts)
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A calendar delay (``P2D``) or a number of Norwegian working days (``3 virkedager``)."""
+
+    duration: timedelta = timedelta(0)
+    virkedager: int = 0
+
+    def after(self, start: datetime) -> datetime:
+        """The moment this delay after ``start``."""
+        if self.virkedager:
+            return add_virkedager(start, self.virkedager)
+        return start + self.duration
+
+
+def parse_delay(text: str) -> Delay:
+    """Parse ``P2D``-style durations and ``N virkedager``; raise ValueError otherwise."""
+    match = VIRKEDAGER.match(text.strip())
+    if match:
+        return Delay(virkedager=int(match["count"]))
+    try:
+        return Delay(duration=parse_duration(text.strip()))
+    except ValueError:
+        raise ValueError(
+            f"'{text}' er ikke en varighet: skriv ISO-8601 (P2D, PT3H, P1W) eller 'N virkedager'."
+        ) from None

@@ -18,6 +18,7 @@ import hmac
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,9 +97,12 @@ def load_sak(run: Run) -> Sak:
 class RunContext:
     """The engine side of :class:`app.domain.events.EventContext` for one event."""
 
-    def __init__(self, run: Run, sak: Sak, now: datetime, config: EngineConfig) -> None:
+    def __init__(
+        self, run: Run, sak: Sak, timeline: dict[str, Any], now: datetime, config: EngineConfig
+    ) -> None:
         self.run = run
         self.sak = sak
+        self.timeline = timeline
         self.now = now
         self.config = config
         self.data = SyntheticData(f"{run.seed}:{run.rng_counter}")
@@ -157,6 +161,9 @@ def create_run(
     fraEbyggesaksystem: str | None = None,
     clock_mode: str = "realtime",
     clock_start: datetime | None = None,
+    clock_factor: float | None = None,
+    clock_poll_step: timedelta | None = None,
+    scenario: dict[str, Any] | None = None,
 ) -> tuple[Run, str]:
     """Create a run with fresh credentials; return it with its (only shown once) password."""
     if seed is None:
@@ -180,7 +187,7 @@ def create_run(
         neste_sakssekvensnummer=data.random.randint(100, 9000),
         fordelingssak_sekvensnummer=data.random.randint(1, 60),
     )
-    clock = new_clock(clock_mode, clock_start)
+    clock = new_clock(clock_mode, clock_start, clock_factor)
     password = secrets.token_urlsafe(24)
     run = Run(
         id=f"run-{secrets.token_hex(6)}",
@@ -195,6 +202,11 @@ def create_run(
         clock_factor=clock.factor,
         clock_virtual_anchor=clock.virtual_anchor,
         clock_real_anchor=clock.real_anchor,
+        clock_start=clock.virtual_anchor,
+        clock_poll_step_seconds=clock_poll_step.total_seconds() if clock_poll_step else None,
+        scenario_id=scenario["id"] if scenario else None,
+        scenario=scenario,
+        timeline={"steps": {}, "aliases": {}},
         state=to_plain(sak),
         version=0,
         rng_counter=1,
@@ -205,16 +217,28 @@ def create_run(
     return run, password
 
 
+Change = Callable[[Sak, dict[str, Any], "RunContext"], list[Any] | None]
+AfterRender = Callable[[dict[str, Any], "Applied"], None]
+
+
 def _mutate(
     session: Session,
     run_id: str,
     config: EngineConfig,
-    change: Any,
+    change: Change,
     kind: str,
     source: str,
     params: dict[str, Any],
-) -> Applied:
-    """Load, change, render, check and store, retrying when another worker got there first."""
+    *,
+    at: datetime | None = None,
+    after_render: AfterRender | None = None,
+) -> Applied | None:
+    """Load, change, render, check and store, retrying when another worker got there first.
+
+    ``change`` returns the messages to send, or None when there is nothing to do (then
+    nothing is written). ``at`` fixes the virtual time of the change (a scenario step
+    fires at its due time, which may lie before the clock's now).
+    """
     for attempt in range(MAX_ATTEMPTS):
         session.rollback()
         if attempt:
@@ -223,9 +247,13 @@ def _mutate(
         if run is None:
             raise NotFound(f"Kjøringen {run_id} finnes ikke.")
         sak = load_sak(run)
-        now = clock_of(run).now()
-        ctx = RunContext(run, sak, now, config)
-        messages = change(sak, ctx)
+        timeline = copy.deepcopy(dict(run.timeline or {}))
+        now = at or clock_of(run).now()
+        ctx = RunContext(run, sak, timeline, now, config)
+        messages = change(sak, timeline, ctx)
+        if messages is None:
+            session.rollback()
+            return None
         seq = run.version + 1
         applied = Applied(kind, seq, now)
         rows: list[Any] = list(ctx.documents)
@@ -257,6 +285,8 @@ def _mutate(
                         created_virtual=now,
                     )
                 )
+        if after_render is not None:
+            after_render(timeline, applied)
         rows.append(
             EventLog(
                 run_id=run_id,
@@ -274,6 +304,7 @@ def _mutate(
                 .where(Run.id == run_id, Run.version == run.version)
                 .values(
                     state=to_plain(sak),
+                    timeline=timeline,
                     version=seq,
                     rng_counter=run.rng_counter + 1,
                     oppdatering_seq=oppdatering_seq,
@@ -309,30 +340,42 @@ def apply_event(
     """Apply one kommune event to a run, exactly once."""
     advarsler: list[str] = []
 
-    def change(sak: Sak, ctx: RunContext) -> list[Any]:
+    def change(sak: Sak, _timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
         fresh = copy.deepcopy(event)
         messages = fresh.apply(sak, ctx)
         advarsler[:] = list(getattr(fresh, "advarsler", []))
         return messages
 
-    applied = _mutate(session, run_id, config, change, event.kind, source, _event_params(event))
+    applied = _mutate(session, run_id, config, change, event.kind, source, event_params(event))
+    assert applied is not None  # this change never declines
     applied.advarsler = advarsler
     return applied
 
 
-def _event_params(event: Event) -> dict[str, Any]:
+def event_params(event: Event) -> dict[str, Any]:
+    """An event as plain JSON for the event log."""
     params: dict[str, Any] = to_plain(event)
     params["type"] = event.kind
     return params
 
 
 def submit_innsending(
-    session: Session, run_id: str, config: EngineConfig, data: dict[str, Any]
+    session: Session,
+    run_id: str,
+    config: EngineConfig,
+    data: dict[str, Any],
+    *,
+    alias: str | None = None,
+    source: str = "api",
 ) -> Innsending:
-    """Register a søknad the client submitted; return it with its new innsendingReferanse."""
+    """Register a submitted søknad; return it with its new innsendingReferanse.
+
+    In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
+    the next case innsending the scenario expects from the client.
+    """
     created: list[Innsending] = []
 
-    def change(sak: Sak, ctx: RunContext) -> list[Any]:
+    def change(sak: Sak, timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
         if data.get("kommunenummer") not in (None, sak.kommunenummer):
             message = (
                 f"Søknaden er adressert til kommune {data['kommunenummer']}, men denne "
@@ -359,10 +402,26 @@ def submit_innsending(
         )
         sak.innsendinger.append(innsending)
         created[:] = [innsending]
+        _bind_alias(ctx.run, timeline, referanse, alias)
         return []
 
-    _mutate(session, run_id, config, change, "innsending", "api", to_plain(data))
+    _mutate(session, run_id, config, change, "innsending", source, to_plain(data))
     return created[0]
+
+
+def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str | None) -> None:
+    if run.scenario is None:
+        return
+    aliases: dict[str, str] = timeline.setdefault("aliases", {})
+    if alias is None:
+        expected = [
+            i["id"]
+            for i in (run.scenario.get("case") or {}).get("innsendinger") or []  # type: ignore[attr-defined]
+            if i.get("innsendt_av") == "client"
+        ]
+        alias = next((a for a in expected if a not in aliases), None)
+    if alias is not None:
+        aliases[alias] = referanse
 
 
 def new_supplering_ref(session: Session, run_id: str) -> str:
@@ -454,14 +513,18 @@ def status_for(
     return payload
 
 
-def dokument_for(session: Session, run: Run, dokument_id: str) -> DokumentRow:
-    """The stored letter; 410 once its 30 days of the run's time are over."""
+def dokument_for(
+    session: Session, run: Run, dokument_id: str, lifetime: timedelta | None = None
+) -> DokumentRow:
+    """The stored letter; 410 once its 30 days (or a fault's ``lifetime``) are over."""
     row = session.get(DokumentRow, (run.id, dokument_id))
     if row is None:
         message = f"Fant ikke dokument {dokument_id}."
         raise NotFound(message, [Problem("dokument.ukjent", "dokumentId", message)])
     now = clock_of(run).now()
     expires = aware(row.expires_virtual)
+    if lifetime is not None:
+        expires = min(expires, aware(row.created_virtual) + lifetime)
     if now >= expires:
         message = (
             f"Dokument {dokument_id} ble slettet {iso(expires)}; dokumentformidleren "

@@ -40,6 +40,14 @@ class Run(Base):
     clock_factor: Mapped[float] = mapped_column()
     clock_virtual_anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     clock_real_anchor: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clock_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # advance-on-poll: each authenticated API request moves the clock this far.
+    clock_poll_step_seconds: Mapped[float | None] = mapped_column(default=None)
+    # The scenario the run plays (a snapshot, so edits to the file never change a run),
+    # and the timeline's progress: step status, fire times, innsending aliases.
+    scenario_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    scenario: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    timeline: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # The case aggregate (app.domain.case.Sak) as JSON, guarded by an optimistic version.
     state: Mapped[dict[str, object]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,3 +133,7 @@ class JournalEntry(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     response_body_truncated: Mapped[bool] = mapped_column(default=False)
     duration_ms: Mapped[float] = mapped_column()
+    # What the client did, for scenario triggers (kvittering_hentet, supplering_mottatt, …).
+    action: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The scenario fault that shaped this response, if any.
+    fault: Mapped[str | None] = mapped_column(String(100), default=None)

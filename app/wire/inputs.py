@@ -222,8 +222,29 @@ def supplering_event(data: dict[str, Any], referanse: str) -> MottaSupplering:
 class ClockSchema(WireSchema):
     """The run's virtual clock: mode and an optional start time."""
 
-    mode = fields.String(load_default="realtime", validate=_one_of(("realtime", "manual"), "mode"))
+    mode = fields.String(
+        load_default="realtime",
+        validate=_one_of(("realtime", "manual", "accelerated", "on_poll"), "mode"),
+    )
     start = UtcDateTime(load_default=None)
+    factor = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, min_inclusive=False, max=10_000_000),
+        metadata={"description": "accelerated: virtual seconds per real second (86400 = a day)."},
+    )
+    step = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$",
+            error="step er en ISO-8601-varighet, f.eks. PT6H.",
+        ),
+        metadata={"description": "on_poll: how far each client request moves the clock."},
+    )
+
+    @validates_schema
+    def _mode_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["mode"] == "on_poll" and not data["step"]:
+            raise ValidationError("Klokke i modus on_poll trenger 'step', f.eks. PT6H.", "step")
 
 
 class ClockMoveSchema(WireSchema):
@@ -236,6 +257,11 @@ class RunCreateSchema(WireSchema):
     """POST /sandbox/runs: a new run, optionally with an innsending already submitted."""
 
     label = fields.String(load_default=None, validate=validate.Length(max=200))
+    scenario = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Play this scenario from the library."},
+    )
     seed = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0))
     profile = fields.String(
         load_default="utkast-2022", validate=_one_of(("utkast-2022",), "profile")
@@ -245,7 +271,7 @@ class RunCreateSchema(WireSchema):
         validate=validate.Regexp(r"^\d{4}$", error="Kommunenummer skal være fire siffer."),
     )
     fraEbyggesaksystem = fields.String(load_default=None, validate=validate.Length(max=100))
-    clock = fields.Nested(ClockSchema, load_default=lambda: {"mode": "realtime", "start": None})
+    clock = fields.Nested(ClockSchema, load_default=None)
     innsending = fields.Nested(InnsendingSchema, load_default=None)
 
 
@@ -267,6 +293,10 @@ class JournalforSchema(EventSchema):
     fordelingssak = fields.Boolean(load_default=False)
     saksbehandler = fields.Nested(KontaktpunktSchema, load_default=None)
     komplett = fields.Boolean(load_default=True)
+    sammeSakSom = fields.String(
+        load_default=None,
+        metadata={"description": "Journalfør on the same saksnummer as this innsending."},
+    )
 
 
 class EndreSaksnummerSchema(EventSchema):

@@ -1,0 +1,294 @@
+"""The scenario format as JSON Schema (draft-07): the one source for the loader and for editors.
+
+The event part is generated from the same marshmallow schemas the control plane loads
+events with (``app.wire.inputs.EVENT_SCHEMAS``), so a field an event accepts by hand is a
+field a scenario may use, and ``scenarios/scenario.schema.json`` is this module's output
+(``byggesak-sandbox schema`` writes it; a test fails when the committed file is stale).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from typing import Any
+
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+
+from app.engine.durations import DELAY_PATTERN
+from app.wire import inputs
+
+CLIENT_ACTIONS = {
+    "innsending": "the client submitted a søknad (POST /api/v1/innsending answered 201)",
+    "kvittering_hentet": "the client fetched a kvittering (GET /api/v1/kvittering answered 200)",
+    "oppdatering_hentet": "the client fetched oppdateringer (GET /api/v1/oppdatering answered 200)",
+    "status_hentet": "the client fetched the status (GET /api/v1/status answered 200)",
+    "dokument_hentet": "the client downloaded a document (GET /api/v1/dokument/{id} answered 200)",
+    "supplering_mottatt": "the client's supplering was received (POST /api/v1/supplering answered 201)",
+    "poll": "any GET on kvittering, oppdatering or status, whatever the answer",
+}
+FAULT_KINDS = {
+    "status": "answer with an error status instead (429, 500 or 503), with Retry-After",
+    "slow": "answer after delay_ms milliseconds of real time",
+    "duplicate": "deliver the oppdatering of `step` twice in the list",
+    "out_of_order": "hide the oppdatering of `step` until `duration` after it was sent",
+    "document_gone": "documents answer 410 once `duration` has passed, not 30 days",
+}
+FAULT_APIS = ["kvittering", "oppdatering", "status", "dokument", "innsending", "supplering", "*"]
+REF = r"^(\$\{innsending\.[a-z][a-z0-9_-]*\}|AR\d+)$"
+
+
+def _converter() -> OpenAPIConverter:
+    converter = OpenAPIConverter(
+        openapi_version="3.0.0", schema_name_resolver=lambda _schema: None, spec=None
+    )
+    converter.map_to_openapi_type(inputs.UtcDateTime, "string", "date-time")
+    converter.map_to_openapi_type(inputs.DigitString, "string", None)
+    return converter
+
+
+def _draft7(node: Any) -> Any:
+    """Turn apispec's OpenAPI 3.0 output into plain draft-07 (``nullable`` → a null type)."""
+    if isinstance(node, list):
+        return [_draft7(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _draft7(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        out.pop("default", None)
+    return out
+
+
+def _event_schema() -> dict[str, Any]:
+    converter = _converter()
+    kinds = list(inputs.EVENT_SCHEMAS)
+    branches = []
+    for kind, schema in inputs.EVENT_SCHEMAS.items():
+        body = _draft7(converter.schema2jsonschema(schema))
+        body["properties"]["type"] = {"const": kind}
+        ref = body["properties"].get("innsendingReferanse")
+        if ref is not None:
+            ref["description"] = "AR reference or ${innsending.<id>} of a case innsending"
+        branches.append({"if": {"properties": {"type": {"const": kind}}}, "then": body})
+    return {
+        "type": "object",
+        "description": "A kommune event: the same body as POST /sandbox/runs/{id}/events.",
+        "required": ["type"],
+        "properties": {"type": {"enum": kinds, "description": "The event kind."}},
+        "allOf": branches,
+    }
+
+
+def _innsending_schema() -> dict[str, Any]:
+    body = _draft7(_converter().schema2jsonschema(inputs.InnsendingSchema))
+    body["properties"]["id"] = {
+        "type": "string",
+        "pattern": "^[a-z][a-z0-9_-]*$",
+        "description": "Name to refer to it as ${innsending.<id>} in events.",
+    }
+    body["properties"]["innsendt_av"] = {
+        "enum": ["sandbox", "client"],
+        "default": "sandbox",
+        "description": (
+            "sandbox: submitted when the run starts; client: the run waits for the client's "
+            "own POST /api/v1/innsending and binds the id to it (the fields then only "
+            "describe what is expected)."
+        ),
+    }
+    body["required"] = ["id"]
+    return body
+
+
+def _duration(description: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": DELAY_PATTERN, "description": description}
+
+
+@functools.cache
+def scenario_schema() -> dict[str, Any]:
+    """The whole scenario JSON Schema (draft-07)."""
+    step_id = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+    trigger = {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "When the step fires: exactly one of at, after, on or manual.",
+        "properties": {
+            "at": _duration("Virtual time after the run starts, e.g. PT2H or '1 virkedag'."),
+            "after": {**step_id, "description": "Fire after this step has fired."},
+            "on": {
+                "enum": list(CLIENT_ACTIONS),
+                "description": "Fire after a client action: "
+                + "; ".join(f"{k}: {v}" for k, v in CLIENT_ACTIONS.items()),
+            },
+            "count": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 1,
+                "description": "With on: the Nth such action.",
+            },
+            "delay": _duration("With after or on: how long after, e.g. P1D or '2 virkedager'."),
+            "manual": {
+                "const": True,
+                "description": "Fires only by hand (control API 'fire' or 'next').",
+            },
+        },
+    }
+    step = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "trigger", "event"],
+        "properties": {
+            "id": {**step_id, "description": "Unique step id."},
+            "title": {"type": "string", "description": "What happens, for people."},
+            "trigger": trigger,
+            "event": _event_schema(),
+        },
+    }
+    fault = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "kind"],
+        "properties": {
+            "id": {**step_id, "description": "Unique fault id (shown in the journal)."},
+            "kind": {
+                "enum": list(FAULT_KINDS),
+                "description": "; ".join(f"{k}: {v}" for k, v in FAULT_KINDS.items()),
+            },
+            "api": {"enum": FAULT_APIS, "default": "*", "description": "Which API it hits."},
+            "status": {"enum": [429, 500, 503], "description": "For kind status."},
+            "retry_after": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Seconds in Retry-After (kind status; default 1).",
+            },
+            "delay_ms": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 30000,
+                "description": "For kind slow.",
+            },
+            "step": {
+                **step_id,
+                "description": "For duplicate and out_of_order: the step whose oppdatering.",
+            },
+            "duration": _duration("For out_of_order and document_gone."),
+            "after_step": {**step_id, "description": "Active only once this step has fired."},
+            "times": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Hit only the first N matching requests (default: every).",
+            },
+            "probability": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "description": "Hit each matching request with this seeded probability.",
+            },
+        },
+    }
+    expectation = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id"],
+        "description": "What the client must do; the scoring turns each into a verdict.",
+        "properties": {
+            "id": {**step_id, "description": "Unique expectation id."},
+            "title": {"type": "string"},
+            "requirement": {
+                "type": "string",
+                "description": "The DiBK rule or requirement it checks, e.g. DIBK-SUPPLERING-MANGELID.",
+            },
+            "severity": {"enum": ["must", "should"], "default": "must"},
+            "weight": {"type": "number", "minimum": 0, "default": 1},
+            "check": {
+                "type": "string",
+                "description": "A reusable protocol check instead of a request matcher.",
+            },
+            "request": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "method": {"enum": ["GET", "POST", "PUT", "DELETE"]},
+                    "path": {"type": "string"},
+                    "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {
+                        "type": "object",
+                        "description": "JSON path → expected value ('*' = present, non-empty).",
+                    },
+                },
+            },
+            "count": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "exactly": {"type": "integer", "minimum": 0},
+                    "min": {"type": "integer", "minimum": 0},
+                    "max": {"type": "integer", "minimum": 0},
+                },
+            },
+            "never": {"type": "boolean", "description": "No matching exchange may occur."},
+            "after": {**step_id, "description": "Only exchanges after this step fired count."},
+            "within": _duration("Deadline in virtual time, from `after` (or the start)."),
+            "within_polls": {"type": "integer", "minimum": 1},
+        },
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://byggesak-sandbox.invalid/scenario.schema.json",
+        "title": "byggesak-sandbox scenario",
+        "description": "A scripted kommune: case setup, a timeline of events and expectations.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "version", "title", "description", "timeline"],
+        "properties": {
+            "id": {**step_id, "description": "Scenario id, used to start runs."},
+            "version": {"type": "integer", "minimum": 1},
+            "title": {"type": "string", "minLength": 1},
+            "description": {"type": "string", "minLength": 1, "description": "For vendors."},
+            "profile": {"enum": ["utkast-2022"], "default": "utkast-2022"},
+            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "seed": {"type": "integer", "minimum": 0, "description": "Default seed for runs."},
+            "clock": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "start": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "Virtual start time (default: now).",
+                    }
+                },
+            },
+            "variables": {
+                "type": "object",
+                "description": "Constants usable as ${name} in event and case values.",
+                "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+            },
+            "case": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "kommunenummer": {
+                        "type": "string",
+                        "pattern": r"^\d{4}$",
+                        "description": "Quote it: \"0301\".",
+                    },
+                    "fraEbyggesaksystem": {"type": "string"},
+                    "innsendinger": {"type": "array", "items": _innsending_schema()},
+                },
+            },
+            "timeline": {"type": "array", "minItems": 1, "items": step},
+            "faults": {"type": "array", "items": fault},
+            "expect": {"type": "array", "items": expectation},
+        },
+    }
+
+
+def schema_json() -> str:
+    """The schema as the committed file's text."""
+    return json.dumps(copy.deepcopy(scenario_schema()), ensure_ascii=False, indent=2) + "\n"
+
+
+__all__ = ["CLIENT_ACTIONS", "FAULT_KINDS", "REF", "scenario_schema", "schema_json"]
