@@ -81,7 +81,9 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         if loaded.scenario is not None:
             scenario_id = loaded.scenario["id"]
             if scenario_id in owners:
-                click.echo(f"{file}:1:1: scenario id '{scenario_id}' is also used by {owners[scenario_id]}")
+                click.echo(
+                    f"{file}:1:1: scenario id '{scenario_id}' is also used by {owners[scenario_id]}"
+                )
                 problems += 1
             owners.setdefault(scenario_id, file)
     if problems:

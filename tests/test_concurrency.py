@@ -75,9 +75,9 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
     try:
         for _ in range(100):
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         sandbox = Sandbox(base)
         run = sandbox.create_run(innsending=INNSENDING)

@@ -141,9 +141,9 @@ def test_command_line_starts_the_sandbox(argv: list[str], tmp_path: Path) -> Non
     try:
         for _ in range(100):
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         else:
             pytest.fail(f"{argv} did not start")

@@ -90,7 +90,9 @@ IG_SOKNAD = {
     "soknadstype": "IG",
     "tiltakstype": ["nyttbyggboligformal"],
     "tittel": "Boligblokk, igangsettingstillatelse",
-    "dokumenter": [{"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "90000"}],
+    "dokumenter": [
+        {"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "90000"}
+    ],
 }
 
 
@@ -196,16 +198,26 @@ def check_incomplete(vendor: Vendor, refs: list[str]) -> None:
     events = _by_event(vendor, ref)
     assert events["mangel"][0]["nokkelinfo"]["saksbehandlingsfristStatus"] == "ikke_startet"
     # Complete on Tue 4 March at 10:00: a fresh 12-week frist.
-    assert events["supplering"][0]["nokkelinfo"]["saksbehandlingsfrist"] == "2025-05-27T10:00:00.000Z"
-    assert events["sett_frist"][0]["nokkelinfo"]["saksbehandlingsfrist"] == "2025-06-24T10:00:00.000Z"
+    assert (
+        events["supplering"][0]["nokkelinfo"]["saksbehandlingsfrist"] == "2025-05-27T10:00:00.000Z"
+    )
+    assert (
+        events["sett_frist"][0]["nokkelinfo"]["saksbehandlingsfrist"] == "2025-06-24T10:00:00.000Z"
+    )
 
 
 def check_soknadstype(vendor: Vendor, refs: list[str]) -> None:
     [ref] = refs
     first, second = _by_event(vendor, ref)["endre_soknadstype"]
-    assert first["nokkelinfo"]["soknadstype"] == {"kodeverdi": "ET", "kodebeskrivelse": "Søknad om tillatelse i ett trinn"}
+    assert first["nokkelinfo"]["soknadstype"] == {
+        "kodeverdi": "ET",
+        "kodebeskrivelse": "Søknad om tillatelse i ett trinn",
+    }
     assert first["utgaaendeDokument"][0]["dokumentTittel"] == "Endring av søknadstype"
-    assert [t["kodeverdi"] for t in second["nokkelinfo"]["tiltakstype"]] == ["tilbyggunder50m2", "fasade"]
+    assert [t["kodeverdi"] for t in second["nokkelinfo"]["tiltakstype"]] == [
+        "tilbyggunder50m2",
+        "fasade",
+    ]
     assert "utgaaendeDokument" not in second
     assert vendor.seen.status[ref]["soknadstype"]["kodeverdi"] == "ET"
 
@@ -214,7 +226,10 @@ def check_avslag_avvisning(vendor: Vendor, refs: list[str]) -> None:
     carport, brygge = refs
     [avslag] = _by_event(vendor, carport)["vedtak"]
     [avvisning] = _by_event(vendor, brygge)["vedtak"]
-    assert avslag["vedtak"]["resultat"] == "avslag" and avslag["utfall"][0]["utfall"]["kodeverdi"] == "AVS"
+    assert (
+        avslag["vedtak"]["resultat"] == "avslag"
+        and avslag["utfall"][0]["utfall"]["kodeverdi"] == "AVS"
+    )
     assert avvisning["vedtak"]["resultat"] == "avvisning"
     assert avvisning["utfall"][0]["utfall"]["kodeverdi"] == "AVV"
     assert avvisning["melding"][0].startswith("Søker har ikke godtgjort")
@@ -235,7 +250,10 @@ def check_long_case(vendor: Vendor, refs: list[str]) -> None:
     ramme, ig = refs
     rs_kvittering, ig_kvittering = vendor.seen.kvitteringer[ramme], vendor.seen.kvitteringer[ig]
     assert _sak(ig_kvittering["saksnummer"]) == _sak(rs_kvittering["saksnummer"])
-    assert ig_kvittering["saksnummer"]["journalpostnummer"] != rs_kvittering["saksnummer"]["journalpostnummer"]
+    assert (
+        ig_kvittering["saksnummer"]["journalpostnummer"]
+        != rs_kvittering["saksnummer"]["journalpostnummer"]
+    )
     assert ig_kvittering["mottattDato"] == "2025-03-31T10:00:00.000Z"
     assert ig_kvittering["saksbehandlingsfrist"] == "2025-04-21T10:00:00.000Z"  # IG: 3 weeks
     assert _by_event(vendor, ig)["vedtak"][0]["vedtak"]["resultat"] == "innvilget"
@@ -334,15 +352,23 @@ def test_two_runs_of_one_scenario_at_once_do_not_cross_talk(live_server: LiveSer
         thread.join(timeout=120)
     assert errors == []
     for index, (run, vendor) in enumerate(zip(runs, vendors, strict=True)):
-        assert {s["firedAt"] for s in timelines[index]["steps"]} == set(FIRED_AT["mangel-then-vedtak"].values())
+        assert {s["firedAt"] for s in timelines[index]["steps"]} == set(
+            FIRED_AT["mangel-then-vedtak"].values()
+        )
         check_mangel_then_vedtak(vendor, vendor.refs)
         # Each run's journal holds only its own client's requests.
-        journal = requests.get(f"{base}/sandbox/runs/{run['id']}/journal", timeout=15).json()["entries"]
+        journal = requests.get(f"{base}/sandbox/runs/{run['id']}/journal", timeout=15).json()[
+            "entries"
+        ]
         users = {e["request"]["headers"]["Authorization"].split(":")[0] for e in journal}
         assert users == {f"Basic {run['credentials']['username']}"}
     first, second = vendors
     assert set(first.refs).isdisjoint(second.refs)
-    assert _sak(first.seen.status[first.refs[0]]["saksnummer"]) != _sak(second.seen.status[second.refs[0]]["saksnummer"])
+    assert _sak(first.seen.status[first.refs[0]]["saksnummer"]) != _sak(
+        second.seen.status[second.refs[0]]["saksnummer"]
+    )
     # The other run's reference is unknown to this run's credentials.
-    other = first.http.get(f"{base}/api/v1/status", params={"innsendingReferanse": second.refs[0]}, timeout=15)
+    other = first.http.get(
+        f"{base}/api/v1/status", params={"innsendingReferanse": second.refs[0]}, timeout=15
+    )
     assert other.status_code == 404

@@ -48,10 +48,14 @@ class Vendor:
         for _attempt in range(20):
             started = time.perf_counter()
             response = self.http.request(method, f"{self.base}{path}", timeout=15, **kwargs)
-            self.seen.slowest_seconds = max(self.seen.slowest_seconds, time.perf_counter() - started)
+            self.seen.slowest_seconds = max(
+                self.seen.slowest_seconds, time.perf_counter() - started
+            )
             if response.status_code not in RETRY_STATUSES:
                 return response
-            self.seen.retried.append((path, response.status_code, response.headers.get("Retry-After")))
+            self.seen.retried.append(
+                (path, response.status_code, response.headers.get("Retry-After"))
+            )
         raise AssertionError(f"{method} {path} kept failing")
 
     def submit(self, body: dict[str, Any]) -> str:
@@ -65,12 +69,16 @@ class Vendor:
     def poll(self) -> None:
         """Fetch everything for every reference, download new letters, answer open mangler."""
         for ref in self.refs:
-            kvittering = self._call("GET", "/api/v1/kvittering", params={"innsendingReferanse": ref})
+            kvittering = self._call(
+                "GET", "/api/v1/kvittering", params={"innsendingReferanse": ref}
+            )
             if kvittering.status_code == 200:
                 self.seen.kvitteringer[ref] = kvittering.json()
             else:
                 assert kvittering.status_code == 404, kvittering.text
-            etter = max((int(o["sekvensnummer"]) for o in self.seen.oppdateringer.get(ref, [])), default=0)
+            etter = max(
+                (int(o["sekvensnummer"]) for o in self.seen.oppdateringer.get(ref, [])), default=0
+            )
             response = self._call(
                 "GET", "/api/v1/oppdatering", params={"innsendingReferanse": ref, "etter": etter}
             )
@@ -122,8 +130,14 @@ class Vendor:
 Hook = Callable[[Vendor], None]
 
 
-def play(control: requests.Session, base: str, run: dict[str, Any], vendor: Vendor, hook: Hook | None = None) -> dict[str, Any]:
-    """Drive a run to its end: the vendor polls, then the kommune's next step; return the timeline."""
+def play(
+    control: requests.Session,
+    base: str,
+    run: dict[str, Any],
+    vendor: Vendor,
+    hook: Hook | None = None,
+) -> dict[str, Any]:
+    """Drive a run to its end: the vendor polls, then the kommune's next step; return timeline."""
     for _ in range(100):
         vendor.poll()
         if hook is not None:

@@ -13,7 +13,6 @@ from app.control.auth import require_admin
 from app.domain.events import MottaSupplering
 from app.domain.serial import to_plain
 from app.engine.durations import parse_duration
-from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
 from app.engine.runs import (
     EngineConfig,
     advance_clock,
@@ -24,9 +23,10 @@ from app.engine.runs import (
     new_supplering_ref,
     submit_innsending,
 )
+from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
-from app.scenarios.registry import get_registry
 from app.http import load_body, read_json_object, validation_failed
+from app.scenarios.registry import get_registry
 from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
 from app.wire.dates import iso, parse_iso
@@ -73,7 +73,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
 
 @bp.post("/runs")
 def post_run() -> tuple[Response, int, dict[str, str]]:
-    """Create a run, by hand or from a scenario; the response is the only place its password is shown."""
+    """Create a run, by hand or from a scenario; only this response shows its password."""
     data = load_body(RunCreateSchema(), "run", allow_empty=True)
     session = get_session()
     config = engine_config()
@@ -81,8 +81,9 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
     case = (scenario or {}).get("case") or {}
     clock = data["clock"] or {"mode": "realtime", "start": None, "factor": None, "step": None}
     start = clock["start"]
-    if start is None and (scenario or {}).get("clock", {}).get("start"):
-        start = parse_iso(scenario["clock"]["start"])  # type: ignore[index]
+    scenario_start = ((scenario or {}).get("clock") or {}).get("start")
+    if start is None and scenario_start:
+        start = parse_iso(scenario_start)
     seed = data["seed"] if data["seed"] is not None else (scenario or {}).get("seed")
     run, password = create_run(
         session,

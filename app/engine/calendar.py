@@ -1,4 +1,4 @@
-"""The Norwegian working-day calendar: weekends and public holidays (helligdager) are not virkedager."""
+"""The Norwegian working-day calendar: weekends and public holidays are not virkedager."""
 
 from __future__ import annotations
 

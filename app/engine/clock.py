@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 ClockMode = Literal["realtime", "manual", "accelerated", "on_poll"]
-FACTORS: dict[str, float] = {"realtime": 1.0, "manual": 0.0, "accelerated": 86_400.0, "on_poll": 0.0}
+FACTORS: dict[str, float] = {
+    "realtime": 1.0,
+    "manual": 0.0,
+    "accelerated": 86_400.0,
+    "on_poll": 0.0,
+}
 
 
 def utcnow() -> datetime:

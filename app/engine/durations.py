@@ -14,9 +14,7 @@ DURATION = re.compile(
 )
 VIRKEDAGER = re.compile(r"^(?P<count>\d+) virkedag(?:er)?$")
 # The same grammar as a JSON Schema pattern, for editors.
-DELAY_PATTERN = (
-    r"^(P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?|\d+ virkedag(er)?)$"
-)
+DELAY_PATTERN = r"^(P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?|\d+ virkedag(er)?)$"
 
 
 def parse_duration(text: str) -> timedelta:

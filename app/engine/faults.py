@@ -41,7 +41,7 @@ class FaultPlan:
 
 
 def _faults(run: Run) -> list[dict[str, Any]]:
-    return list((run.scenario or {}).get("faults") or [])  # type: ignore[call-overload]
+    return list((run.scenario or {}).get("faults") or [])
 
 
 def _active(session: Session, run: Run, fault: dict[str, Any]) -> bool:
@@ -82,7 +82,7 @@ def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
             message = {
                 429: "For mange forespørsler; prøv igjen etter Retry-After sekunder.",
                 500: "Midlertidig intern feil (injisert av scenarioet).",
-                503: "Tjenesten er midlertidig utilgjengelig; prøv igjen etter Retry-After sekunder.",
+                503: "Tjenesten er midlertidig utilgjengelig; prøv igjen etter Retry-After.",
             }[status]
             error = InjectedFault(
                 message,
@@ -122,5 +122,3 @@ def shape_oppdateringer(items: list[dict[str, Any]], fault_plan: FaultPlan) -> l
         if seq in fault_plan.duplicate_seqs:
             out.append(item)
     return out
-
-

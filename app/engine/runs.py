@@ -416,7 +416,7 @@ def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str |
     if alias is None:
         expected = [
             i["id"]
-            for i in (run.scenario.get("case") or {}).get("innsendinger") or []  # type: ignore[attr-defined]
+            for i in (run.scenario.get("case") or {}).get("innsendinger") or []
             if i.get("innsendt_av") == "client"
         ]
         alias = next((a for a in expected if a not in aliases), None)

@@ -57,12 +57,12 @@ def steps_of(run: Run) -> list[dict[str, Any]]:
     """The run's scenario steps, in timeline order."""
     if not run.scenario:
         return []
-    return list(run.scenario["timeline"])  # type: ignore[call-overload]
+    return list(run.scenario["timeline"])
 
 
 def step_state(run: Run, step_id: str) -> dict[str, Any]:
     """The stored progress of one step (``{}`` while pending)."""
-    return dict((run.timeline or {}).get("steps", {}).get(step_id, {}))  # type: ignore[union-attr]
+    return dict((run.timeline or {}).get("steps", {}).get(step_id, {}))
 
 
 def action_time(session: Session, run_id: str, action: str, count: int) -> datetime | None:
@@ -78,7 +78,7 @@ def action_time(session: Session, run_id: str, action: str, count: int) -> datet
 
 def _resolved(run: Run, event: dict[str, Any]) -> dict[str, Any] | None:
     """The event body with ``${innsending.x}`` replaced; None while an alias is unbound."""
-    aliases: dict[str, str] = dict((run.timeline or {}).get("aliases", {}))  # type: ignore[call-overload]
+    aliases: dict[str, str] = dict((run.timeline or {}).get("aliases", {}))
     body = dict(event)
 
     def resolve(value: Any) -> Any:

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from app.engine.durations import parse_delay
+from app.engine.durations import DELAY_PATTERN, parse_delay
 from app.scenarios.schema import scenario_schema
 from app.testdata.no_provider import kommuner
 from app.wire.dates import parse_iso
@@ -28,7 +28,7 @@ from app.wire.inputs import EVENT_SCHEMAS, InnsendingSchema, problems_from
 
 VARIABLE = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 INNSENDING_REF = re.compile(r"^\$\{innsending\.([a-z][a-z0-9_-]*)\}$")
-DATE_LITERAL = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+DATE_LITERAL = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 PROTOCOL_CHECKS = (
     "polls_sanely",
     "backs_off",
@@ -222,9 +222,7 @@ def _substitute(doc: _Doc, node: Any, path: Path_, variables: dict[str, Any]) ->
             if whole and whole[1] in variables:
                 node[key] = variables[whole[1]]
             else:
-                node[key] = VARIABLE.sub(
-                    lambda m: str(variables.get(m[1], m[0])), value
-                )
+                node[key] = VARIABLE.sub(lambda m: str(variables.get(m[1], m[0])), value)
         else:
             _substitute(doc, value, here, variables)
 
@@ -239,7 +237,8 @@ def _check_schema(doc: _Doc) -> None:
             continue
         seen.add((path, message))
         if error.validator == "additionalProperties":
-            allowed = set(error.schema.get("properties", {}))
+            schema = error.schema if isinstance(error.schema, dict) else {}
+            allowed = set(schema.get("properties", {}))
             for name in sorted(set(error.instance) - allowed):
                 doc.add((*path, name), f"{where(path)}: unknown key '{name}'", key=True)
             continue
@@ -259,11 +258,16 @@ def where(path: Path_) -> str:
 def _schema_message(error: jsonschema.ValidationError, path: Path_) -> str:
     here = where(path)
     if error.validator == "enum" and path[-2:] == ("event", "type"):
-        known = ", ".join(str(v) for v in error.validator_value)
+        known = ", ".join(str(v) for v in list(error.validator_value))  # type: ignore[arg-type]
         return f"unknown event kind '{error.instance}'; known kinds: {known}"
     if error.validator == "required":
         return f"{here}: {error.message}"
     if error.validator == "pattern" and isinstance(error.instance, str):
+        if error.validator_value == DELAY_PATTERN:
+            try:
+                parse_delay(error.instance)
+            except ValueError as exc:
+                return f"{here}: {exc}"
         return f"{here}: '{error.instance}' does not have the expected form"
     return f"{here}: {error.message}"
 
@@ -289,9 +293,7 @@ def _check_semantics(doc: _Doc) -> None:
             InnsendingSchema().load(body)
         except ValidationError as exc:
             for problem in problems_from(exc.messages, "innsending"):
-                doc.add(
-                    ("case", "innsendinger", index, *_split(problem.field)), problem.message
-                )
+                doc.add(("case", "innsendinger", index, *_split(problem.field)), problem.message)
     start = (root.get("clock") or {}).get("start")
     if isinstance(start, str):
         try:
@@ -389,8 +391,10 @@ def _check_event(doc: _Doc, index: int, event: Any, aliases: set[str], count: in
             _check_ref(doc, (*here, "innsendingReferanser", i), v, aliases)
             for i, v in enumerate(refs)
         ]
-    if count > 1 and body["type"] not in ("endre_saksnummer",) and not body.get(
-        "innsendingReferanse"
+    if (
+        count > 1
+        and body["type"] not in ("endre_saksnummer",)
+        and not body.get("innsendingReferanse")
     ):
         doc.add(
             here,

@@ -51,12 +51,12 @@ class ScenarioRegistry:
         self._stamps: dict[Path, tuple[float, int]] = {}
         self._by_file: dict[Path, Entry] = {}
         self._file_problems: dict[Path, tuple[Diagnostic, ...]] = {}
-        self._checked = 0.0
-        self.refresh()
+        self._checked: float | None = None
 
     def catalogue(self) -> Catalogue:
-        """The current catalogue, rescanning the folder first when reload is on."""
-        if self.reload and time.monotonic() - self._checked >= RESCAN_SECONDS:
+        """The current catalogue: loaded on first use, rescanned (when reload is on) after that."""
+        checked = self._checked
+        if checked is None or (self.reload and time.monotonic() - checked >= RESCAN_SECONDS):
             self.refresh()
         return self._catalogue
 
@@ -102,7 +102,9 @@ class ScenarioRegistry:
                 if entry.id in entries:
                     problems.append(
                         Diagnostic(
-                            str(path), 1, 1,
+                            str(path),
+                            1,
+                            1,
                             f"scenario id '{entry.id}' is also used by {entries[entry.id].path}",
                         )
                     )

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from marshmallow import Schema
 
 from app.engine.durations import DELAY_PATTERN
 from app.wire import inputs
@@ -24,7 +25,7 @@ CLIENT_ACTIONS = {
     "oppdatering_hentet": "the client fetched oppdateringer (GET /api/v1/oppdatering answered 200)",
     "status_hentet": "the client fetched the status (GET /api/v1/status answered 200)",
     "dokument_hentet": "the client downloaded a document (GET /api/v1/dokument/{id} answered 200)",
-    "supplering_mottatt": "the client's supplering was received (POST /api/v1/supplering answered 201)",
+    "supplering_mottatt": "the client's supplering was received (POST /api/v1/supplering: 201)",
     "poll": "any GET on kvittering, oppdatering or status, whatever the answer",
 }
 FAULT_KINDS = {
@@ -38,13 +39,17 @@ FAULT_APIS = ["kvittering", "oppdatering", "status", "dokument", "innsending", "
 REF = r"^(\$\{innsending\.[a-z][a-z0-9_-]*\}|AR\d+)$"
 
 
-def _converter() -> OpenAPIConverter:
+def _json_schema(schema: type[Schema]) -> dict[str, Any]:
+    """A marshmallow schema as JSON Schema, nested schemas inlined (apispec is untyped)."""
     converter = OpenAPIConverter(
-        openapi_version="3.0.0", schema_name_resolver=lambda _schema: None, spec=None
+        openapi_version="3.0.0",
+        schema_name_resolver=lambda _schema: None,
+        spec=None,  # type: ignore[arg-type]
     )
-    converter.map_to_openapi_type(inputs.UtcDateTime, "string", "date-time")
-    converter.map_to_openapi_type(inputs.DigitString, "string", None)
-    return converter
+    converter.map_to_openapi_type(inputs.UtcDateTime, "string", "date-time")  # type: ignore[no-untyped-call]
+    converter.map_to_openapi_type(inputs.DigitString, "string", None)  # type: ignore[no-untyped-call]
+    result = converter.schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+    return _draft7(result)  # type: ignore[no-any-return]
 
 
 def _draft7(node: Any) -> Any:
@@ -62,11 +67,10 @@ def _draft7(node: Any) -> Any:
 
 
 def _event_schema() -> dict[str, Any]:
-    converter = _converter()
     kinds = list(inputs.EVENT_SCHEMAS)
     branches = []
     for kind, schema in inputs.EVENT_SCHEMAS.items():
-        body = _draft7(converter.schema2jsonschema(schema))
+        body = _json_schema(schema)
         body["properties"]["type"] = {"const": kind}
         ref = body["properties"].get("innsendingReferanse")
         if ref is not None:
@@ -82,7 +86,7 @@ def _event_schema() -> dict[str, Any]:
 
 
 def _innsending_schema() -> dict[str, Any]:
-    body = _draft7(_converter().schema2jsonschema(inputs.InnsendingSchema))
+    body = _json_schema(inputs.InnsendingSchema)
     body["properties"]["id"] = {
         "type": "string",
         "pattern": "^[a-z][a-z0-9_-]*$",
@@ -197,7 +201,7 @@ def scenario_schema() -> dict[str, Any]:
             "title": {"type": "string"},
             "requirement": {
                 "type": "string",
-                "description": "The DiBK rule or requirement it checks, e.g. DIBK-SUPPLERING-MANGELID.",
+                "description": "The DiBK rule it checks, e.g. DIBK-SUPPLERING-MANGELID.",
             },
             "severity": {"enum": ["must", "should"], "default": "must"},
             "weight": {"type": "number", "minimum": 0, "default": 1},
@@ -273,7 +277,7 @@ def scenario_schema() -> dict[str, Any]:
                     "kommunenummer": {
                         "type": "string",
                         "pattern": r"^\d{4}$",
-                        "description": "Quote it: \"0301\".",
+                        "description": 'Quote it: "0301".',
                     },
                     "fraEbyggesaksystem": {"type": "string"},
                     "innsendinger": {"type": "array", "items": _innsending_schema()},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -46,10 +47,10 @@ class Run(Base):
     # The scenario the run plays (a snapshot, so edits to the file never change a run),
     # and the timeline's progress: step status, fire times, innsending aliases.
     scenario_id: Mapped[str | None] = mapped_column(String(100), default=None)
-    scenario: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
-    timeline: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    timeline: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The case aggregate (app.domain.case.Sak) as JSON, guarded by an optimistic version.
-    state: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=0)
     rng_counter: Mapped[int] = mapped_column(Integer, default=0)
     oppdatering_seq: Mapped[int] = mapped_column(Integer, default=0)
