@@ -7,13 +7,16 @@ ENV PATH=/opt/venv/bin:$PATH
 COPY pyproject.toml README.md ./
 COPY app ./app
 RUN pip install --no-cache-dir ".[postgres]"
+COPY scenarios /opt/scenarios
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 sandbox
 COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/scenarios /opt/scenarios
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    SANDBOX_DATABASE_URL=sqlite:////data/sandbox.db
+    SANDBOX_DATABASE_URL=sqlite:////data/sandbox.db \
+    SANDBOX_SCENARIO_DIR=/opt/scenarios
 RUN mkdir /data && chown sandbox /data
 USER sandbox
 WORKDIR /home/sandbox

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo, pass_script_info
 
 from app import create_app
+from app.cli_runs import runs_group
 from app.scenarios.loader import load_file
 from app.scenarios.schema import schema_json
 
@@ -110,5 +111,6 @@ def schema_command(output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+main.add_command(runs_group)
 main.add_command(lint_command)
 main.add_command(schema_command)

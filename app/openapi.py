@@ -207,6 +207,52 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "responses": {"200": {"description": "The new virtual time"}},
             }
         },
+        "/sandbox/runs/{runId}/next": {
+            "post": {
+                "tags": ["Sandbox control plane"],
+                "summary": "Jump to the kommune's next step (move the clock or fire a manual one)",
+                "responses": {"200": {"description": "What fired, the new time, what waits"}},
+            }
+        },
+        "/sandbox/runs/{runId}/steps/{stepId}/fire": {
+            "post": {
+                "tags": ["Sandbox control plane"],
+                "summary": "Fire one scenario step now",
+                "responses": {
+                    "201": {"description": "What the client will see"},
+                    "404": _problem("Unknown step"),
+                    "409": _problem("Already fired, or waiting for the client"),
+                },
+            }
+        },
+        "/sandbox/runs/{runId}/finish": {
+            "post": {
+                "tags": ["Sandbox control plane"],
+                "summary": "End the run: no more steps fire",
+                "responses": {"200": {"description": "The run"}},
+            }
+        },
+        "/sandbox/runs/{runId}/timeline": {
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "The scenario's steps with status, due and fire times",
+                "responses": {"200": {"description": "Timeline"}},
+            }
+        },
+        "/sandbox/scenarios": {
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "The scenario library and the problems of files that did not load",
+                "responses": {"200": {"description": "Catalogue"}},
+            }
+        },
+        "/sandbox/scenarios/{scenarioId}": {
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "One scenario (JSON, or YAML with ?format=yaml)",
+                "responses": {"200": {"description": "Scenario"}, "404": _problem("Unknown")},
+            }
+        },
         "/sandbox/runs/{runId}/case": {
             "get": {
                 "tags": ["Sandbox control plane"],

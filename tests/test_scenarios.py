@@ -354,3 +354,36 @@ def test_client_innsending_binds_the_alias(client: FlaskClient) -> None:
     assert client.post("/api/v1/innsending", json=body, headers=auth).status_code == 201
     steps = client.get(f"/sandbox/runs/{run['id']}/timeline").json["steps"]  # type: ignore[index]
     assert steps[2]["due"] == "2025-03-03T12:00:00.000Z"  # submitted at the start, + PT4H
+
+
+def _runs(server: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), "runs", "--server", server, *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_starts_and_drives_a_run(live_server: Any) -> None:
+    import json
+
+    started = _runs(live_server.url, "start", "happy-path", "--clock", "manual")
+    assert started.returncode == 0, started.stderr
+    run = json.loads(started.stdout)
+    assert run["scenario"] == "happy-path" and run["credentials"]["password"]
+    step = json.loads(_runs(live_server.url, "next", run["id"]).stdout)
+    assert step["fired"] == ["journalfor"] and step["now"] == "2025-03-03T09:00:00.000Z"
+    moved = json.loads(_runs(live_server.url, "advance", run["id"], "P3W").stdout)
+    assert moved["fired"] == ["vedtak"]
+    timeline = json.loads(_runs(live_server.url, "timeline", run["id"]).stdout)
+    assert [s["status"] for s in timeline["steps"]] == ["fired", "fired"]
+    env = _runs(live_server.url, "start", "happy-path", "--env")
+    assert env.returncode == 0 and "export BYGGESAK_USERNAME=klient-" in env.stdout
+    assert _runs(live_server.url, "delete", run["id"]).returncode == 0
+    assert _runs(live_server.url, "timeline", run["id"]).returncode == 2
+
+
+def test_cli_reports_usage_and_unreachable_server(live_server: Any) -> None:
+    unknown = _runs(live_server.url, "start", "no-such-scenario")
+    assert unknown.returncode == 2 and "finnes ikke i biblioteket" in unknown.stderr
+    unreachable = _runs("http://127.0.0.1:9", "start", "happy-path")
+    assert unreachable.returncode == 2 and "cannot reach the sandbox" in unreachable.stderr
+    assert "Traceback" not in unknown.stderr + unreachable.stderr

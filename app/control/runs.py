@@ -142,10 +142,19 @@ def list_runs() -> Response:
     return jsonify({"runs": [summary(r, config) for r in runs]})
 
 
+def _caught_up(run_id: str) -> Run:
+    """The run after firing whatever is due (reads move a lazily applied case forward too)."""
+    _run_or_404(run_id)
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.rollback()
+    return _run_or_404(run_id)
+
+
 @bp.get("/runs/<run_id>")
 def get_run(run_id: str) -> Response:
     """One run."""
-    return jsonify(summary(_run_or_404(run_id), engine_config()))
+    return jsonify(summary(_caught_up(run_id), engine_config()))
 
 
 @bp.delete("/runs/<run_id>")
@@ -233,7 +242,7 @@ def post_finish(run_id: str) -> Response:
 @bp.get("/runs/<run_id>/timeline")
 def get_timeline(run_id: str) -> Response:
     """The scenario's steps with status, due and fire times."""
-    run = _run_or_404(run_id)
+    run = _caught_up(run_id)
     return jsonify({"steps": timeline_view(get_session(), run), "now": iso(clock_of(run).now())})
 
 
@@ -276,7 +285,7 @@ def get_scenario(scenario_id: str) -> Response:
 @bp.get("/runs/<run_id>/case")
 def get_case(run_id: str) -> Response:
     """The case as the kommune sees it, with the event log."""
-    run = _run_or_404(run_id)
+    run = _caught_up(run_id)
     session = get_session()
     events = session.scalars(
         select(EventLog).where(EventLog.run_id == run_id).order_by(EventLog.seq)
