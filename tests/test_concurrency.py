@@ -111,3 +111,61 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def test_due_steps_fire_once_when_many_requests_catch_up_at_once(
+    live_server: LiveServer, sandbox: Sandbox, app: object
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.store.models import Run
+
+    run = sandbox.create_run(scenario="samling", clock={"mode": "manual"})
+    # Move the virtual clock past several due steps behind the engine's back, so that the
+    # next requests are the ones that catch the run up, all at once.
+    engine = app.extensions["sandbox.engine"]  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        start = (
+            conn.execute(
+                Run.__table__.select().where(Run.id == run["id"])  # type: ignore[attr-defined]
+            )
+            .one()
+            ._mapping["clock_virtual_anchor"]
+        )
+        conn.execute(
+            update(Run)
+            .where(Run.id == run["id"])
+            .values(clock_virtual_anchor=start + timedelta(days=2))
+        )
+    auth = (run["credentials"]["username"], run["credentials"]["password"])
+    refs = run["innsendingReferanser"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(
+            pool.map(
+                lambda n: requests.get(
+                    f"{live_server.url}/api/v1/oppdatering",
+                    params={"innsendingReferanse": refs[n % 2]},
+                    auth=auth,
+                    timeout=30,
+                ),
+                range(8),
+            )
+        )
+    assert [r.status_code for r in responses] == [200] * 8
+    timeline = requests.get(
+        f"{live_server.url}/sandbox/runs/{run['id']}/timeline", timeout=10
+    ).json()
+    assert [s["status"] for s in timeline["steps"]] == ["fired", "fired", "fired", "pending"]
+    case = requests.get(f"{live_server.url}/sandbox/runs/{run['id']}/case", timeout=10).json()
+    fired = [h["type"] for h in case["hendelser"] if h["type"].startswith("steg:")]
+    assert fired == ["steg:journalfor-ramme", "steg:journalfor-disp", "steg:samling"]
+    # One samling oppdatering, seen by both innsendinger.
+    items = requests.get(
+        f"{live_server.url}/api/v1/oppdatering",
+        params={"innsendingReferanse": refs[0]},
+        auth=auth,
+        timeout=10,
+    ).json()
+    assert [i["hendelse"] for i in items] == ["endre_saksnummer"]
