@@ -62,6 +62,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
         "innsendingReferanser": [i.innsendingReferanse for i in sak.innsendinger],
         "scenario": run.scenario_id,
         "clock": {"mode": clock.mode, "now": iso(clock.now()), "start": iso(run.clock_start)},
+        "journalCount": run.journal_count,
         "links": {
             "self": f"{config.base_url}/sandbox/runs/{run.id}",
             "case": f"{config.base_url}/sandbox/runs/{run.id}/case",

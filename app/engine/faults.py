@@ -38,6 +38,7 @@ class FaultPlan:
     duplicate_seqs: set[int] = field(default_factory=set)
     hidden_seqs: set[int] = field(default_factory=set)
     document_lifetime: timedelta | None = None
+    unknown_field: bool = False
 
 
 def _faults(run: Run) -> list[dict[str, Any]]:
@@ -68,7 +69,7 @@ def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
         if fault.get("api", "*") not in ("*", api):
             continue
         kind = fault["kind"]
-        if kind in ("duplicate", "out_of_order") and api != "oppdatering":
+        if kind in ("duplicate", "out_of_order", "unknown_field") and api != "oppdatering":
             continue
         if kind == "document_gone":
             if _active(session, run, fault):
@@ -96,6 +97,9 @@ def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
         if kind == "slow":
             time.sleep(int(fault["delay_ms"]) / 1000)
             result.applied.append(fault["id"])
+        if kind == "unknown_field":
+            result.unknown_field = True
+            result.applied.append(fault["id"])
         state = step_state(run, fault.get("step", ""))
         seqs = set(state.get("oppdateringer", []))
         if kind == "duplicate" and seqs:
@@ -111,13 +115,23 @@ def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
     return result
 
 
+UNKNOWN_FIELD = {
+    "nyttFeltFraDiBK": {
+        "beskrivelse": "Et felt en senere versjon av API-et kan innføre; klienter skal tåle det.",
+        "verdi": ["a", 1, None],
+    }
+}
+
+
 def shape_oppdateringer(items: list[dict[str, Any]], fault_plan: FaultPlan) -> list[dict[str, Any]]:
-    """Apply duplicate and out-of-order faults to an oppdatering list."""
+    """Apply duplicate, out-of-order and unknown-field faults to an oppdatering list."""
     out: list[dict[str, Any]] = []
     for item in items:
         seq = int(item["sekvensnummer"])
         if seq in fault_plan.hidden_seqs:
             continue
+        if fault_plan.unknown_field:
+            item = {**item, **UNKNOWN_FIELD}
         out.append(item)
         if seq in fault_plan.duplicate_seqs:
             out.append(item)

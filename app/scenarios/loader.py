@@ -428,6 +428,7 @@ def _check_fault(doc: _Doc, index: int, fault: Any, steps: dict[str, int]) -> No
         "duplicate": ("step",),
         "out_of_order": ("step", "duration"),
         "document_gone": ("duration",),
+        "unknown_field": (),
     }[kind]
     for key in needs:
         if key not in fault:

@@ -34,6 +34,7 @@ FAULT_KINDS = {
     "duplicate": "deliver the oppdatering of `step` twice in the list",
     "out_of_order": "hide the oppdatering of `step` until `duration` after it was sent",
     "document_gone": "documents answer 410 once `duration` has passed, not 30 days",
+    "unknown_field": "add a field DiBK might introduce later to every oppdatering",
 }
 FAULT_APIS = ["kvittering", "oppdatering", "status", "dokument", "innsending", "supplering", "*"]
 REF = r"^(\$\{innsending\.[a-z][a-z0-9_-]*\}|AR\d+)$"
