@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo, pass_script_info
 
 from app import create_app
+from app.cli_ci import run_command
 from app.cli_runs import runs_group
 from app.scenarios.loader import load_file
 from app.scenarios.schema import schema_json
@@ -112,5 +113,6 @@ def schema_command(output: Path | None) -> None:
 
 
 main.add_command(runs_group)
+main.add_command(run_command)
 main.add_command(lint_command)
 main.add_command(schema_command)

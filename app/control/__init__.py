@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the control-plane blueprint."""
-    from app.control import runs
+    from app.control import reports, runs
 
     app.register_blueprint(runs.bp)
+    app.register_blueprint(reports.bp)

@@ -31,12 +31,14 @@ from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
 from app.wire.dates import iso, parse_iso
 from app.wire.inputs import ClockMoveSchema, InnsendingSchema, RunCreateSchema, load_event
+from app.wire.journal import journal_json
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
 
 
-def _run_or_404(run_id: str) -> Run:
+def run_or_404(run_id: str) -> Run:
+    """The run, or a 404 problem."""
     run = get_session().get(Run, run_id)
     if run is None:
         message = f"Kjøringen {run_id} finnes ikke."
@@ -99,6 +101,7 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
         clock_factor=clock["factor"],
         clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
         scenario=scenario,
+        poll_interval=data["pollInterval"],
     )
     try:
         if data["innsending"] is not None:
@@ -121,7 +124,7 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
         raise
     catch_up(session, run.id, config)
     session.rollback()
-    fresh = _run_or_404(run.id)
+    fresh = run_or_404(run.id)
     body = summary(fresh, config)
     body["credentials"] = {"username": fresh.username, "password": password}
     return jsonify(body), 201, {"Location": body["links"]["self"]}
@@ -145,11 +148,11 @@ def list_runs() -> Response:
 
 def _caught_up(run_id: str) -> Run:
     """The run after firing whatever is due (reads move a lazily applied case forward too)."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     session = get_session()
     catch_up(session, run_id, engine_config())
     session.rollback()
-    return _run_or_404(run_id)
+    return run_or_404(run_id)
 
 
 @bp.get("/runs/<run_id>")
@@ -161,7 +164,7 @@ def get_run(run_id: str) -> Response:
 @bp.delete("/runs/<run_id>")
 def delete_run(run_id: str) -> tuple[str, int]:
     """Delete a run with its case, journal and documents."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     session = get_session()
     session.execute(delete(Run).where(Run.id == run_id))
     session.commit()
@@ -171,7 +174,7 @@ def delete_run(run_id: str) -> tuple[str, int]:
 @bp.post("/runs/<run_id>/events")
 def post_event(run_id: str) -> tuple[Response, int]:
     """Apply one kommune event by hand."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     body = read_json_object("hendelse")
     session = get_session()
     try:
@@ -190,7 +193,7 @@ def post_event(run_id: str) -> tuple[Response, int]:
 @bp.post("/runs/<run_id>/clock")
 def post_clock(run_id: str) -> Response:
     """Move the run's virtual clock forward by an ISO-8601 duration."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     data = load_body(ClockMoveSchema(), "klokke")
     try:
         delta = parse_duration(data["advance"])
@@ -207,14 +210,14 @@ def post_clock(run_id: str) -> Response:
 @bp.post("/runs/<run_id>/next")
 def post_next(run_id: str) -> Response:
     """Jump to the kommune's next step: move the clock to it, or fire the next manual one."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     return jsonify(next_event(get_session(), run_id, engine_config()))
 
 
 @bp.post("/runs/<run_id>/steps/<step_id>/fire")
 def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
     """Fire one step now, whatever its trigger."""
-    run = _run_or_404(run_id)
+    run = run_or_404(run_id)
     if run.status != "active":
         message = f"Kjøringen {run_id} er avsluttet."
         raise Conflict(message, [Problem("run.avsluttet", "runId", message)])
@@ -232,12 +235,12 @@ def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
 @bp.post("/runs/<run_id>/finish")
 def post_finish(run_id: str) -> Response:
     """End the run: no more steps fire; the client may still read what was sent."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     session = get_session()
     catch_up(session, run_id, engine_config())
     session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
     session.commit()
-    return jsonify(summary(_run_or_404(run_id), engine_config()))
+    return jsonify(summary(run_or_404(run_id), engine_config()))
 
 
 @bp.get("/runs/<run_id>/timeline")
@@ -320,7 +323,7 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
 @bp.get("/runs/<run_id>/journal")
 def get_journal(run_id: str) -> Response:
     """The run's exchanges in order; page with ``etter`` (an entry id) and ``limit``."""
-    _run_or_404(run_id)
+    run_or_404(run_id)
     etter = _int_arg("etter", 0, 2**62)
     limit = _int_arg("limit", 500, 5000)
     entries = list(
@@ -337,27 +340,3 @@ def get_journal(run_id: str) -> Response:
             "next": entries[-1].id if len(entries) == limit else None,
         }
     )
-
-
-def journal_json(entry: JournalEntry) -> dict[str, Any]:
-    """One journal entry as JSON."""
-    return {
-        "id": entry.id,
-        "realTime": iso(entry.real_time),
-        "virtualTime": iso(entry.virtual_time),
-        "request": {
-            "method": entry.method,
-            "path": entry.path,
-            "query": entry.query,
-            "headers": entry.request_headers,
-            "body": entry.request_body,
-            "bodyTruncated": entry.request_body_truncated,
-        },
-        "response": {
-            "status": entry.status,
-            "headers": entry.response_headers,
-            "body": entry.response_body,
-            "bodyTruncated": entry.response_body_truncated,
-        },
-        "durationMs": entry.duration_ms,
-    }

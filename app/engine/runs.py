@@ -164,6 +164,7 @@ def create_run(
     clock_factor: float | None = None,
     clock_poll_step: timedelta | None = None,
     scenario: dict[str, Any] | None = None,
+    poll_interval: float = 1.0,
 ) -> tuple[Run, str]:
     """Create a run with fresh credentials; return it with its (only shown once) password."""
     if seed is None:
@@ -206,7 +207,7 @@ def create_run(
         clock_poll_step_seconds=clock_poll_step.total_seconds() if clock_poll_step else None,
         scenario_id=scenario["id"] if scenario else None,
         scenario=scenario,
-        timeline={"steps": {}, "aliases": {}},
+        timeline={"steps": {}, "aliases": {}, "pollInterval": poll_interval},
         state=to_plain(sak),
         version=0,
         rng_counter=1,

@@ -272,6 +272,14 @@ class RunCreateSchema(WireSchema):
     )
     fraEbyggesaksystem = fields.String(load_default=None, validate=validate.Length(max=100))
     clock = fields.Nested(ClockSchema, load_default=None)
+    pollInterval = fields.Float(
+        load_default=1.0,
+        validate=validate.Range(min=0.01, max=86_400),
+        metadata={
+            "description": "Seconds the client is told to wait between polls; polling "
+            "the same API and reference sooner than half of it fails polls_sanely."
+        },
+    )
     innsending = fields.Nested(InnsendingSchema, load_default=None)
 
 

@@ -1,0 +1,178 @@
+"""What the scorer reads: a run's exchanges and the kommune's side of the case, as plain facts.
+
+Scoring reads only the journal, the scenario snapshot and what the kommune did (the case,
+its kvitteringer, oppdateringer and documents); it never changes the run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.case import Sak, Saksnummer
+from app.engine.clock import aware
+from app.engine.durations import parse_delay
+from app.engine.runs import clock_of, load_sak
+from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
+
+POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
+
+
+@dataclass
+class Exchange:
+    """One recorded request and response."""
+
+    id: int
+    real_time: datetime
+    virtual_time: datetime
+    method: str
+    path: str
+    query: dict[str, str]
+    request_body: Any
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    fault: str | None
+    started: datetime
+
+    @property
+    def label(self) -> str:
+        """``GET /api/v1/kvittering?innsendingReferanse=AR1 → 200``."""
+        query = "&".join(f"{k}={v}" for k, v in self.query.items())
+        return f"{self.method} {self.path}{'?' + query if query else ''} → {self.status}"
+
+    @property
+    def is_poll(self) -> bool:
+        """A GET on kvittering, oppdatering or status."""
+        return self.method == "GET" and self.path in POLL_PATHS
+
+    def reference(self) -> str | None:
+        """The innsendingReferanse the exchange is about, if any."""
+        if "innsendingReferanse" in self.query:
+            return self.query["innsendingReferanse"]
+        if isinstance(self.request_body, dict):
+            value = self.request_body.get("innsendingReferanse")
+            return value if isinstance(value, str) else None
+        return None
+
+
+@dataclass
+class Facts:
+    """Everything a verdict may depend on."""
+
+    run: Run
+    scenario: dict[str, Any]
+    sak: Sak
+    now: datetime
+    start: datetime
+    exchanges: list[Exchange]
+    fired: dict[str, datetime]
+    aliases: dict[str, str]
+    kvitteringer: dict[str, dict[str, Any]]
+    oppdateringer: list[tuple[int, list[str], dict[str, Any]]]
+    documents: list[DokumentRow]
+    poll_interval: float = 1.0
+    fault_ids: dict[str, str] = field(default_factory=dict)
+
+    def saksnummer_at(self, referanse: str, when: datetime) -> Saksnummer | None:
+        """The innsending's saksnummer as it stood at virtual time ``when``."""
+        innsending = self.sak.innsending(referanse)
+        kvittering = self.kvitteringer.get(referanse)
+        if innsending is None or kvittering is None:
+            return None
+        registered = datetime.fromisoformat(kvittering["registrertDato"].replace("Z", "+00:00"))
+        if when < registered:
+            return None
+        current = Saksnummer(
+            kvittering["saksnummer"]["saksaar"], kvittering["saksnummer"]["sakssekvensnummer"]
+        )
+        for endring in innsending.saksnummerHistorikk:
+            if aware(endring.tidspunkt) <= when:
+                current = endring.tilSaksnummer[0]
+        return current
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def gather(session: Session, run: Run) -> Facts:
+    """Read a run's journal and the kommune's side of the case."""
+    rows = session.scalars(
+        select(JournalEntry).where(JournalEntry.run_id == run.id).order_by(JournalEntry.id)
+    )
+    exchanges = [
+        Exchange(
+            id=row.id,
+            real_time=aware(row.real_time),
+            virtual_time=aware(row.virtual_time),
+            method=row.method,
+            path=row.path,
+            query={k: v[0] for k, v in parse_qs(row.query, keep_blank_values=True).items()},
+            request_body=_json(row.request_body),
+            status=row.status,
+            response_headers=dict(row.response_headers or {}),
+            response_body=None if row.response_body_truncated else _json(row.response_body),
+            fault=row.fault,
+            started=aware(row.real_time) - timedelta(milliseconds=row.duration_ms),
+        )
+        for row in rows
+    ]
+    states = (run.timeline or {}).get("steps", {})
+    fired = {
+        step_id: aware(datetime.fromisoformat(state["at"]))
+        for step_id, state in states.items()
+        if state.get("status") == "fired"
+    }
+    kvitteringer = {
+        row.innsending_referanse: row.payload
+        for row in session.scalars(select(KvitteringRow).where(KvitteringRow.run_id == run.id))
+    }
+    oppdateringer = [
+        (row.seq, list(row.references), row.payload)
+        for row in session.scalars(
+            select(OppdateringRow)
+            .where(OppdateringRow.run_id == run.id)
+            .order_by(OppdateringRow.seq)
+        )
+    ]
+    documents = list(session.scalars(select(DokumentRow).where(DokumentRow.run_id == run.id)))
+    return Facts(
+        run=run,
+        scenario=dict(run.scenario or {}),
+        sak=load_sak(run),
+        now=aware(clock_of(run).now()),
+        start=aware(run.clock_start),
+        exchanges=exchanges,
+        fired=fired,
+        aliases=dict((run.timeline or {}).get("aliases", {})),
+        kvitteringer=kvitteringer,
+        oppdateringer=oppdateringer,
+        documents=documents,
+        poll_interval=float((run.timeline or {}).get("pollInterval", 1.0)),
+    )
+
+
+def after(facts: Facts, step: str | None) -> datetime | None:
+    """When an expectation's window opens: the step's fire time, or the start."""
+    if step is None:
+        return facts.start
+    return facts.fired.get(step)
+
+
+def deadline(opened: datetime, within: str | None) -> datetime | None:
+    """The end of the window, from a ``within`` duration."""
+    if within is None:
+        return None
+    return parse_delay(within).after(opened)

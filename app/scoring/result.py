@@ -1,0 +1,122 @@
+"""Score a run and build the versioned JSON result every report is rendered from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.engine.timeline import timeline_view
+from app.scoring.evidence import gather
+from app.scoring.verdicts import FAILED, PASSED, SKIPPED, WARNING, Verdict, judge, score
+from app.store.models import JournalEntry, Run
+from app.wire.dates import iso
+from app.wire.journal import journal_json
+
+SCHEMA_VERSION = "byggesak-sandbox/result/v1"
+
+
+def sandbox_version() -> str:
+    """The installed distribution's version."""
+    try:
+        return version("byggesak-sandbox")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def expected_failure_key(scenario_id: str, expectation_id: str) -> str:
+    """How an expected failure is named: ``scenario/expectation``."""
+    return f"{scenario_id}/{expectation_id}"
+
+
+def score_run(
+    session: Session,
+    run: Run,
+    expected_failures: frozenset[str] = frozenset(),
+    client: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Judge every expectation of the run's scenario and return the run's result."""
+    facts = gather(session, run)
+    scenario = facts.scenario
+    verdicts: list[Verdict] = []
+    for expectation in scenario.get("expect") or []:
+        verdict = judge(facts, expectation)
+        if expected_failure_key(scenario.get("id", ""), verdict.id) in expected_failures:
+            verdict.expected_failure = True
+            if verdict.status == FAILED:
+                verdict.status = WARNING
+                verdict.reason = f"expected failure: {verdict.reason}"
+            elif verdict.status == PASSED:
+                verdict.reason += (
+                    " (listed as an expected failure, but passed: remove it from the list)"
+                )
+        verdicts.append(verdict)
+    run_score, coverage = score(verdicts)
+    evidence_ids = sorted({i for v in verdicts for i in v.evidence})
+    entries: list[JournalEntry] = (
+        list(
+            session.scalars(
+                select(JournalEntry).where(
+                    JournalEntry.run_id == run.id, JournalEntry.id.in_(evidence_ids)
+                )
+            )
+        )
+        if evidence_ids
+        else []
+    )
+    counts = {
+        status: sum(v.status == status for v in verdicts)
+        for status in (PASSED, FAILED, WARNING, SKIPPED)
+    }
+    return {
+        "scenario": {
+            "id": scenario.get("id"),
+            "version": scenario.get("version"),
+            "title": scenario.get("title"),
+            "description": scenario.get("description"),
+        },
+        "run": {
+            "id": run.id,
+            "seed": run.seed,
+            "profile": run.profile,
+            "clock": {"mode": run.clock_mode, "start": iso(facts.start), "end": iso(facts.now)},
+        },
+        "client": client or {},
+        "passed": counts[FAILED] == 0,
+        "score": run_score,
+        "coverage": coverage,
+        "counts": counts,
+        "verdicts": [v.to_dict() for v in verdicts],
+        "timeline": timeline_view(session, run),
+        "exchanges": [
+            {
+                "id": e.id,
+                "realTime": iso(e.real_time),
+                "virtualTime": iso(e.virtual_time),
+                "method": e.method,
+                "path": e.path,
+                "query": e.query,
+                "status": e.status,
+                "fault": (e.fault or "").strip(",") or None,
+            }
+            for e in facts.exchanges
+        ],
+        "evidence": {str(entry.id): journal_json(entry) for entry in entries},
+    }
+
+
+def combine(results: list[dict[str, Any]], target: str) -> dict[str, Any]:
+    """The top-level result document over one or more scenario runs."""
+    counts = {k: sum(r["counts"][k] for r in results) for k in (PASSED, FAILED, WARNING, SKIPPED)}
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "sandboxVersion": sandbox_version(),
+        "generatedAt": iso(datetime.now(UTC)),
+        "target": target,
+        "passed": all(r["passed"] for r in results),
+        "counts": counts,
+        "runs": results,
+    }

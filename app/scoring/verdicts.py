@@ -1,0 +1,232 @@
+"""Verdicts: each expectation of a scenario judged against the run's exchanges, with evidence.
+
+PASSED, FAILED, WARNING (a failed ``should``, or a failure listed as expected) and
+SKIPPED (the run never reached the point where the expectation applies). Every verdict
+names the exchanges that decided it and, when it failed, the first divergence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.scoring import checks
+from app.scoring.evidence import Exchange, Facts, after, deadline
+from app.scoring.outcome import Outcome
+from app.wire.dates import iso
+
+PASSED, FAILED, WARNING, SKIPPED = "PASSED", "FAILED", "WARNING", "SKIPPED"
+MAX_EVIDENCE = 12
+ALIAS = re.compile(r"\$\{innsending\.([a-z][a-z0-9_-]*)\}")
+SAKSNUMMER = re.compile(r"\$\{saksnummer\.(saksaar|sakssekvensnummer)\}")
+
+
+@dataclass
+class Verdict:
+    """The judgement on one expectation."""
+
+    id: str
+    title: str
+    requirement: str | None
+    severity: str
+    weight: float
+    status: str
+    reason: str
+    first_divergence: str | None = None
+    evidence: list[int] = field(default_factory=list)
+    expected_failure: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (result schema v1)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "requirement": self.requirement,
+            "severity": self.severity,
+            "weight": self.weight,
+            "status": self.status,
+            "reason": self.reason,
+            "firstDivergence": self.first_divergence,
+            "evidence": self.evidence,
+            "expectedFailure": self.expected_failure,
+        }
+
+
+def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
+    """Judge one expectation of the scenario."""
+    if "check" in expectation:
+        outcome = checks.CHECKS[expectation["check"]](facts, expectation)
+    else:
+        outcome = _request_outcome(facts, expectation)
+    severity = expectation.get("severity", "must")
+    if outcome.ok is None:
+        status = SKIPPED
+    elif outcome.ok:
+        status = PASSED
+    else:
+        status = FAILED if severity == "must" else WARNING
+    return Verdict(
+        id=expectation["id"],
+        title=expectation.get("title") or _default_title(expectation),
+        requirement=expectation.get("requirement"),
+        severity=severity,
+        weight=float(expectation.get("weight", 1)),
+        status=status,
+        reason=outcome.reason,
+        first_divergence=outcome.first_divergence,
+        evidence=outcome.evidence[:MAX_EVIDENCE],
+    )
+
+
+def _default_title(expectation: dict[str, Any]) -> str:
+    if "check" in expectation:
+        return str(checks.TITLES[expectation["check"]])
+    request = expectation.get("request", {})
+    return f"{request.get('method', 'any method')} {request.get('path', 'any path')}"
+
+
+def _resolve(value: str, facts: Facts, exchange: Exchange) -> str | None:
+    """Fill correlation variables for one exchange; None when they cannot be filled."""
+    missing = False
+
+    def alias(match: re.Match[str]) -> str:
+        nonlocal missing
+        ref = facts.aliases.get(match[1])
+        if ref is None:
+            missing = True
+            return ""
+        return ref
+
+    value = ALIAS.sub(alias, value)
+    if SAKSNUMMER.search(value):
+        ref = exchange.reference()
+        current = facts.saksnummer_at(ref, exchange.virtual_time) if ref else None
+        if current is None:
+            return None
+        value = SAKSNUMMER.sub(lambda m: str(getattr(current, m[1])), value)
+    return None if missing else value
+
+
+def _lookup(body: Any, path: str) -> tuple[bool, Any]:
+    node = body
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str | None:
+    """Why ``exchange`` does not match the ``request`` matcher (None when it matches)."""
+    if "method" in request and exchange.method != request["method"]:
+        return f"method {exchange.method}, not {request['method']}"
+    if "path" in request and not fnmatch.fnmatchcase(exchange.path, request["path"]):
+        return f"path {exchange.path}, not {request['path']}"
+    for name, wanted in (request.get("query") or {}).items():
+        got = exchange.query.get(name)
+        if wanted == "*":
+            if not got:
+                return f"query {name} missing"
+            continue
+        expected = _resolve(str(wanted), facts, exchange)
+        if got != expected:
+            return f"query {name}={got!r}, expected {expected!r}"
+    for path, wanted in (request.get("body") or {}).items():
+        present, got = _lookup(exchange.request_body, path)
+        if wanted == "*":
+            if not present or got in (None, "", [], {}):
+                return f"body {path} missing or empty"
+            continue
+        expected = _resolve(str(wanted), facts, exchange) if isinstance(wanted, str) else wanted
+        if not present or (str(got) if isinstance(wanted, str) else got) != expected:
+            return f"body {path}={got!r}, expected {expected!r}"
+    return None
+
+
+def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
+    step = expectation.get("after")
+    opened = after(facts, step)
+    if opened is None:
+        return Outcome(None, f"step '{step}' never fired, so this was not exercised")
+    closes = deadline(opened, expectation.get("within"))
+    request = expectation["request"]
+    window = [e for e in facts.exchanges if e.virtual_time >= opened]
+    if "within_polls" in expectation:
+        polls = [e for e in window if e.is_poll]
+        limit = int(expectation["within_polls"])
+        if len(polls) >= limit:
+            last = polls[limit - 1].id
+            window = [e for e in window if e.id <= last]
+    if closes is not None:
+        window = [e for e in window if e.virtual_time <= closes]
+    matching = [e for e in window if mismatch(facts, e, request) is None]
+    count = expectation.get("count") or {}
+    never = bool(expectation.get("never"))
+    low = 0 if never else int(count.get("exactly", count.get("min", 1)))
+    high = 0 if never else count.get("exactly", count.get("max"))
+    where = f"after {step} ({iso(opened)})" if step else "in the run"
+    if closes is not None:
+        where += f" until {iso(closes)}"
+    described = _describe(request)
+    if high is not None and len(matching) > int(high):
+        offender = matching[int(high)]
+        return Outcome(
+            False,
+            f"{len(matching)} × {described} {where}; at most {high} allowed",
+            f"unexpected {offender.label} at {iso(offender.virtual_time)}",
+            [e.id for e in matching],
+        )
+    if len(matching) < low:
+        near = _nearest_miss(facts, window, request)
+        return Outcome(
+            False,
+            f"{len(matching)} × {described} {where}; expected at least {low}",
+            near or f"expected {described} {where}, but the client sent none",
+            [e.id for e in matching]
+            or ([] if near is None else [_nearest_id(facts, window, request)]),
+        )
+    return Outcome(True, f"{len(matching)} × {described} {where}", None, [e.id for e in matching])
+
+
+def _describe(request: dict[str, Any]) -> str:
+    return f"{request.get('method', '*')} {request.get('path', '*')}"
+
+
+def _same_endpoint(exchange: Exchange, request: dict[str, Any]) -> bool:
+    return ("method" not in request or exchange.method == request["method"]) and (
+        "path" not in request or fnmatch.fnmatchcase(exchange.path, request["path"])
+    )
+
+
+def _nearest_miss(facts: Facts, window: list[Exchange], request: dict[str, Any]) -> str | None:
+    for exchange in window:
+        if _same_endpoint(exchange, request):
+            why = mismatch(facts, exchange, request)
+            if why is not None:
+                return f"expected {_describe(request)} with matching values; got {exchange.label}: {why}"
+    return None
+
+
+def _nearest_id(facts: Facts, window: list[Exchange], request: dict[str, Any]) -> int:
+    return next(e.id for e in window if _same_endpoint(e, request))
+
+
+def score(verdicts: list[Verdict]) -> tuple[float, float]:
+    """(score, coverage): weighted share of exercised expectations passed; share exercised."""
+    exercised = [v for v in verdicts if v.status != SKIPPED]
+    total_weight = sum(v.weight for v in exercised)
+    passed_weight = sum(v.weight for v in exercised if v.status == PASSED)
+    result = passed_weight / total_weight if total_weight else 1.0
+    coverage = len(exercised) / len(verdicts) if verdicts else 1.0
+    return round(result, 4), round(coverage, 4)
+
+
+def at(value: datetime) -> str:
+    """Short ISO form for messages."""
+    return iso(value)

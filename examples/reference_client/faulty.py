@@ -1,0 +1,121 @@
+"""Faulty variants of the reference client, each with one realistic defect.
+
+The sandbox's own tests run each against scenarios and assert that it fails exactly the
+checks its defect should trip: the proof that the scoring can fail, for the right reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from client import Client, Sak
+
+
+class IgnoresSaksnummerChange(Client):
+    """Keeps the kvittering's saksnummer (e.g. the fordelingssak) after the kommune moves the case."""
+
+    def on_new_saksnummer(self, sak: Sak, saksnummer: dict[str, str]) -> None:
+        """Ignore the change."""
+
+
+class NeverDownloadsVedtakLetter(Client):
+    """Downloads mangelbrev but never the vedtak letter."""
+
+    def queue_document(self, item: dict[str, Any], dokument: dict[str, Any]) -> None:
+        """Skip documents that come with a vedtak."""
+        if item.get("vedtak") or item.get("soknadStatus") == "VF":
+            return
+        super().queue_document(item, dokument)
+
+
+class DropsMangelId(Client):
+    """Answers the mangelbrev, but loses the first mangelID on the way."""
+
+    def supplering(self, sak: Sak, mangel_ids: list[str]) -> dict[str, Any]:
+        """Leave the first mangel out; with only one, send an unstructured ettersending."""
+        body = super().supplering(sak, mangel_ids)
+        body["mangelbesvarelse"] = body["mangelbesvarelse"][1:]
+        if not body["mangelbesvarelse"]:
+            del body["mangelbesvarelse"]
+            body["ettersending"] = [
+                {"tema": "generelt", "tittel": "Svar på brev", "kommentar": "Se vedlegg."}
+            ]
+        return body
+
+
+class TightLoop(Client):
+    """Polls as fast as it can and ignores Retry-After."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.poll_interval = 0.0
+
+    def retry_after(self, response: Any) -> float:
+        """Never wait."""
+        return 0.0
+
+
+class StopsAfterKvittering(Client):
+    """Treats the kvittering as the end of the story."""
+
+    def done(self) -> bool:
+        """Stop as soon as every innsending has a kvittering."""
+        return all(s.kvittering is not None for s in self.saker.values())
+
+
+KNOWN_OPPDATERING_KEYS = {
+    "sekvensnummer",
+    "metadata",
+    "oppdatertDato",
+    "hendelse",
+    "soknadStatus",
+    "nokkelinfo",
+    "utfall",
+    "vedtak",
+    "melding",
+    "utgaaendeDokument",
+}
+
+
+class CrashesOnUnknownField(Client):
+    """Parses oppdateringer strictly and falls over on a field it does not know."""
+
+    def parse_oppdateringer(self, body: Any) -> list[dict[str, Any]]:
+        """Raise on unknown keys."""
+        for item in body:
+            unknown = set(item) - KNOWN_OPPDATERING_KEYS
+            if unknown:
+                raise ValueError(f"unexpected field(s) in oppdatering: {sorted(unknown)}")
+        return super().parse_oppdateringer(body)
+
+
+class AnswersAfterSvarfrist(Client):
+    """Waits for the user, who answers only after the svarfrist has passed."""
+
+    def answer_mangler(self, sak: Sak) -> None:
+        """Answer only once the kommune's clock is past every open mangel's svarfrist."""
+        open_mangler = [m for k, m in sak.mangler.items() if k not in sak.besvart]
+        if not open_mangler:
+            return
+        status = self.request(
+            "GET", "/api/v1/status", params={"innsendingReferanse": sak.referanse}
+        )
+        now = _parse(status.json()["metadata"]["ekspedertDato"])
+        if all(now > _parse(m["svarfrist"]) for m in open_mangler):
+            super().answer_mangler(sak)
+
+
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+VARIANTS: dict[str, type[Client]] = {
+    "ignores-saksnummer-change": IgnoresSaksnummerChange,
+    "never-downloads-vedtak-letter": NeverDownloadsVedtakLetter,
+    "drops-mangel-id": DropsMangelId,
+    "tight-loop": TightLoop,
+    "stops-after-kvittering": StopsAfterKvittering,
+    "crashes-on-unknown-field": CrashesOnUnknownField,
+    "answers-after-svarfrist": AnswersAfterSvarfrist,
+}
