@@ -44,6 +44,7 @@ FIRED_AT: dict[str, dict[str, str]] = {
         "journalfor-disp": "2025-03-03T11:00:00.000Z",
         "samling": "2025-03-04T11:00:00.000Z",
         "vedtak": "2025-03-18T11:00:00.000Z",
+        "vedtak-dispensasjon": "2025-03-18T12:00:00.000Z",
     },
     "splitting": {
         "journalfor": "2025-03-03T09:00:00.000Z",
@@ -179,7 +180,8 @@ def check_samling(vendor: Vendor, refs: list[str]) -> None:
     assert len(info["opprinneligSaksnummer"]) == 2 and len(info["tilSaksnummer"]) == 1
     assert _sak(vendor.seen.status[a]["saksnummer"]) == _sak(vendor.seen.status[b]["saksnummer"])
     assert _sak(vendor.seen.status[a]["saksnummer"]) == _sak(info["tilSaksnummer"][0])
-    assert "vedtak" in _by_event(vendor, a) and "vedtak" not in _by_event(vendor, b)
+    assert _by_event(vendor, a)["vedtak"][0]["oppdatertDato"] == "2025-03-18T11:00:00.000Z"
+    assert _by_event(vendor, b)["vedtak"][0]["oppdatertDato"] == "2025-03-18T12:00:00.000Z"
 
 
 def check_splitting(vendor: Vendor, refs: list[str]) -> None:

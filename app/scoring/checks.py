@@ -39,6 +39,7 @@ def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     minimum = facts.poll_interval * POLL_GAP_SHARE
     previous: dict[tuple[str, str | None], Exchange] = {}
     shortest: float | None = None
+    closest: list[int] = [polls[0].id]
     for exchange in polls:
         key = (exchange.path, exchange.reference())
         before = previous.get(key)
@@ -46,7 +47,8 @@ def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
         if before is None or before.status in (429, 503):
             continue
         gap = (exchange.started - before.real_time).total_seconds()
-        shortest = gap if shortest is None else min(shortest, gap)
+        if shortest is None or gap < shortest:
+            shortest, closest = gap, [before.id, exchange.id]
         if gap < minimum:
             return _outcome(
                 False,
@@ -58,7 +60,10 @@ def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
             )
     shortest_ms = f"{shortest * 1000:.0f} ms" if shortest is not None else "n/a"
     return _outcome(
-        True, f"{len(polls)} polls; shortest gap {shortest_ms} (minimum {minimum * 1000:.0f} ms)"
+        True,
+        f"{len(polls)} polls; shortest gap {shortest_ms} (minimum {minimum * 1000:.0f} ms)",
+        None,
+        closest,
     )
 
 
