@@ -239,6 +239,23 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "responses": {"200": {"description": "Timeline"}},
             }
         },
+        "/sandbox/runs/{runId}/result": {
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "Score the run: verdicts, score, coverage (docs/results.md)",
+                "responses": {"200": {"description": "The run's result"}},
+            }
+        },
+        "/sandbox/runs/{runId}/report": {
+            "get": {
+                "tags": ["Sandbox control plane"],
+                "summary": "The run's report: ?format=html|junit|markdown|json",
+                "responses": {
+                    "200": {"description": "The report"},
+                    "400": _problem("Unknown format"),
+                },
+            }
+        },
         "/sandbox/scenarios": {
             "get": {
                 "tags": ["Sandbox control plane"],
