@@ -157,7 +157,13 @@ def test_due_steps_fire_once_when_many_requests_catch_up_at_once(
     timeline = requests.get(
         f"{live_server.url}/sandbox/runs/{run['id']}/timeline", timeout=10
     ).json()
-    assert [s["status"] for s in timeline["steps"]] == ["fired", "fired", "fired", "pending", "pending"]
+    assert [s["status"] for s in timeline["steps"]] == [
+        "fired",
+        "fired",
+        "fired",
+        "pending",
+        "pending",
+    ]
     case = requests.get(f"{live_server.url}/sandbox/runs/{run['id']}/case", timeout=10).json()
     fired = [h["type"] for h in case["hendelser"] if h["type"].startswith("steg:")]
     assert fired == ["steg:journalfor-ramme", "steg:journalfor-disp", "steg:samling"]

@@ -65,6 +65,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
         "scenario": run.scenario_id,
         "clock": {"mode": clock.mode, "now": iso(clock.now()), "start": iso(run.clock_start)},
         "journalCount": run.journal_count,
+        "pollInterval": (run.timeline or {}).get("pollInterval", 1.0),
         "links": {
             "self": f"{config.base_url}/sandbox/runs/{run.id}",
             "case": f"{config.base_url}/sandbox/runs/{run.id}/case",

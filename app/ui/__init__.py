@@ -1,0 +1,314 @@
+"""The web UI: scenario catalogue, starting and watching runs, verdicts and reports.
+
+Server-rendered pages over the same run engine, scoring and reports as the control API and
+the CLI — no second source of truth. A little JavaScript refreshes the live part of a run
+page every second; without it the pages still work. Everything is served by the sandbox
+itself (no CDN), and when SANDBOX_ADMIN_TOKEN is set the UI asks for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select, update
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.api import engine_config
+from app.control.runs import run_or_404, summary
+from app.domain.serial import to_plain
+from app.engine.durations import parse_duration
+from app.engine.runs import advance_clock, create_run, load_sak, submit_innsending
+from app.engine.timeline import catch_up, next_event
+from app.errors import RequestError
+from app.reports import MEDIA_TYPES, RENDERERS
+from app.reports.html import sequence_svg
+from app.scenarios.registry import get_registry
+from app.scoring.result import combine, score_run
+from app.store.db import get_session
+from app.store.models import JournalEntry, Run
+from app.wire.dates import iso, parse_iso
+from app.wire.inputs import InnsendingSchema
+from app.wire.journal import journal_json
+
+bp = Blueprint(
+    "ui",
+    __name__,
+    url_prefix="/ui",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+COOKIE = "byggesak_sandbox_ui"
+CLOCK_MODES = {
+    "manual": "manuell — flyttes bare når du ber om det",
+    "accelerated": "akselerert — et døgn per sekund",
+    "realtime": "sanntid",
+}
+SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
+
+
+def _cookie_value(token: str) -> str:
+    return hmac.new(token.encode(), b"byggesak-sandbox-ui", hashlib.sha256).hexdigest()
+
+
+@bp.before_request
+def _require_login() -> WerkzeugResponse | None:
+    token = current_app.config["ADMIN_TOKEN"]
+    if not token or request.endpoint in ("ui.login", "ui.static"):
+        return None
+    given = request.cookies.get(COOKIE, "")
+    if hmac.compare_digest(given, _cookie_value(str(token))):
+        return None
+    return redirect(url_for("ui.login", next=request.full_path))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> WerkzeugResponse | str:
+    """Ask for the admin token when one is configured."""
+    token = current_app.config["ADMIN_TOKEN"]
+    error = None
+    if request.method == "POST":
+        given = request.form.get("token", "")
+        if token and hmac.compare_digest(given.encode(), str(token).encode()):
+            target = request.args.get("next", "")
+            response = redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
+            response.set_cookie(COOKIE, _cookie_value(str(token)), httponly=True, samesite="Strict")
+            return response
+        error = "Feil administrasjonsnøkkel."
+    return render_template("ui/login.html", error=error)
+
+
+@bp.get("/")
+def catalogue() -> str:
+    """The scenario catalogue."""
+    registry = get_registry().catalogue()
+    scenarios = sorted(registry.entries.values(), key=lambda e: e.scenario["title"])
+    return render_template(
+        "ui/catalogue.html",
+        scenarios=[e.scenario for e in scenarios],
+        problems=[str(p) for p in registry.problems],
+        clock_modes=CLOCK_MODES,
+    )
+
+
+@bp.get("/scenarios/<scenario_id>")
+def scenario(scenario_id: str) -> tuple[str, int] | str:
+    """One scenario: what the kommune does, what it checks, and its YAML."""
+    entry = get_registry().get(scenario_id)
+    if entry is None:
+        return render_template(
+            "ui/error.html", message=f"Scenarioet '{scenario_id}' finnes ikke."
+        ), 404
+    return render_template(
+        "ui/scenario.html", scenario=entry.scenario, yaml=entry.text, clock_modes=CLOCK_MODES
+    )
+
+
+@bp.post("/runs")
+def start_run() -> tuple[str, int]:
+    """Start a run of a scenario and show its credentials (only now) and the live page."""
+    scenario_id = request.form.get("scenario", "")
+    entry = get_registry().get(scenario_id)
+    if entry is None:
+        return render_template(
+            "ui/error.html", message=f"Scenarioet '{scenario_id}' finnes ikke."
+        ), 400
+    seed_text = request.form.get("seed", "").strip()
+    if seed_text and not seed_text.isdigit():
+        return render_template("ui/error.html", message="Seed må være et heltall ≥ 0."), 400
+    mode = request.form.get("clock", "manual")
+    if mode not in CLOCK_MODES:
+        return render_template("ui/error.html", message="Ukjent klokkemodus."), 400
+    try:
+        poll_interval = float(request.form.get("poll_interval", "1") or "1")
+    except ValueError:
+        poll_interval = -1.0
+    if not 0.01 <= poll_interval <= 86_400:
+        message = "Poll interval må være et tall sekunder mellom 0.01 og 86400."
+        return render_template("ui/error.html", message=message), 400
+    scenario_doc = entry.scenario
+    session = get_session()
+    config = engine_config()
+    case = scenario_doc.get("case") or {}
+    start = (scenario_doc.get("clock") or {}).get("start")
+    run, password = create_run(
+        session,
+        config,
+        label="startet fra nettsiden",
+        seed=int(seed_text) if seed_text else scenario_doc.get("seed"),
+        kommunenummer=case.get("kommunenummer"),
+        fraEbyggesaksystem=case.get("fraEbyggesaksystem"),
+        clock_mode=mode,
+        clock_start=parse_iso(start) if start else None,
+        scenario=scenario_doc,
+        poll_interval=poll_interval,
+    )
+    for innsending in case.get("innsendinger") or []:
+        if innsending.get("innsendt_av", "sandbox") == "sandbox":
+            fields = {k: v for k, v in innsending.items() if k not in ("id", "innsendt_av")}
+            submit_innsending(
+                session,
+                run.id,
+                config,
+                InnsendingSchema().load(fields),
+                alias=innsending["id"],
+                source="scenario",
+            )
+    catch_up(session, run.id, config)
+    return _run_page(run.id, password=password), 201
+
+
+@bp.get("/runs")
+def runs() -> str:
+    """Past and present runs, newest first."""
+    rows = get_session().scalars(select(Run).order_by(Run.created_at.desc()).limit(200))
+    return render_template("ui/runs.html", runs=[summary(r, engine_config()) for r in rows])
+
+
+@bp.get("/runs/<run_id>")
+def run(run_id: str) -> str:
+    """The live page of a run."""
+    return _run_page(run_id)
+
+
+def _run_page(run_id: str, password: str | None = None) -> str:
+    session = get_session()
+    session.rollback()
+    catch_up(session, run_id, engine_config())
+    session.rollback()
+    current = run_or_404(run_id)
+    info = summary(current, engine_config())
+    return render_template(
+        "ui/run.html",
+        run=info,
+        password=password,
+        live=_live_context(current),
+    )
+
+
+@bp.get("/runs/<run_id>/live")
+def live(run_id: str) -> str:
+    """The live part of a run page, for the page's script to swap in."""
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.rollback()
+    return render_template(
+        "ui/_live.html", live=_live_context(run_or_404(run_id)), run={"id": run_id}
+    )
+
+
+def _live_context(run: Run) -> dict[str, Any]:
+    session = get_session()
+    result = score_run(session, run)
+    sak = load_sak(run)
+    recent_ids = [e["id"] for e in result["exchanges"][-40:]]
+    recent = (
+        [
+            journal_json(entry)
+            for entry in session.scalars(
+                select(JournalEntry)
+                .where(JournalEntry.id.in_(recent_ids))
+                .order_by(JournalEntry.id.desc())
+            )
+        ]
+        if recent_ids
+        else []
+    )
+    return {
+        "result": result,
+        "sak": to_plain(sak),
+        "innsendinger": sak.innsendinger,
+        "svg": sequence_svg(result),
+        "exchanges": recent,
+        "total_exchanges": len(result["exchanges"]),
+        "status": run.status,
+        "now": result["run"]["clock"]["end"],
+    }
+
+
+@bp.post("/runs/<run_id>/next")
+def run_next(run_id: str) -> WerkzeugResponse:
+    """Move the kommune to its next step."""
+    run_or_404(run_id)
+    next_event(get_session(), run_id, engine_config())
+    return redirect(url_for("ui.run", run_id=run_id), code=303)
+
+
+@bp.post("/runs/<run_id>/advance")
+def run_advance(run_id: str) -> WerkzeugResponse | tuple[str, int]:
+    """Move the run's clock forward."""
+    run_or_404(run_id)
+    try:
+        delta = parse_duration(request.form.get("duration", "P1D").strip())
+    except ValueError as exc:
+        return render_template("ui/error.html", message=str(exc)), 400
+    session = get_session()
+    advance_clock(session, run_id, delta)
+    catch_up(session, run_id, engine_config())
+    return redirect(url_for("ui.run", run_id=run_id), code=303)
+
+
+@bp.post("/runs/<run_id>/finish")
+def run_finish(run_id: str) -> WerkzeugResponse:
+    """End the run."""
+    run_or_404(run_id)
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
+    session.commit()
+    return redirect(url_for("ui.run", run_id=run_id), code=303)
+
+
+@bp.get("/runs/<run_id>/report.<fmt>")
+def report(run_id: str, fmt: str) -> Response | tuple[str, int]:
+    """Download a report of the run."""
+    if fmt not in RENDERERS:
+        return render_template("ui/error.html", message=f"Ukjent rapportformat '{fmt}'."), 404
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.rollback()
+    current = run_or_404(run_id)
+    document = combine([score_run(session, current)], request.host_url.rstrip("/"))
+    response = Response(RENDERERS[fmt](document), mimetype=MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.{SUFFIX[fmt]}"'
+    return response
+
+
+@bp.app_template_filter("short")
+def _short(value: str | None) -> str:
+    """``2025-03-03T10:00:00.000Z`` → ``2025-03-03 10:00``."""
+    return (value or "")[:16].replace("T", " ")
+
+
+@bp.app_template_filter("when")
+def _when(value: Any) -> str:
+    """A datetime (or None) in the short form."""
+    return _short(iso(value)) if value is not None else ""
+
+
+@bp.errorhandler(RequestError)
+def _errors(error: RequestError) -> tuple[str, int]:
+    """Errors on UI pages as a page, not as problem JSON."""
+    return render_template("ui/error.html", message=error.detail), error.status
+
+
+def _root() -> WerkzeugResponse:
+    return redirect(url_for("ui.catalogue"))
+
+
+def init_app(app: Flask) -> None:
+    """Serve the UI under /ui/ and send the root URL there."""
+    app.register_blueprint(bp)
+    app.add_url_rule("/", "root", _root)

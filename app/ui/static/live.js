@@ -1,0 +1,32 @@
+// Live updates for a run page: every second, replace the live section with the server's
+// freshly rendered one. Without JavaScript the page still works (reload, and the forms).
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live || !window.fetch) { return; }
+  var url = live.getAttribute("data-fragment");
+  var busy = false;
+  function refresh() {
+    if (busy) { return; }
+    busy = true;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        // Keep open <details> open across refreshes.
+        var open = Array.prototype.map.call(live.querySelectorAll("details[open]"), function (d) { return d.id; });
+        live.innerHTML = html;
+        open.forEach(function (id) { var d = id && document.getElementById(id); if (d) { d.open = true; } });
+        live.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () { /* the next tick tries again */ })
+      .then(function () { busy = false; });
+  }
+  setInterval(refresh, 1000);
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var target = document.getElementById(button.getAttribute("data-copy"));
+      if (target && navigator.clipboard) { navigator.clipboard.writeText(target.textContent); button.textContent = "Kopiert"; }
+    });
+  });
+})();

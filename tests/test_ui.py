@@ -1,0 +1,286 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium against a live sandbox.
+
+The tests save screenshots of the catalogue, a live run and a report under
+test-artifacts/screenshots/ (a CI artifact folder); with SANDBOX_UPDATE_SCREENSHOTS=1 they
+write the committed copies in docs/screenshots/ instead, which a reviewer can look at
+without running anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).parents[1] / (
+    "docs/screenshots" if os.environ.get("SANDBOX_UPDATE_SCREENSHOTS") else "test-artifacts/screenshots"
+)
+ROOT = Path(__file__).parents[1]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail("Debian's chromium is missing: .ci/run installs it with apt-get", pytrace=False)
+    pytest.skip(
+        "browser tests need Debian's chromium: apt-get install chromium", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield instance
+        instance.close()
+
+
+class Served:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.app.extensions["sandbox.engine"].dispose()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = Served(
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'ui.db'}"})
+    )
+    yield server
+    server.close()
+
+
+def _page(browser: Browser, width: int = 1280, height: int = 900) -> Page:
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
+    return context.new_page()
+
+
+def _start_client(page: Page) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BYGGESAK_BASE_URL": page.locator("#base-url").inner_text(),
+        "BYGGESAK_USERNAME": page.locator("#username").inner_text(),
+        "BYGGESAK_PASSWORD": page.locator("#password").inner_text(),
+        "BYGGESAK_INNSENDINGSREFERANSER": ",".join(
+            page.locator(".credentials code.ref").all_inner_texts()
+        ),
+        "BYGGESAK_POLL_INTERVAL": "0.2",
+        "BYGGESAK_MAX_SECONDS": "120",
+    }
+    return subprocess.Popen(
+        [sys.executable, "examples/reference_client/client.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_catalogue_run_live_verdicts_and_report(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = _page(browser)
+    page.goto(served.url)  # the root URL leads to the catalogue
+    expect(page.get_by_role("heading", name="Scenarioer", level=1)).to_be_visible()
+    card = page.locator("#scenario-mangel-then-vedtak")
+    expect(
+        card.get_by_role("link", name="Mangel, supplering, then vedtak with vilkår")
+    ).to_be_visible()
+    expect(card.locator(".tag", has_text="supplering")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "catalogue.png"), full_page=True)
+
+    # The YAML is one click away.
+    card.get_by_role("link").first.click()
+    page.get_by_text("Show the scenario file").click()
+    expect(page.locator("#yaml pre")).to_contain_text("id: mangel-then-vedtak")
+    page.go_back()
+
+    # Start a run with the manual clock: base URL, credentials and reference on the page.
+    page.locator("#poll-mangel-then-vedtak").fill("0.2")
+    page.locator("#scenario-mangel-then-vedtak").get_by_role(
+        "button", name=re.compile("Start a run")
+    ).click()
+    expect(page.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    expect(page.locator("#password")).to_have_text(re.compile(r".{20,}"))
+    expect(page.locator("#example")).to_contain_text("/api/v1/kvittering?innsendingReferanse=AR")
+    run_url = page.url if "/ui/runs/run-" in page.url else None
+    client = _start_client(page)
+    try:
+        # The kommune journalfører: the case shows its saksnummer, the client fetches the kvittering.
+        page.locator("#next-event").click()
+        expect(page.locator("#timeline")).to_contain_text("fired")
+        expect(page.locator(".milepael").first).to_have_text("MS")
+        # Advance the clock from the page: three working days later the mangel fires ...
+        page.locator("#duration").fill("P3D")
+        page.locator("#advance-clock").click()
+        expect(page.locator("#virtual-now")).to_have_text("2025-03-06 10:00")
+        expect(page.locator("#timeline tbody tr").nth(1)).to_contain_text("fired")
+        # ... the client answers it (the live section updates by itself), then the vedtak.
+        expect(page.locator('[data-verdict="ekko-mangelid"] td').nth(1)).to_have_text(
+            "PASSED", timeout=20_000
+        )
+        page.locator("#next-event").click()
+        expect(page.locator("#timeline tbody tr").nth(2)).to_contain_text("fired")
+        for verdict in (
+            "henter-kvittering",
+            "ekko-mangelid",
+            "bruker-gjeldende-saksnummer",
+            "svarer-en-gang",
+            "henter-dokumenter",
+            "poller-fornuftig",
+        ):
+            expect(page.locator(f'[data-verdict="{verdict}"] td').nth(1)).to_have_text(
+                "PASSED", timeout=20_000
+            )
+        expect(page.locator("#score")).to_have_text("100 %")
+        svg = page.locator("#sequence svg")
+        expect(svg).to_be_visible()
+        expect(svg.locator("text", has_text="POST /supplering")).to_have_count(1)
+        expect(svg.locator("text", has_text="vedtak (vedtak)")).to_have_count(1)
+        page.locator("details[id^=exchange-]").first.locator("summary").click()
+        expect(page.locator("details[id^=exchange-][open] pre").first).to_contain_text(
+            "Authorization: Basic klient-"
+        )
+        page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
+    finally:
+        client.terminate()
+        client.wait(timeout=10)
+
+    # Download the HTML report and open it offline.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="HTML", exact=True).click()
+    report = tmp_path / "report.html"
+    download_info.value.save_as(report)
+    text = report.read_text("utf-8")
+    assert "<svg" in text and "<script" not in text and "bestått" in text
+    offline = _page(browser)
+    offline.route(
+        "**/*",
+        lambda route: (
+            route.abort() if not route.request.url.startswith("file:") else route.continue_()
+        ),
+    )
+    offline.goto(report.as_uri())
+    expect(offline.get_by_role("heading", name="byggesak-sandbox: bestått")).to_be_visible()
+    offline.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+    assert run_url is None or "/ui/runs/" in run_url
+
+
+def test_past_runs_and_a_run_page_shows_only_its_own_run(browser: Browser, served: Served) -> None:
+    page = _page(browser)
+    refs = []
+    for seed in ("1", "2"):
+        page.goto(f"{served.url}/ui/scenarios/happy-path")
+        page.get_by_label("Seed").fill(seed)
+        page.get_by_role("button", name="Start kjøring").click()
+        refs.append(page.locator(".credentials code.ref").first.inner_text())
+    first_run, second_run = page.locator("h1 code").inner_text(), None
+    page.goto(f"{served.url}/ui/runs")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    second_run = rows.nth(1).locator("code").inner_text()
+    page.goto(f"{served.url}/ui/runs/{second_run}")
+    body = page.locator("main").inner_text()
+    assert refs[0] != refs[1]
+    assert refs[0] in body and refs[1] not in body
+    assert first_run != second_run
+
+
+def test_keyboard_and_phone(browser: Browser, served: Served) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone = _page(browser, 390, 844)
+    phone.goto(f"{served.url}/ui/")
+    # Tab from the top of the page to the first "Start kjøring" button and press Enter.
+    for _ in range(40):
+        phone.keyboard.press("Tab")
+        focused = phone.evaluate("document.activeElement && document.activeElement.textContent")
+        if focused and "Start kjøring" in focused:
+            break
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the run page scrolls sideways on a phone ({width} px)"
+    phone.screenshot(path=str(SHOTS / "run-phone.png"), full_page=False)
+
+
+def test_everything_is_escaped(browser: Browser, tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    source = (ROOT / "scenarios" / "happy-path.yaml").read_text("utf-8")
+    hostile = source.replace(
+        "title: The happy path — kvittering, then vedtak in three weeks",
+        'title: "<img src=x onerror=alert(1)><script>window.pwned=1</script>"',
+    )
+    (folder / "happy-path.yaml").write_text(hostile, "utf-8")
+    server = Served(
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                "SCENARIO_DIR": str(folder),
+            }
+        )
+    )
+    try:
+        page = _page(browser)
+        page.goto(f"{server.url}/ui/")
+        expect(page.get_by_text("<script>window.pwned=1</script>", exact=False)).to_be_visible()
+        assert page.evaluate("window.pwned") is None
+        assert page.locator("main img").count() == 0
+    finally:
+        server.close()
+
+
+def test_admin_token_is_asked_for(browser: Browser, tmp_path: Path) -> None:
+    server = Served(
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
+                "ADMIN_TOKEN": "hemmelig",
+            }
+        )
+    )
+    try:
+        page = _page(browser)
+        page.goto(f"{server.url}/ui/runs")
+        expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
+        page.get_by_label("Administrasjonsnøkkel").fill("feil")
+        page.get_by_role("button", name="Logg inn").click()
+        expect(page.get_by_role("alert")).to_have_text("Feil administrasjonsnøkkel.")
+        page.get_by_label("Administrasjonsnøkkel").fill("hemmelig")
+        page.get_by_role("button", name="Logg inn").click()
+        expect(page.get_by_role("heading", name="Kjøringer (runs)")).to_be_visible()
+    finally:
+        server.close()
