@@ -24,7 +24,9 @@ from app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parents[1] / (
-    "docs/screenshots" if os.environ.get("SANDBOX_UPDATE_SCREENSHOTS") else "test-artifacts/screenshots"
+    "docs/screenshots"
+    if os.environ.get("SANDBOX_UPDATE_SCREENSHOTS")
+    else "test-artifacts/screenshots"
 )
 ROOT = Path(__file__).parents[1]
 ARGS = [
