@@ -119,7 +119,7 @@ FAULTY = [
         "rough-day",
         {"respekterer-retry-after"},
         set(),
-        r"expected the next GET /api/v1/kvittering at least 2 s after exchange \d+ \(429\)",
+        r"expected the next GET /api/v1/(kvittering|oppdatering) at least [12] s after exchange \d+ \((429|503)\)",
         id="tight-loop-rough-day",
     ),
     pytest.param(

@@ -162,3 +162,20 @@ def test_console_script_help() -> None:
         [str(BIN / "byggesak-sandbox"), "--help"], capture_output=True, text=True, check=True
     )
     assert "serve" in out.stdout
+
+
+def test_workers_starting_at_once_create_the_tables_once(database_url: str) -> None:
+    """Several workers booting on an empty database race to create the tables; all survive."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_boot, args=(database_url,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+
+
+def _boot(database_url: str) -> None:
+    create_app({"DATABASE_URL": database_url}).extensions["sandbox.engine"].dispose()

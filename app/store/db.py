@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store.models import Base
@@ -34,10 +36,23 @@ def build_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def create_tables(engine: Engine, attempts: int = 10) -> None:
+    """Create missing tables; several workers starting at once may race, so retry."""
+    for attempt in range(attempts):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except DBAPIError:
+            # Another process created a table between our check and our CREATE.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and tables, and close the session after every request."""
     engine = build_engine(app.config["DATABASE_URL"])
-    Base.metadata.create_all(engine)
+    create_tables(engine)
     # Leave no pooled connection behind: a server that forks workers after this point
     # (gunicorn's serve command) must not share one socket between processes.
     engine.dispose()
