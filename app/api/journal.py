@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -107,10 +107,12 @@ def _record(response: Response) -> Response:
     )
     session = get_session()
     session.rollback()
-    run = session.get(Run, run_id)
-    if run is None:  # deleted while the request was served
-        return response
-    virtual_time = clock_of(run).now()
+    virtual_time = g.get("journal_virtual_time")
+    if virtual_time is None:  # the request never got as far as the run's clock
+        run = session.get(Run, run_id)
+        if run is None:  # deleted while the request was served
+            return response
+        virtual_time = clock_of(run).now()
     # End the read before writing: on SQLite a transaction that read first and then writes
     # can lose to a concurrent writer at once, while a fresh write waits for the lock.
     session.rollback()
@@ -136,7 +138,9 @@ def _record(response: Response) -> Response:
     step = max(1, min(TRIM_STEP, cap // 10))
     for attempt in range(WRITE_ATTEMPTS):
         try:
-            count = session.execute(
+            # Core statements, not the ORM's unit of work: this runs on every request.
+            connection = session.connection()
+            count = connection.execute(
                 update(Run)
                 .where(Run.id == run_id)
                 .values(journal_count=Run.journal_count + 1)
@@ -149,7 +153,7 @@ def _record(response: Response) -> Response:
             # run never holds more than ``cap`` entries, not even for a moment.
             if count > cap and (count - cap - 1) % step == 0:
                 _trim(session, run_id, cap - step)
-            session.add(JournalEntry(**entry_fields))
+            connection.execute(insert(JournalEntry).values(**entry_fields))
             session.commit()
             return response
         except IntegrityError:  # the run was deleted meanwhile

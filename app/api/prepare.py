@@ -20,17 +20,20 @@ def client_request(api: str) -> tuple[Run, FaultPlan]:
     """Authenticate, move an advance-on-poll clock, fire due steps, then apply faults."""
     run = current_run()
     session = get_session()
-    config = engine_config()
-    if run.clock_poll_step_seconds:
-        advance_clock(session, run.id, timedelta(seconds=run.clock_poll_step_seconds))
-    if run.scenario:
-        catch_up(session, run.id, config)
-    session.rollback()
-    fresh = session.get(Run, run.id, populate_existing=True)
-    assert fresh is not None
-    faults = plan(session, fresh, api, aware(clock_of(fresh).now()))
+    if run.clock_poll_step_seconds or run.scenario:
+        if run.clock_poll_step_seconds:
+            advance_clock(session, run.id, timedelta(seconds=run.clock_poll_step_seconds))
+        if run.scenario:
+            catch_up(session, run.id, engine_config())
+        session.rollback()
+        fresh = session.get(Run, run.id, populate_existing=True)
+        assert fresh is not None
+        run = fresh
+    now = aware(clock_of(run).now())
+    g.journal_virtual_time = now
+    faults = plan(session, run, api, now) if run.scenario else FaultPlan()
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","
     if faults.error is not None:
         raise faults.error
-    return fresh, faults
+    return run, faults

@@ -459,17 +459,15 @@ def innsending_of(run: Run, referanse: str | None) -> Innsending:
 
 def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[str, Any]:
     """The stored kvittering, or 404 while the innsending is not journalført."""
+    row = session.get(KvitteringRow, (run.id, referanse)) if referanse else None
+    if row is not None:  # the hot path: one primary-key read
+        return row.payload
     innsending = innsending_of(run, referanse)
-    row = session.get(KvitteringRow, (run.id, innsending.innsendingReferanse))
-    if row is None:
-        message = (
-            f"Innsendingen {innsending.innsendingReferanse} er mottatt, men ikke journalført "
-            "ennå; kvitteringen kommer når kommunen har registrert den."
-        )
-        raise NotFound(
-            message, [Problem("kvittering.ikke_registrert", "innsendingReferanse", message)]
-        )
-    return row.payload
+    message = (
+        f"Innsendingen {innsending.innsendingReferanse} er mottatt, men ikke journalført "
+        "ennå; kvitteringen kommer når kommunen har registrert den."
+    )
+    raise NotFound(message, [Problem("kvittering.ikke_registrert", "innsendingReferanse", message)])
 
 
 def oppdateringer_for(
