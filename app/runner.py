@@ -75,7 +75,8 @@ class ControlPlane:
 
     def scenario_ids(self, selectors: list[str]) -> list[str]:
         """Scenario ids for ids or tags, in library order, each once."""
-        catalogue = self.call("GET", "/sandbox/scenarios")["scenarios"]
+        listing = self.call("GET", "/sandbox/scenarios")
+        catalogue = listing["scenarios"]
         chosen: list[str] = []
         for selector in selectors:
             matched = [
@@ -83,7 +84,11 @@ class ControlPlane:
             ]
             if not matched:
                 known = ", ".join(s["id"] for s in catalogue)
-                raise RunnerError(f"no scenario or tag '{selector}'; scenarios: {known}")
+                broken = "".join(f"\n  {p}" for p in listing.get("problems", []))
+                raise RunnerError(
+                    f"no scenario or tag '{selector}'; scenarios: {known}"
+                    + (f"\nscenario files with problems:{broken}" if broken else "")
+                )
             chosen.extend(m for m in matched if m not in chosen)
         return chosen
 

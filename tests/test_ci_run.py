@@ -296,3 +296,17 @@ def test_junit_survives_control_characters() -> None:
     [suite] = list(junitparser.JUnitXml.fromstring(text))
     [case] = list(suite)
     assert case.result[0].message == "got "
+
+
+def test_a_broken_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "happy-path.yaml").write_text(
+        (ROOT / "scenarios" / "happy-path.yaml")
+        .read_text("utf-8")
+        .replace("resultat: innvilget", "resultat: kanskje"),
+        "utf-8",
+    )
+    result = _run("--scenario-dir", str(folder), "--scenario", "happy-path", "--client-cmd", CLIENT)
+    assert result.returncode == 2
+    assert "happy-path.yaml:" in result.stderr and "kanskje" in result.stderr

@@ -22,6 +22,7 @@ PASSED, FAILED, WARNING, SKIPPED = "PASSED", "FAILED", "WARNING", "SKIPPED"
 MAX_EVIDENCE = 12
 ALIAS = re.compile(r"\$\{innsending\.([a-z][a-z0-9_-]*)\}")
 SAKSNUMMER = re.compile(r"\$\{saksnummer\.(saksaar|sakssekvensnummer)\}")
+MANGEL_ID = "${mangelID}"
 
 
 @dataclass
@@ -110,6 +111,21 @@ def _resolve(value: str, facts: Facts, exchange: Exchange) -> str | None:
     return None if missing else value
 
 
+def _mangel_ids(facts: Facts, exchange: Exchange) -> set[str]:
+    """The mangelIDs sent for the exchange's innsending before the exchange."""
+    innsending = facts.sak.innsending(exchange.reference() or "")
+    if innsending is None:
+        return set()
+    sent = {
+        u.get("mangelID")
+        for _seq, refs, payload in facts.oppdateringer
+        if innsending.innsendingReferanse in refs
+        and str(payload.get("oppdatertDato", "")) <= iso(exchange.virtual_time)
+        for u in payload.get("utfall") or []
+    }
+    return {m for m in sent if isinstance(m, str)}
+
+
 def _lookup(body: Any, path: str) -> tuple[bool, Any]:
     node = body
     for part in path.split("."):
@@ -142,6 +158,11 @@ def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str |
         if wanted == "*":
             if not present or got in (None, "", [], {}):
                 return f"body {path} missing or empty"
+            continue
+        if wanted == MANGEL_ID:
+            known = _mangel_ids(facts, exchange)
+            if got not in known:
+                return f"body {path}={got!r}, not a mangelID the kommune sent for this innsending"
             continue
         expected = _resolve(str(wanted), facts, exchange) if isinstance(wanted, str) else wanted
         if not present or (str(got) if isinstance(wanted, str) else got) != expected:
