@@ -1,0 +1,360 @@
+"""Throughput and latency of the simulated API next to WireMock, Prism and a bare Flask route.
+
+All servers run on loopback in the same session and are measured one after another with
+the same wrk load (32 connections), so the ratios mean something on a shared machine:
+
+- the sandbox, as the README deploys it (gunicorn -w 2 --threads 8), journal on, on a
+  SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a live run, with
+  1, 100 and 1000 live runs in the store (requests spread over all of them), and the
+  gunicorn workers' memory;
+- WireMock 3.13.2 (journal on) and Stoplight Prism 5.16.0 serving the same kvittering as a
+  static stub, and a bare Flask route under the same gunicorn settings.
+
+Peers are optional: the script measures what is installed and says what it skipped.
+
+    apt-get install wrk
+    (cd bench && npm install --no-audit --no-fund wiremock@3.13.2 @stoplight/prism-cli@5.16.0)
+    .venv/bin/python bench/http_bench.py [--seconds 10] [--runs 1,100,1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).parent
+VENV_BIN = Path(sys.executable).parent
+INNSENDING = {
+    "soknadstype": "RS",
+    "tiltakstype": ["nyttbyggboligformal"],
+    "dokumenter": [
+        {"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "123245"}
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(
+    url: str, seconds: int, headers: dict[str, str] | None = None, script: Path | None = None
+) -> dict[str, float]:
+    """Run wrk -c32 and return req/s, p50 and p99 in ms (and the share of non-2xx answers)."""
+    command = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    for key, value in (headers or {}).items():
+        command += ["-H", f"{key}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        if not match:
+            return float("nan")
+        value, unit = float(match[1]), match[2]
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rate,
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "non2xx": (int(non2xx[1]) / total) if non2xx else 0.0,
+    }
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    for candidate in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Process:
+    def __init__(
+        self, command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        self.proc = subprocess.Popen(
+            command,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def sandbox(folder: Path) -> tuple[Process, str]:
+    port = free_port()
+    server = Process(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "app:create_app()",
+        ],
+        env={
+            "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            "SANDBOX_SCENARIO_RELOAD": "false",
+        },
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz")
+    return server, base
+
+
+def make_runs(base: str, count: int) -> list[dict[str, str]]:
+    """``count`` live runs, each journalført; their credentials and reference."""
+    runs = []
+    for n in range(count):
+        run = requests.post(
+            f"{base}/sandbox/runs",
+            json={"seed": n, "clock": {"mode": "manual"}, "innsending": INNSENDING},
+            timeout=30,
+        ).json()
+        requests.post(
+            f"{base}/sandbox/runs/{run['id']}/events", json={"type": "journalfor"}, timeout=30
+        )
+        requests.post(
+            f"{base}/sandbox/runs/{run['id']}/events",
+            json={"type": "tildel_saksbehandler"},
+            timeout=30,
+        )
+        token = base64.b64encode(
+            f"{run['credentials']['username']}:{run['credentials']['password']}".encode()
+        ).decode()
+        runs.append(
+            {"auth": f"Basic {token}", "ref": run["innsendingReferanser"][0], "id": run["id"]}
+        )
+    return runs
+
+
+def spread_script(folder: Path, runs: list[dict[str, str]], path: str) -> Path:
+    """A wrk Lua script sending each request for the next run, round robin."""
+    entries = ",\n".join(
+        f'{{"{r["auth"]}", "{path}?innsendingReferanse={r["ref"]}"}}' for r in runs
+    )
+    script = folder / f"spread-{len(runs)}.lua"
+    script.write_text(
+        f"local runs = {{\n{entries}\n}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #runs + 1\n"
+        '  return wrk.format("GET", runs[i][2], {["Authorization"] = runs[i][1]})\nend\n'
+    )
+    return script
+
+
+def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    body = json.dumps(payload, ensure_ascii=False)
+    modules = HERE / "node_modules"
+    jar = modules / "wiremock" / "build" / "wiremock-standalone-3.13.2.jar"
+    if jar.exists() and shutil.which("java"):
+        port = free_port()
+        server = Process(["java", "-jar", str(jar), "--port", str(port), "--disable-banner"])
+        try:
+            wait_for(f"http://127.0.0.1:{port}/__admin/mappings")
+            stub = {
+                "request": {"method": "GET", "urlPath": "/api/v1/kvittering"},
+                "response": {
+                    "status": 200,
+                    "body": body,
+                    "headers": {"Content-Type": "application/json"},
+                },
+            }
+            requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
+            url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
+            wrk(url, 3)  # JIT warm-up, not counted
+            results["wiremock"] = wrk(url, seconds)
+        finally:
+            server.stop()
+    else:
+        print("wiremock: skipped (npm install wiremock@3.13.2 in bench/, and Java)")
+    prism = modules / ".bin" / "prism"
+    if prism.exists():
+        spec = folder / "kvittering.openapi.json"
+        spec.write_text(
+            json.dumps(
+                {
+                    "openapi": "3.0.3",
+                    "info": {"title": "kvittering stub", "version": "1"},
+                    "paths": {
+                        "/api/v1/kvittering": {
+                            "get": {
+                                "parameters": [
+                                    {
+                                        "name": "innsendingReferanse",
+                                        "in": "query",
+                                        "required": True,
+                                        "schema": {"type": "string"},
+                                    }
+                                ],
+                                "responses": {
+                                    "200": {
+                                        "description": "ok",
+                                        "content": {"application/json": {"example": payload}},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                }
+            )
+        )
+        port = free_port()
+        server = Process([str(prism), "mock", "-p", str(port), "-h", "127.0.0.1", str(spec)])
+        try:
+            wait_for(f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1")
+            results["prism"] = wrk(
+                f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1", seconds
+            )
+        finally:
+            server.stop()
+    else:
+        print("prism: skipped (npm install @stoplight/prism-cli@5.16.0 in bench/)")
+    bare = folder / "bare_app.py"
+    bare.write_text(
+        "from flask import Flask, Response\n"
+        f"BODY = {body.encode('utf-8')!r}\n"
+        "app = Flask(__name__)\n"
+        "@app.get('/api/v1/kvittering')\n"
+        "def kvittering():\n    return Response(BODY, mimetype='application/json')\n"
+    )
+    port = free_port()
+    server = Process(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "bare_app:app",
+        ],
+        cwd=folder,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v1/kvittering")
+        results["bare-flask"] = wrk(f"http://127.0.0.1:{port}/api/v1/kvittering", seconds)
+    finally:
+        server.stop()
+    return results
+
+
+def line(name: str, r: dict[str, float], extra: str = "") -> str:
+    return (
+        f"{name:34s} {r['rps']:8.0f} req/s   p50 {r['p50']:7.1f} ms   p99 {r['p99']:8.1f} ms{extra}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", default="1,100,1000")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        server, base = sandbox(folder)
+        try:
+            counts = [int(c) for c in args.runs.split(",")]
+            runs = make_runs(base, max(counts))
+            first = runs[0]
+            payload = requests.get(
+                f"{base}/api/v1/kvittering",
+                params={"innsendingReferanse": first["ref"]},
+                headers={"Authorization": first["auth"]},
+                timeout=10,
+            ).json()
+            sandbox_results = {}
+            for path in ("/api/v1/kvittering", "/api/v1/oppdatering"):
+                result = wrk(
+                    f"{base}{path}?innsendingReferanse={first['ref']}",
+                    args.seconds,
+                    {"Authorization": first["auth"]},
+                )
+                sandbox_results[path] = result
+                print(line(f"sandbox {path} (1 run)", result))
+            for count in counts:
+                if count == 1:
+                    continue
+                script = spread_script(folder, runs[:count], "/api/v1/kvittering")
+                result = wrk(f"{base}/", args.seconds, script=script)
+                print(
+                    line(
+                        f"sandbox kvittering ({count} runs)",
+                        result,
+                        f"   RSS {rss_mb(server.proc.pid):6.0f} MB",
+                    )
+                )
+            journal = requests.get(f"{base}/sandbox/runs/{first['id']}", timeout=10).json()[
+                "journalCount"
+            ]
+            print(f"journal entries recorded for the first run: {journal}")
+        finally:
+            server.stop()
+        others = peers(folder, payload, args.seconds)
+        for name, result in others.items():
+            print(line(name, result))
+        mine = sandbox_results["/api/v1/kvittering"]["rps"]
+        for name, result in others.items():
+            print(f"ratio sandbox/{name}: {mine / result['rps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
