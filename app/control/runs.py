@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from app.api import engine_config
 from app.control.auth import require_admin
@@ -18,19 +18,24 @@ from app.engine.runs import (
     advance_clock,
     apply_event,
     clock_of,
-    create_run,
     load_sak,
     new_supplering_ref,
-    submit_innsending,
 )
-from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
+from app.engine.timeline import (
+    catch_up,
+    finish_run,
+    fire_step,
+    next_event,
+    start_run,
+    timeline_view,
+)
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import load_body, read_json_object, validation_failed
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
-from app.wire.dates import iso, parse_iso
-from app.wire.inputs import ClockMoveSchema, InnsendingSchema, RunCreateSchema, load_event
+from app.wire.dates import iso
+from app.wire.inputs import ClockMoveSchema, RunCreateSchema, load_event
 from app.wire.journal import journal_json
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
@@ -82,49 +87,23 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
     session = get_session()
     config = engine_config()
     scenario = _scenario(data["scenario"]) if data["scenario"] else None
-    case = (scenario or {}).get("case") or {}
     clock = data["clock"] or {"mode": "realtime", "start": None, "factor": None, "step": None}
-    start = clock["start"]
-    scenario_start = ((scenario or {}).get("clock") or {}).get("start")
-    if start is None and scenario_start:
-        start = parse_iso(scenario_start)
-    seed = data["seed"] if data["seed"] is not None else (scenario or {}).get("seed")
-    run, password = create_run(
+    run, password = start_run(
         session,
         config,
+        scenario=scenario,
+        innsending=data["innsending"],
+        seed=data["seed"],
+        clock_start=clock["start"],
+        kommunenummer=data["kommunenummer"],
+        fraEbyggesaksystem=data["fraEbyggesaksystem"],
         label=data["label"],
-        seed=seed,
         profile=data["profile"],
-        kommunenummer=data["kommunenummer"] or case.get("kommunenummer"),
-        fraEbyggesaksystem=data["fraEbyggesaksystem"] or case.get("fraEbyggesaksystem"),
         clock_mode=clock["mode"],
-        clock_start=start,
         clock_factor=clock["factor"],
         clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
-        scenario=scenario,
         poll_interval=data["pollInterval"],
     )
-    try:
-        if data["innsending"] is not None:
-            submit_innsending(session, run.id, config, data["innsending"])
-        for innsending in case.get("innsendinger") or []:
-            if innsending.get("innsendt_av", "sandbox") == "sandbox":
-                fields = {k: v for k, v in innsending.items() if k not in ("id", "innsendt_av")}
-                submit_innsending(
-                    session,
-                    run.id,
-                    config,
-                    InnsendingSchema().load(fields),
-                    alias=innsending["id"],
-                    source="scenario",
-                )
-    except ValidationFailed:
-        session.rollback()
-        session.execute(delete(Run).where(Run.id == run.id))
-        session.commit()
-        raise
-    catch_up(session, run.id, config)
-    session.rollback()
     fresh = run_or_404(run.id)
     body = summary(fresh, config)
     body["credentials"] = {"username": fresh.username, "password": password}
@@ -237,10 +216,7 @@ def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
 def post_finish(run_id: str) -> Response:
     """End the run: no more steps fire; the client may still read what was sent."""
     run_or_404(run_id)
-    session = get_session()
-    catch_up(session, run_id, engine_config())
-    session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
-    session.commit()
+    finish_run(get_session(), run_id, engine_config())
     return jsonify(summary(run_or_404(run_id), engine_config()))
 
 

@@ -22,15 +22,16 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.api import engine_config
 from app.control.runs import run_or_404, summary
 from app.domain.serial import to_plain
+from app.engine import timeline
 from app.engine.durations import parse_duration
-from app.engine.runs import advance_clock, create_run, load_sak, submit_innsending
-from app.engine.timeline import catch_up, next_event
+from app.engine.runs import advance_clock, load_sak
+from app.engine.timeline import catch_up, finish_run, next_event
 from app.errors import RequestError
 from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
@@ -38,8 +39,7 @@ from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
 from app.store.db import get_session
 from app.store.models import JournalEntry, Run
-from app.wire.dates import iso, parse_iso
-from app.wire.inputs import InnsendingSchema
+from app.wire.dates import iso
 from app.wire.journal import journal_json
 
 bp = Blueprint(
@@ -138,35 +138,15 @@ def start_run() -> tuple[str, int]:
     if not 0.01 <= poll_interval <= 86_400:
         message = "Poll interval må være et tall sekunder mellom 0.01 og 86400."
         return render_template("ui/error.html", message=message), 400
-    scenario_doc = entry.scenario
-    session = get_session()
-    config = engine_config()
-    case = scenario_doc.get("case") or {}
-    start = (scenario_doc.get("clock") or {}).get("start")
-    run, password = create_run(
-        session,
-        config,
+    run, password = timeline.start_run(
+        get_session(),
+        engine_config(),
+        scenario=entry.scenario,
+        seed=int(seed_text) if seed_text else None,
         label="startet fra nettsiden",
-        seed=int(seed_text) if seed_text else scenario_doc.get("seed"),
-        kommunenummer=case.get("kommunenummer"),
-        fraEbyggesaksystem=case.get("fraEbyggesaksystem"),
         clock_mode=mode,
-        clock_start=parse_iso(start) if start else None,
-        scenario=scenario_doc,
         poll_interval=poll_interval,
     )
-    for innsending in case.get("innsendinger") or []:
-        if innsending.get("innsendt_av", "sandbox") == "sandbox":
-            fields = {k: v for k, v in innsending.items() if k not in ("id", "innsendt_av")}
-            submit_innsending(
-                session,
-                run.id,
-                config,
-                InnsendingSchema().load(fields),
-                alias=innsending["id"],
-                source="scenario",
-            )
-    catch_up(session, run.id, config)
     return _run_page(run.id, password=password), 201
 
 
@@ -264,10 +244,7 @@ def run_advance(run_id: str) -> WerkzeugResponse | tuple[str, int]:
 def run_finish(run_id: str) -> WerkzeugResponse:
     """End the run."""
     run_or_404(run_id)
-    session = get_session()
-    catch_up(session, run_id, engine_config())
-    session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
-    session.commit()
+    finish_run(get_session(), run_id, engine_config())
     return redirect(url_for("ui.run", run_id=run_id), code=303)
 
 
