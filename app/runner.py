@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +142,17 @@ class Driver:
         return entries
 
     def settle(self) -> None:
-        """Wait until the client has reacted to the last move (or gone quiet, or exited)."""
+        """Wait until the client has reacted to the last move (or gone quiet, or exited).
+
+        Only requests the client *started* after the move count: one already in flight
+        when the kommune acted may have read the old state.
+        """
         started = time.monotonic()
+        moved = datetime.now(UTC)
         seen = 0
         last_status = 200
         while self.process.poll() is None:
-            entries = self._new_entries()
+            entries = [e for e in self._new_entries() if _request_started(e) >= moved]
             seen += len(entries)
             if entries:
                 last_status = entries[-1]["response"]["status"]
@@ -179,6 +185,12 @@ class Driver:
             break
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=self.options.grace)
+
+
+def _request_started(entry: dict[str, Any]) -> datetime:
+    """When the client sent a journalled request (the entry is stamped at the answer)."""
+    answered = datetime.fromisoformat(entry["realTime"].replace("Z", "+00:00"))
+    return answered - timedelta(milliseconds=float(entry["durationMs"]))
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
