@@ -10,7 +10,6 @@ domain core can raise them too.
     │   ├── MalformedRequest         400: body is not JSON / not UTF-8 / not an object
     │   ├── ValidationFailed         400: JSON parsed, but fields break the rules
     │   ├── AuthenticationRequired   401: credentials missing or wrong
-    │   ├── PermissionDenied         403: the admin token is wrong
     │   ├── NotFound                 404: unknown run, reference or document
     │   ├── MethodNotAllowed         405
     │   ├── Conflict                 409: the case is not in a state that allows this
@@ -86,13 +85,6 @@ class AuthenticationRequired(RequestError):
 
     status = 401
     title = "Mangler gyldig autentisering"
-
-
-class PermissionDenied(RequestError):
-    """Authenticated, but not allowed to do this."""
-
-    status = 403
-    title = "Ingen tilgang"
 
 
 class NotFound(RequestError):

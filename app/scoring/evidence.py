@@ -7,7 +7,7 @@ its kvitteringer, oppdateringer and documents); it never changes the run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -78,7 +78,6 @@ class Facts:
     oppdateringer: list[tuple[int, list[str], dict[str, Any]]]
     documents: list[DokumentRow]
     poll_interval: float = 1.0
-    fault_ids: dict[str, str] = field(default_factory=dict)
 
     def saksnummer_at(self, referanse: str, when: datetime) -> Saksnummer | None:
         """The innsending's saksnummer as it stood at virtual time ``when``."""

@@ -27,33 +27,20 @@ def sandbox_version() -> str:
         return "0+unknown"
 
 
-def expected_failure_key(scenario_id: str, expectation_id: str) -> str:
-    """How an expected failure is named: ``scenario/expectation``."""
-    return f"{scenario_id}/{expectation_id}"
-
-
 def score_run(
     session: Session,
     run: Run,
-    expected_failures: frozenset[str] = frozenset(),
     client: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Judge every expectation of the run's scenario and return the run's result."""
+    """Judge every expectation of the run's scenario and return the run's result.
+
+    Expected failures are applied by the caller (``app.runner.apply_expected_failures``).
+    """
     facts = gather(session, run)
     scenario = facts.scenario
     verdicts: list[Verdict] = []
     for expectation in scenario.get("expect") or []:
-        verdict = judge(facts, expectation)
-        if expected_failure_key(scenario.get("id", ""), verdict.id) in expected_failures:
-            verdict.expected_failure = True
-            if verdict.status == FAILED:
-                verdict.status = WARNING
-                verdict.reason = f"expected failure: {verdict.reason}"
-            elif verdict.status == PASSED:
-                verdict.reason += (
-                    " (listed as an expected failure, but passed: remove it from the list)"
-                )
-        verdicts.append(verdict)
+        verdicts.append(judge(facts, expectation))
     run_score, coverage = score(verdicts)
     evidence_ids = sorted({i for v in verdicts for i in v.evidence})
     entries: list[JournalEntry] = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from app.scoring import checks
@@ -246,8 +245,3 @@ def score(verdicts: list[Verdict]) -> tuple[float, float]:
     result = passed_weight / total_weight if total_weight else 1.0
     coverage = len(exercised) / len(verdicts) if verdicts else 1.0
     return round(result, 4), round(coverage, 4)
-
-
-def at(value: datetime) -> str:
-    """Short ISO form for messages."""
-    return iso(value)
