@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from app.engine.clock import utcnow
 from app.engine.runs import clock_of
 from app.store.db import get_session
-from app.store.models import JournalEntry, Run
+from app.store.journal_writer import WriterSlot
+from app.store.models import Run
 
 REDACTED = "***"
-TRIM_STEP = 50
-WRITE_ATTEMPTS = 5
-log = logging.getLogger(__name__)
 
 
 def _redact_headers(headers: Any) -> dict[str, str]:
@@ -105,87 +100,44 @@ def _record(response: Response) -> Response:
     response_body, response_truncated = _capture(
         response.get_data() if not response.direct_passthrough else b"", response.mimetype, body_cap
     )
-    session = get_session()
-    session.rollback()
     virtual_time = g.get("journal_virtual_time")
     if virtual_time is None:  # the request never got as far as the run's clock
+        session = get_session()
+        session.rollback()
         run = session.get(Run, run_id)
         if run is None:  # deleted while the request was served
             return response
         virtual_time = clock_of(run).now()
-    # End the read before writing: on SQLite a transaction that read first and then writes
-    # can lose to a concurrent writer at once, while a fresh write waits for the lock.
-    session.rollback()
-    entry_fields = {
-        "run_id": run_id,
-        "real_time": utcnow(),
-        "virtual_time": virtual_time,
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string.decode("utf-8", errors="replace"),
-        "request_headers": _redact_headers(request.headers),
-        "request_body": request_body,
-        "request_body_truncated": request_truncated,
-        "status": response.status_code,
-        "response_headers": _redact_headers(response.headers),
-        "response_body": response_body,
-        "response_body_truncated": response_truncated,
-        "action": _action(request.method, request.path, response.status_code),
-        "fault": g.get("journal_fault"),
-        "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
-    }
-    cap = int(current_app.config["JOURNAL_MAX_ENTRIES"])
-    step = max(1, min(TRIM_STEP, cap // 10))
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            # Core statements, not the ORM's unit of work: this runs on every request.
-            connection = session.connection()
-            count = connection.execute(
-                update(Run)
-                .where(Run.id == run_id)
-                .values(journal_count=Run.journal_count + 1)
-                .returning(Run.journal_count)
-            ).scalar_one_or_none()
-            if count is None:  # the run was deleted meanwhile
-                session.rollback()
-                return response
-            # Trim in steps, before the insert, so the hot path rarely pays for it and a
-            # run never holds more than ``cap`` entries, not even for a moment.
-            if count > cap and (count - cap - 1) % step == 0:
-                _trim(session, run_id, cap - step)
-            connection.execute(insert(JournalEntry).values(**entry_fields))
-            session.commit()
-            return response
-        except IntegrityError:  # the run was deleted meanwhile
-            session.rollback()
-            return response
-        except OperationalError:
-            session.rollback()
-            if attempt == WRITE_ATTEMPTS - 1:
-                log.exception(
-                    "journal entry for run %s lost after %d attempts", run_id, attempt + 1
-                )
-                return response
-            time.sleep(0.005 * (attempt + 1))
+    # End any read before the write: the writer commits on its own connection.
+    if "db_session" in g:
+        g.db_session.rollback()
+    current_app.extensions["sandbox.journal"].get().write(
+        {
+            "run_id": run_id,
+            "real_time": utcnow(),
+            "virtual_time": virtual_time,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string.decode("utf-8", errors="replace"),
+            "request_headers": _redact_headers(request.headers),
+            "request_body": request_body,
+            "request_body_truncated": request_truncated,
+            "status": response.status_code,
+            "response_headers": _redact_headers(response.headers),
+            "response_body": response_body,
+            "response_body_truncated": response_truncated,
+            "action": _action(request.method, request.path, response.status_code),
+            "fault": g.get("journal_fault"),
+            "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
+        }
+    )
     return response
-
-
-def _trim(session: Session, run_id: str, keep: int) -> None:
-    """Drop a run's oldest entries beyond the ``keep`` newest (in the caller's transaction)."""
-    cutoff = session.scalars(
-        select(JournalEntry.id)
-        .where(JournalEntry.run_id == run_id)
-        .order_by(JournalEntry.id.desc())
-        .offset(keep)
-        .limit(1)
-    ).first()
-    if cutoff is not None:
-        session.execute(
-            delete(JournalEntry).where(JournalEntry.run_id == run_id, JournalEntry.id <= cutoff)
-        )
 
 
 def init_app(app: Flask) -> None:
     """Time every request and record the simulated API's exchanges."""
+    app.extensions["sandbox.journal"] = WriterSlot(
+        app.extensions["sandbox.engine"], int(app.config["JOURNAL_MAX_ENTRIES"])
+    )
     app.before_request(_start)
     app.after_request(_record)
