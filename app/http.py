@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from flask import request
+from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 
 from app.errors import (
@@ -16,6 +16,12 @@ from app.errors import (
     ValidationFailed,
 )
 from app.wire.inputs import problems_from
+
+
+def json_body(payload: Any) -> bytes:
+    """``payload`` encoded exactly as ``jsonify`` would send it, for answers kept in memory."""
+    response = cast(Response, current_app.json.response(payload))
+    return response.get_data()
 
 
 def read_json(*, allow_empty: bool = False) -> Any:

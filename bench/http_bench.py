@@ -134,15 +134,15 @@ class Process:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def sandbox(folder: Path) -> tuple[Process, str]:
+def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, str]:
     port = free_port()
     server = Process(
         [
             str(VENV_BIN / "gunicorn"),
             "-w",
-            "2",
+            str(workers),
             "--threads",
-            "8",
+            str(threads),
             "-b",
             f"127.0.0.1:{port}",
             "app:create_app()",

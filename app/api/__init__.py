@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from app.engine.runs import EngineConfig
+from app.engine.snapshots import SnapshotCache
 
 
 def engine_config() -> EngineConfig:
@@ -41,4 +42,5 @@ def init_app(app: Flask) -> None:
     for module in (kvittering, oppdatering, status, dokument, innsending, supplering):
         app.register_blueprint(module.bp)
     journal.init_app(app)
+    app.extensions["sandbox.snapshots"] = SnapshotCache()
     app.wsgi_app = CaseInsensitiveApiPaths(app.wsgi_app)  # type: ignore[method-assign]

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from flask import g, request
-from sqlalchemy import select
+from flask import current_app, g, request
 
 from app.engine.runs import password_matches
+from app.engine.snapshots import RunHead, head_by_username
 from app.errors import AuthenticationRequired, Problem
-from app.store.db import get_session
-from app.store.models import Run
 
 REALM = 'Basic realm="byggesak-sandbox", charset="UTF-8"'
 
 
-def _refuse(message: str) -> AuthenticationRequired:
+def refuse(message: str) -> AuthenticationRequired:
+    """A 401 that asks for the run's credentials."""
     return AuthenticationRequired(
         message, [Problem("autentisering", "Authorization", message)], {"WWW-Authenticate": REALM}
     )
 
 
-def current_run() -> Run:
-    """The run whose credentials the request carries; 401 when there are none or they are wrong."""
+def current_head() -> RunHead:
+    """The head of the run whose credentials the request carries; 401 when none or wrong."""
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username:
-        raise _refuse("Du må logge inn med kjøringens brukernavn og passord (HTTP Basic).")
-    session = get_session()
-    run = session.scalars(select(Run).where(Run.username == auth.username)).first()
-    if run is not None:
+        raise refuse("Du må logge inn med kjøringens brukernavn og passord (HTTP Basic).")
+    head = head_by_username(current_app.extensions["sandbox.engine"], auth.username)
+    if head is not None:
         # Record the attempt in the run's journal even when the password is wrong.
-        g.journal_run_id = run.id
-    if run is None or not password_matches(run, auth.password or ""):
-        raise _refuse("Feil brukernavn eller passord.")
-    return run
+        g.journal_run_id = head.id
+    if head is None or not password_matches(head.password_sha256, auth.password or ""):
+        raise refuse("Feil brukernavn eller passord.")
+    return head

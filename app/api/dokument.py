@@ -14,8 +14,8 @@ bp = Blueprint("api_dokument", __name__, url_prefix="/api/v1")
 @bp.get("/dokument/<dokument_id>")
 def get_dokument(dokument_id: str) -> Response:
     """Return the letter as a PDF."""
-    run, faults = client_request("dokument")
-    row = dokument_for(get_session(), run, dokument_id, faults.document_lifetime)
+    snapshot, faults = client_request("dokument")
+    row = dokument_for(get_session(), snapshot.run, dokument_id, faults.document_lifetime)
     response = Response(row.content, mimetype=row.mime_type)
     response.headers["Content-Disposition"] = f'inline; filename="{row.filnavn}"'
     return response

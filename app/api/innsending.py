@@ -18,10 +18,10 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 @bp.post("/innsending")
 def post_innsending() -> tuple[Response, int, dict[str, str]]:
     """Register the søknad and return its innsendingReferanse and ftBID."""
-    run, _faults = client_request("innsending")
+    snapshot, _faults = client_request("innsending")
     data = load_body(InnsendingSchema(), "innsending")
     config = engine_config()
-    innsending = submit_innsending(get_session(), run.id, config, data)
+    innsending = submit_innsending(get_session(), snapshot.run.id, config, data)
     ref = innsending.innsendingReferanse
     kvittering_url = f"{config.base_url}/api/v1/kvittering?innsendingReferanse={ref}"
     body = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from app.api.prepare import client_request
 from app.engine.runs import kvittering_for
+from app.http import json_body
 from app.store.db import get_session
 
 bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
@@ -14,5 +15,12 @@ bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
 @bp.get("/kvittering")
 def get_kvittering() -> Response:
     """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""
-    run, _faults = client_request("kvittering")
-    return jsonify(kvittering_for(get_session(), run, request.args.get("innsendingReferanse")))
+    snapshot, _faults = client_request("kvittering")
+    ref = request.args.get("innsendingReferanse")
+    key = ("kvittering", ref)
+    body = snapshot.memo.get(key)
+    if body is None:
+        # A kvittering never changes once emitted: encode it once per run version.
+        body = json_body(kvittering_for(get_session(), snapshot.run, ref))
+        snapshot.memo[key] = body
+    return Response(body, mimetype="application/json")

@@ -4,36 +4,54 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g
+from flask import current_app, g
 
 from app.api import engine_config
-from app.api.auth import current_run
+from app.api.auth import current_head, refuse
 from app.engine.clock import aware
 from app.engine.faults import FaultPlan, plan
 from app.engine.runs import advance_clock, clock_of
-from app.engine.timeline import catch_up
+from app.engine.snapshots import Snapshot, SnapshotCache
+from app.engine.timeline import catch_up, quiet_until
 from app.store.db import get_session
-from app.store.models import Run
+
+QUIET_UNTIL = "quiet_until"
 
 
-def client_request(api: str) -> tuple[Run, FaultPlan]:
-    """Authenticate, move an advance-on-poll clock, fire due steps, then apply faults."""
-    run = current_run()
+def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
+    """Authenticate, move an advance-on-poll clock, fire due steps, then apply faults.
+
+    The run comes from this worker's snapshot cache while its stored version is
+    unchanged; due steps are looked for only once the clock has reached the first known
+    due time, or on every request while a step waits for a client action.
+    """
+    head = current_head()
     session = get_session()
-    if run.clock_poll_step_seconds or run.scenario:
-        if run.clock_poll_step_seconds:
-            advance_clock(session, run.id, timedelta(seconds=run.clock_poll_step_seconds))
-        if run.scenario:
-            catch_up(session, run.id, engine_config())
-        session.rollback()
-        fresh = session.get(Run, run.id, populate_existing=True)
-        assert fresh is not None
-        run = fresh
+    cache: SnapshotCache = current_app.extensions["sandbox.snapshots"]
+    version = head.version
+    if head.poll_step_seconds:
+        advance_clock(session, head.id, timedelta(seconds=head.poll_step_seconds))
+        version += 1
+    snapshot = cache.get(session, head.id, version)
+    if snapshot is None:
+        raise refuse("Kjøringen finnes ikke lenger.")
+    run = snapshot.run
+    if run.scenario:
+        if QUIET_UNTIL not in snapshot.memo:
+            snapshot.memo[QUIET_UNTIL] = quiet_until(session, run)
+        until = snapshot.memo[QUIET_UNTIL]
+        if until is None or aware(clock_of(run).now()) >= until:
+            if catch_up(session, run.id, engine_config()):
+                snapshot = cache.load(session, run.id)
+                if snapshot is None:
+                    raise refuse("Kjøringen finnes ikke lenger.")
+                run = snapshot.run
+            session.rollback()
     now = aware(clock_of(run).now())
     g.journal_virtual_time = now
-    faults = plan(session, run, api, now) if run.scenario else FaultPlan()
+    faults = plan(session, run, api, now, head.journal_count) if run.scenario else FaultPlan()
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","
     if faults.error is not None:
         raise faults.error
-    return run, faults
+    return snapshot, faults

@@ -15,6 +15,6 @@ bp = Blueprint("api_status", __name__, url_prefix="/api/v1")
 @bp.get("/status")
 def get_status() -> Response:
     """Return the case as it stands now for ``innsendingReferanse``."""
-    run, _faults = client_request("status")
+    snapshot, _faults = client_request("status")
     ref = request.args.get("innsendingReferanse")
-    return jsonify(status_for(get_session(), run, ref, engine_config()))
+    return jsonify(status_for(get_session(), snapshot.run, snapshot.sak(), ref, engine_config()))

@@ -17,9 +17,10 @@ bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 @bp.post("/supplering")
 def post_supplering() -> tuple[Response, int]:
     """Receive the supplering; answering every open mangel makes the søknad complete."""
-    run, _faults = client_request("supplering")
+    snapshot, _faults = client_request("supplering")
     data = load_body(SuppleringSchema(), "supplering")
-    innsending_of(run, data["innsendingReferanse"])
+    innsending_of(snapshot.sak(), data["innsendingReferanse"])
+    run = snapshot.run
     session = get_session()
     referanse = new_supplering_ref(session, run.id)
     applied = apply_event(

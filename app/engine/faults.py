@@ -45,7 +45,7 @@ def _faults(run: Run) -> list[dict[str, Any]]:
     return list((run.scenario or {}).get("faults") or [])
 
 
-def _active(session: Session, run: Run, fault: dict[str, Any]) -> bool:
+def _active(session: Session, run: Run, fault: dict[str, Any], journal_count: int) -> bool:
     after = fault.get("after_step")
     if after and step_state(run, after).get("status") != "fired":
         return False
@@ -57,13 +57,17 @@ def _active(session: Session, run: Run, fault: dict[str, Any]) -> bool:
         )
         return int(struck or 0) < int(fault["times"])
     if "probability" in fault:
-        draw = random.Random(f"{run.seed}:{fault['id']}:{run.journal_count}").random()
+        draw = random.Random(f"{run.seed}:{fault['id']}:{journal_count}").random()
         return draw < float(fault["probability"])
     return True
 
 
-def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
-    """Work out what the active faults do to one request on ``api``."""
+def plan(session: Session, run: Run, api: str, now: datetime, journal_count: int) -> FaultPlan:
+    """Work out what the active faults do to one request on ``api``.
+
+    ``journal_count`` is the run's journal count as the request found it: probabilistic
+    faults draw from it, so a replay with the same seed strikes the same requests.
+    """
     result = FaultPlan()
     for fault in _faults(run):
         if fault.get("api", "*") not in ("*", api):
@@ -72,10 +76,10 @@ def plan(session: Session, run: Run, api: str, now: datetime) -> FaultPlan:
         if kind in ("duplicate", "out_of_order", "unknown_field") and api != "oppdatering":
             continue
         if kind == "document_gone":
-            if _active(session, run, fault):
+            if _active(session, run, fault, journal_count):
                 result.document_lifetime = parse_delay(str(fault["duration"])).after(now) - now
             continue
-        if not _active(session, run, fault):
+        if not _active(session, run, fault, journal_count):
             continue
         if kind == "status":
             retry_after = str(int(fault.get("retry_after", 1)))

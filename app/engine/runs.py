@@ -79,9 +79,9 @@ def hash_password(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def password_matches(run: Run, password: str) -> bool:
-    """Constant-time check of a run password."""
-    return hmac.compare_digest(run.password_sha256, hash_password(password))
+def password_matches(password_sha256: str, password: str) -> bool:
+    """Constant-time check of a run password against its stored hash."""
+    return hmac.compare_digest(password_sha256, hash_password(password))
 
 
 def clock_of(run: Run) -> Clock:
@@ -441,14 +441,14 @@ def new_supplering_ref(session: Session, run_id: str) -> str:
 # ---- what a client may read ---------------------------------------------------------
 
 
-def innsending_of(run: Run, referanse: str | None) -> Innsending:
-    """The run's innsending for ``referanse``, or a 404 that reveals nothing about other runs."""
+def innsending_of(sak: Sak, referanse: str | None) -> Innsending:
+    """The case's innsending for ``referanse``, or a 404 that reveals nothing about other runs."""
     if not referanse:
         message = "Du må oppgi innsendingReferanse."
         raise ValidationFailed(
             message, [Problem("innsendingReferanse.påkrevd", "innsendingReferanse", message)]
         )
-    innsending = load_sak(run).innsending(referanse)
+    innsending = sak.innsending(referanse)
     if innsending is None:
         message = f"Fant ingen innsending med innsendingReferanse {referanse}."
         raise NotFound(
@@ -462,7 +462,7 @@ def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[st
     row = session.get(KvitteringRow, (run.id, referanse)) if referanse else None
     if row is not None:  # the hot path: one primary-key read
         return row.payload
-    innsending = innsending_of(run, referanse)
+    innsending = innsending_of(load_sak(run), referanse)
     message = (
         f"Innsendingen {innsending.innsendingReferanse} er mottatt, men ikke journalført "
         "ennå; kvitteringen kommer når kommunen har registrert den."
@@ -471,10 +471,10 @@ def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[st
 
 
 def oppdateringer_for(
-    session: Session, run: Run, referanse: str | None, etter: int
+    session: Session, run: Run, sak: Sak, referanse: str | None, etter: int
 ) -> list[dict[str, Any]]:
     """Every oppdatering for the reference with sekvensnummer > ``etter``, in order."""
-    innsending = innsending_of(run, referanse)
+    innsending = innsending_of(sak, referanse)
     rows = session.scalars(
         select(OppdateringRow)
         .where(OppdateringRow.run_id == run.id, OppdateringRow.seq > etter)
@@ -484,11 +484,10 @@ def oppdateringer_for(
 
 
 def status_for(
-    session: Session, run: Run, referanse: str | None, config: EngineConfig
+    session: Session, run: Run, sak: Sak, referanse: str | None, config: EngineConfig
 ) -> dict[str, Any]:
     """The current view of one innsending."""
-    innsending = innsending_of(run, referanse)
-    sak = load_sak(run)
+    innsending = innsending_of(sak, referanse)
     now = clock_of(run).now()
     seqs = [
         seq

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -138,6 +138,21 @@ def pending(session: Session, run: Run) -> tuple[list[Due], list[str], list[str]
         else:
             dues.append(Due(when, index, step["id"]))
     return sorted(dues), waiting, manual
+
+
+def quiet_until(session: Session, run: Run) -> datetime | None:
+    """Until when no step can fire while the run stays at its version.
+
+    That is the first known due time (``datetime.max`` with none), or None while a step
+    waits for a client action, which any request may bring.
+    """
+    if not run.scenario or run.status != "active":
+        return datetime.max.replace(tzinfo=UTC)
+    dues, waiting, _manual = pending(session, run)
+    triggers = {step["id"]: step["trigger"] for step in steps_of(run)}
+    if any("on" in triggers[step_id] for step_id in waiting):
+        return None
+    return dues[0].time if dues else datetime.max.replace(tzinfo=UTC)
 
 
 def fire_step(
@@ -323,5 +338,7 @@ def start_run(
 def finish_run(session: Session, run_id: str, config: EngineConfig) -> None:
     """Fire what is due, then end the run: no more steps fire; the client may still read."""
     catch_up(session, run_id, config)
-    session.execute(update(Run).where(Run.id == run_id).values(status="finished"))
+    session.execute(
+        update(Run).where(Run.id == run_id).values(status="finished", version=Run.version + 1)
+    )
     session.commit()

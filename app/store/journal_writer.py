@@ -12,24 +12,42 @@ committed (or has been given up on, which is logged).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
 import time
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
+from app.store import driver
 from app.store.models import JournalEntry, Run
 
 TRIM_STEP = 50
 WRITE_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
-_INSERT = insert(JournalEntry)
+_COLUMNS = [c for c in JournalEntry.__table__.columns if c.key != "id"]
+_INSERT = insert(JournalEntry).values({c.key: bindparam(c.key, type_=c.type) for c in _COLUMNS})
+_COUNT = (
+    update(Run)
+    .where(Run.id == bindparam("run_id"))
+    .values(journal_count=Run.journal_count + bindparam("added"))
+    .returning(Run.journal_count)
+)
+_CUTOFF = (
+    select(JournalEntry.id)
+    .where(JournalEntry.run_id == bindparam("run_id"))
+    .order_by(JournalEntry.id.desc())
+    .offset(bindparam("keep"))
+    .limit(1)
+)
+_TRIM = delete(JournalEntry).where(
+    JournalEntry.run_id == bindparam("run_id"), JournalEntry.id <= bindparam("cutoff")
+)
 
 
 def trim_step(cap: int) -> int:
@@ -50,6 +68,7 @@ class JournalWriter:
         self._issued = 0  # tickets handed out
         self._done = 0  # every ticket up to this one is written (or given up on)
         self.batches = 0  # for benchmarks and tests: transactions committed
+        self._between_processes = _file_lock(engine)
 
     def write(self, entry: dict[str, Any]) -> None:
         """Store ``entry`` (a row of ``journal``); return once it is committed."""
@@ -77,11 +96,11 @@ class JournalWriter:
     def _write_batch(self, batch: list[dict[str, Any]]) -> None:
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.engine.begin() as connection:
-                    self._store(connection, batch)
+                with self._between_processes, driver.cursor(self.engine, commit=True) as cursor:
+                    self._store(cursor, batch)
                 self.batches += 1
                 return
-            except DBAPIError:
+            except self.engine.dialect.loaded_dbapi.Error:
                 if attempt == WRITE_ATTEMPTS - 1:
                     log.exception(
                         "%d journal entries lost after %d attempts", len(batch), attempt + 1
@@ -89,28 +108,26 @@ class JournalWriter:
                     return
                 time.sleep(0.005 * (attempt + 1))
 
-    def _store(self, connection: Connection, batch: list[dict[str, Any]]) -> None:
+    def _store(self, cursor: Any, batch: list[dict[str, Any]]) -> None:
         """Count, insert and trim in one transaction, so readers never see more than the cap."""
         per_run = Counter(entry["run_id"] for entry in batch)
         kept: list[dict[str, Any]] = []
         to_trim: list[str] = []
         # One lock order for every writer, so two workers' batches cannot deadlock (PostgreSQL).
         for run_id, added in sorted(per_run.items()):
-            new_count = connection.execute(
-                update(Run)
-                .where(Run.id == run_id)
-                .values(journal_count=Run.journal_count + added)
-                .returning(Run.journal_count)
-            ).scalar_one_or_none()
-            if new_count is None:  # the run was deleted while the request was served
+            row = driver.compiled(_COUNT, self.engine).one(
+                cursor, {"run_id": run_id, "added": added}
+            )
+            if row is None:  # the run was deleted while the request was served
                 continue
+            new_count = int(row[0])
             kept.extend(entry for entry in batch if entry["run_id"] == run_id)
             if self._crosses_trim_point(new_count - added, new_count):
                 to_trim.append(run_id)
         if kept:
-            connection.execute(_INSERT, kept)
+            driver.compiled(_INSERT, self.engine).run_many(cursor, kept)
         for run_id in to_trim:
-            _trim(connection, run_id, self.cap - self.step + 1)
+            self._trim(cursor, run_id, self.cap - self.step + 1)
 
     def _crosses_trim_point(self, old: int, new: int) -> bool:
         """Trim at counts ``cap + 1``, ``cap + 1 + step``, …: between two trims a run's
@@ -121,20 +138,41 @@ class JournalWriter:
             return True
         return (new - self.cap - 1) // self.step != (old - self.cap - 1) // self.step
 
+    def _trim(self, cursor: Any, run_id: str, keep: int) -> None:
+        """Drop a run's oldest entries beyond the ``keep`` newest."""
+        row = driver.compiled(_CUTOFF, self.engine).one(cursor, {"run_id": run_id, "keep": keep})
+        if row is not None:
+            driver.compiled(_TRIM, self.engine).run(cursor, {"run_id": run_id, "cutoff": row[0]})
 
-def _trim(connection: Connection, run_id: str, keep: int) -> None:
-    """Drop a run's oldest entries beyond the ``keep`` newest."""
-    cutoff = connection.scalar(
-        select(JournalEntry.id)
-        .where(JournalEntry.run_id == run_id)
-        .order_by(JournalEntry.id.desc())
-        .offset(keep)
-        .limit(1)
-    )
-    if cutoff is not None:
-        connection.execute(
-            delete(JournalEntry).where(JournalEntry.run_id == run_id, JournalEntry.id <= cutoff)
-        )
+
+class _FileLock:
+    """An exclusive ``flock`` beside the SQLite file, taken around each journal transaction.
+
+    SQLite makes a second process's writer poll for the lock, sleeping 1, 2, 5, 10, … ms
+    between tries; with every worker writing a batch every few milliseconds those sleeps
+    became the latency tail. A blocking ``flock`` wakes the next writer as soon as the
+    lock is free.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def __enter__(self) -> None:
+        if self._file is None:  # one open file per process, for its life
+            self._file = open(self.path, "a")  # noqa: SIM115
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+
+
+def _file_lock(engine: Engine) -> AbstractContextManager[None]:
+    """The cross-process lock for a SQLite file; nothing for PostgreSQL or memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return nullcontext()
+    return _FileLock(f"{database}-journal-writer.lock")
 
 
 class WriterSlot:
