@@ -6,7 +6,7 @@ import base64
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from sqlalchemy import select
 
 from app.engine.clock import utcnow
@@ -85,22 +85,23 @@ def _start() -> None:
 
 
 def _record(response: Response) -> Response:
-    run_id = g.get("journal_run_id") or _run_from_credentials()
+    # Plain objects, not Flask's context proxies: this runs on every request.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
+    run_id = ctx.get("journal_run_id") or _run_from_credentials()
     if run_id is None:
         return response
     body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
-    limit = request.max_content_length or 0
-    if (request.content_length or 0) > limit:
-        request_body: str | None = f"[ikke lest: {request.content_length} byte over grensen]"
+    limit = req.max_content_length or 0
+    if (req.content_length or 0) > limit:
+        request_body: str | None = f"[ikke lest: {req.content_length} byte over grensen]"
         request_truncated = True
     else:
-        request_body, request_truncated = _capture(
-            request.get_data(cache=True), request.mimetype, body_cap
-        )
+        request_body, request_truncated = _capture(req.get_data(cache=True), req.mimetype, body_cap)
     response_body, response_truncated = _capture(
         response.get_data() if not response.direct_passthrough else b"", response.mimetype, body_cap
     )
-    virtual_time = g.get("journal_virtual_time")
+    virtual_time = ctx.get("journal_virtual_time")
     if virtual_time is None:  # the request never got as far as the run's clock
         session = get_session()
         session.rollback()
@@ -109,26 +110,27 @@ def _record(response: Response) -> Response:
             return response
         virtual_time = clock_of(run).now()
     # End any read before the write: the writer commits on its own connection.
-    if "db_session" in g:
-        g.db_session.rollback()
+    if "db_session" in ctx:
+        ctx.db_session.rollback()
+    method, path, status = req.method, req.path, response.status_code
     current_app.extensions["sandbox.journal"].get().write(
         {
             "run_id": run_id,
             "real_time": utcnow(),
             "virtual_time": virtual_time,
-            "method": request.method,
-            "path": request.path,
-            "query": request.query_string.decode("utf-8", errors="replace"),
-            "request_headers": _redact_headers(request.headers),
+            "method": method,
+            "path": path,
+            "query": req.query_string.decode("utf-8", errors="replace"),
+            "request_headers": _redact_headers(req.headers),
             "request_body": request_body,
             "request_body_truncated": request_truncated,
-            "status": response.status_code,
+            "status": status,
             "response_headers": _redact_headers(response.headers),
             "response_body": response_body,
             "response_body_truncated": response_truncated,
-            "action": _action(request.method, request.path, response.status_code),
-            "fault": g.get("journal_fault"),
-            "duration_ms": round((time.perf_counter() - g.get("journal_started", 0.0)) * 1000, 3),
+            "action": _action(method, path, status),
+            "fault": ctx.get("journal_fault"),
+            "duration_ms": round((time.perf_counter() - ctx.get("journal_started", 0.0)) * 1000, 3),
         }
     )
     return response

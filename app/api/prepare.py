@@ -26,21 +26,22 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     due time, or on every request while a step waits for a client action.
     """
     head = current_head()
-    session = get_session()
     cache: SnapshotCache = current_app.extensions["sandbox.snapshots"]
     version = head.version
     if head.poll_step_seconds:
-        advance_clock(session, head.id, timedelta(seconds=head.poll_step_seconds))
+        advance_clock(get_session(), head.id, timedelta(seconds=head.poll_step_seconds))
         version += 1
-    snapshot = cache.get(session, head.id, version)
+    # The session is opened only off the fast path (a changed run, a due step, a fault).
+    snapshot = cache.cached(head.id, version) or cache.load(get_session(), head.id)
     if snapshot is None:
         raise refuse("Kjøringen finnes ikke lenger.")
     run = snapshot.run
     if run.scenario:
         if QUIET_UNTIL not in snapshot.memo:
-            snapshot.memo[QUIET_UNTIL] = quiet_until(session, run)
+            snapshot.memo[QUIET_UNTIL] = quiet_until(get_session(), run)
         until = snapshot.memo[QUIET_UNTIL]
         if until is None or aware(clock_of(run).now()) >= until:
+            session = get_session()
             if catch_up(session, run.id, engine_config()):
                 snapshot = cache.load(session, run.id)
                 if snapshot is None:
@@ -49,7 +50,9 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
             session.rollback()
     now = aware(clock_of(run).now())
     g.journal_virtual_time = now
-    faults = plan(session, run, api, now, head.journal_count) if run.scenario else FaultPlan()
+    faults = FaultPlan()
+    if run.scenario and run.scenario.get("faults"):
+        faults = plan(get_session(), run, api, now, head.journal_count)
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","
     if faults.error is not None:

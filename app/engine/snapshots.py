@@ -82,14 +82,14 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self.loads = 0  # runs read in full: for tests and benchmarks
 
-    def get(self, session: Session, run_id: str, version: int) -> Snapshot | None:
-        """The snapshot of ``run_id`` at ``version`` or later; None once the run is gone."""
+    def cached(self, run_id: str, version: int) -> Snapshot | None:
+        """The kept snapshot of ``run_id`` if it shows ``version`` or later; else None."""
         with self._lock:
             snapshot = self._items.get(run_id)
             if snapshot is not None and snapshot.version >= version:
                 self._items.move_to_end(run_id)
                 return snapshot
-        return self.load(session, run_id)
+        return None
 
     def load(self, session: Session, run_id: str) -> Snapshot | None:
         """Read the run in full, as stored now, and keep it."""

@@ -43,13 +43,18 @@ class DriverStatement:
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """``values`` (by bind name) as the driver wants them: processed, in its paramstyle."""
-        processed = {
-            name: (self.processors[name](value) if name in self.processors else value)
-            for name, value in {**self.fixed, **values}.items()
-        }
+        if self.fixed:
+            values = {**self.fixed, **values}
+        processors = self.processors
         if self.positional:
-            return tuple(processed[name] for name in self.order)
-        return processed
+            return tuple(
+                processors[name](values[name]) if name in processors else values[name]
+                for name in self.order
+            )
+        return {
+            name: processors[name](value) if name in processors else value
+            for name, value in values.items()
+        }
 
     def one(self, cursor: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Execute and return the first row (or None)."""

@@ -69,6 +69,7 @@ class JournalWriter:
         self._done = 0  # every ticket up to this one is written (or given up on)
         self.batches = 0  # for benchmarks and tests: transactions committed
         self._between_processes = _file_lock(engine)
+        self._connection: Any = None
 
     def write(self, entry: dict[str, Any]) -> None:
         """Store ``entry`` (a row of ``journal``); return once it is committed."""
@@ -96,17 +97,36 @@ class JournalWriter:
     def _write_batch(self, batch: list[dict[str, Any]]) -> None:
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self._between_processes, driver.cursor(self.engine, commit=True) as cursor:
-                    self._store(cursor, batch)
+                # Only the leader writes, one batch at a time: it keeps one connection.
+                if self._connection is None:
+                    self._connection = self.engine.raw_connection()
+                with self._between_processes:
+                    cursor = self._connection.cursor()
+                    try:
+                        self._store(cursor, batch)
+                    finally:
+                        cursor.close()
+                    self._connection.commit()
                 self.batches += 1
                 return
             except self.engine.dialect.loaded_dbapi.Error:
+                self._drop_connection()
                 if attempt == WRITE_ATTEMPTS - 1:
                     log.exception(
                         "%d journal entries lost after %d attempts", len(batch), attempt + 1
                     )
                     return
                 time.sleep(0.005 * (attempt + 1))
+
+    def _drop_connection(self) -> None:
+        """Roll back and give up the connection (it may be broken); the next batch opens one."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.rollback()
+                connection.close()
+            except self.engine.dialect.loaded_dbapi.Error:
+                connection.invalidate()
 
     def _store(self, cursor: Any, batch: list[dict[str, Any]]) -> None:
         """Count, insert and trim in one transaction, so readers never see more than the cap."""
