@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,13 @@ def _write(path: Path | None, kind: str, document: dict[str, Any]) -> None:
     help="Seconds the client gets to react after each kommune step.",
 )
 @click.option("--max-seconds", type=float, default=300.0, show_default=True, help="Per scenario.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Scenarios played at once, each with its own run and client process.",
+)
 def run_command(
     scenarios: tuple[str, ...],
     client_cmd: str,
@@ -140,6 +148,7 @@ def run_command(
     poll_interval: float,
     settle: float,
     max_seconds: float,
+    jobs: int,
 ) -> None:
     """Run CLIENT-CMD against scenarios and report; exit 0 passed, 1 failures, 2 usage/target error."""
     expected = load_expected_failures(expected_failures) if expected_failures else frozenset()
@@ -147,9 +156,9 @@ def run_command(
     try:
         if server is None:
             with embedded_sandbox(str(scenario_dir) if scenario_dir else None) as url:
-                document = _run_all(url, list(scenarios), client_cmd, options, seed, expected)
+                document = _run_all(url, list(scenarios), client_cmd, options, seed, expected, jobs)
         else:
-            document = _run_all(server, list(scenarios), client_cmd, options, seed, expected)
+            document = _run_all(server, list(scenarios), client_cmd, options, seed, expected, jobs)
     except RunnerError as exc:
         click.echo(f"error: {exc.detail}", err=True)
         sys.exit(2)
@@ -181,12 +190,20 @@ def _run_all(
     options: DriveOptions,
     seed: int | None,
     expected: frozenset[str],
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    control = ControlPlane(server, os.environ.get("SANDBOX_ADMIN_TOKEN"))
-    results = []
-    for scenario_id in control.scenario_ids(selectors):
+    token = os.environ.get("SANDBOX_ADMIN_TOKEN")
+    scenario_ids = ControlPlane(server, token).scenario_ids(selectors)
+
+    def play(scenario_id: str) -> dict[str, Any]:
         click.echo(f"… {scenario_id}", err=True)
-        result = play_scenario(control, scenario_id, client_cmd, options, seed)
+        # A control-plane session per scenario: requests' sessions are not shared by threads.
+        result = play_scenario(ControlPlane(server, token), scenario_id, client_cmd, options, seed)
         apply_expected_failures(result, expected)
-        results.append(result)
+        return result
+
+    # Runs are independent (own credentials, clock and client process), so they may
+    # overlap; the results keep the library's order whatever finishes first.
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(play, scenario_ids))
     return combine(results, server)

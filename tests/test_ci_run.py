@@ -45,12 +45,18 @@ def _reports(tmp_path: Path) -> list[str]:
 
 
 def test_reference_client_scores_100_on_every_scenario(tmp_path: Path) -> None:
-    result = _run("--scenario", "all", "--client-cmd", CLIENT, *_reports(tmp_path))
+    result = _run("--scenario", "all", "--client-cmd", CLIENT, "--jobs", "4", *_reports(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads((tmp_path / "out.json").read_text("utf-8"))
     assert document["schemaVersion"] == "byggesak-sandbox/result/v1" and document["passed"] is True
     shipped = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
-    assert sorted(r["scenario"]["id"] for r in document["runs"]) == shipped
+    # Library order, whichever run finished first.
+    assert [r["scenario"]["id"] for r in document["runs"]] == shipped
+    # --jobs 4: runs overlapped in time (each run's exchanges span an interval).
+    spans = sorted(
+        (r["exchanges"][0]["realTime"], r["exchanges"][-1]["realTime"]) for r in document["runs"]
+    )
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
     for run in document["runs"]:
         assert (run["score"], run["coverage"]) == (1.0, 1.0), run["scenario"]["id"]
         assert run["counts"]["FAILED"] == run["counts"]["WARNING"] == run["counts"]["SKIPPED"] == 0
