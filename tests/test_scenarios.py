@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -387,3 +388,21 @@ def test_cli_reports_usage_and_unreachable_server(live_server: Any) -> None:
     unreachable = _runs("http://127.0.0.1:9", "start", "happy-path")
     assert unreachable.returncode == 2 and "cannot reach the sandbox" in unreachable.stderr
     assert "Traceback" not in unknown.stderr + unreachable.stderr
+
+
+def test_a_fresh_registry_answers_every_thread_that_asks_at_once() -> None:
+    # The first requests to a new worker arrive together; none may see a half-loaded library.
+    registry = ScenarioRegistry(Path(__file__).parents[1] / "scenarios", reload=False)
+    start = threading.Barrier(8)
+    found: list[bool] = []
+
+    def ask() -> None:
+        start.wait()
+        found.append(registry.get("happy-path") is not None)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert found == [True] * 8

@@ -67,7 +67,6 @@ class ScenarioRegistry:
     def refresh(self) -> None:
         """Validate changed files and swap in the new catalogue."""
         with self._lock:
-            self._checked = time.monotonic()
             files = sorted(self.folder.glob("*.yaml")) if self.folder.is_dir() else []
             for path in set(self._stamps) - set(files):
                 self._stamps.pop(path, None)
@@ -111,6 +110,8 @@ class ScenarioRegistry:
                     continue
                 entries[entry.id] = entry
             self._catalogue = Catalogue(entries, tuple(sorted(problems)))
+            # Only now: a thread that finds ``_checked`` set must find the catalogue loaded.
+            self._checked = time.monotonic()
 
 
 def init_app(app: Flask) -> None:
