@@ -24,4 +24,4 @@ VOLUME ["/data"]
 EXPOSE 8080
 # All run state lives in the database, so several workers are safe; with SQLite keep them on
 # one container, with PostgreSQL (SANDBOX_DATABASE_URL=postgresql://...) scale out freely.
-CMD ["gunicorn", "--workers", "2", "--threads", "8", "--bind", "0.0.0.0:8080", "app:create_app()"]
+CMD ["gunicorn", "--workers", "2", "--threads", "8", "--reuse-port", "--bind", "0.0.0.0:8080", "app:create_app()"]

@@ -25,6 +25,10 @@ def _gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> N
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
+            # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads
+            # connections; on one shared socket one worker can take every keep-alive
+            # connection while the other idles (bench/README.md).
+            self.cfg.set("reuse_port", workers > 1)
             self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:

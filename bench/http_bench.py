@@ -3,18 +3,22 @@
 All servers run on loopback in the same session and are measured one after another with
 the same wrk load (32 connections), so the ratios mean something on a shared machine:
 
-- the sandbox, as the README deploys it (gunicorn -w 2 --threads 8), journal on, on a
-  SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a live run, with
-  1, 100 and 1000 live runs in the store (requests spread over all of them), and the
-  gunicorn workers' memory;
+- the sandbox as the README deploys it (gunicorn, 2 workers × 8 threads, --reuse-port),
+  journal on, on a SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a
+  live run of the happy-path scenario (journalført, the vedtak still to come), then
+  kvittering with 1, 100 and 1000 such runs in the store (requests spread over all of
+  them); the server's memory and CPU per request, and the journal rows of the busiest run
+  against the cap;
 - WireMock 3.13.2 (journal on) and Stoplight Prism 5.16.0 serving the same kvittering as a
   static stub, and a bare Flask route under the same gunicorn settings.
+
+Every server gets a warm-up of the same load before it is measured (JIT, caches).
 
 Peers are optional: the script measures what is installed and says what it skipped.
 
     apt-get install wrk
     (cd bench && npm install --no-audit --no-fund wiremock@3.13.2 @stoplight/prism-cli@5.16.0)
-    .venv/bin/python bench/http_bench.py [--seconds 10] [--runs 1,100,1000]
+    .venv/bin/python bench/http_bench.py [--seconds 10] [--runs 1,100,1000] [--workers 2 --threads 8]
 """
 
 from __future__ import annotations
@@ -27,24 +31,22 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
 
 HERE = Path(__file__).parent
+SCENARIO = "happy-path"
+WARM_UP = 3  # seconds of the same load before each measurement, not counted
+JOURNAL_CAP = 10_000  # the sandbox's default SANDBOX_JOURNAL_MAX_ENTRIES
 VENV_BIN = Path(sys.executable).parent
-INNSENDING = {
-    "soknadstype": "RS",
-    "tiltakstype": ["nyttbyggboligformal"],
-    "dokumenter": [
-        {"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "123245"}
-    ],
-}
 
 
 def free_port() -> int:
@@ -143,6 +145,7 @@ def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, 
             str(workers),
             "--threads",
             str(threads),
+            "--reuse-port",
             "-b",
             f"127.0.0.1:{port}",
             "app:create_app()",
@@ -158,29 +161,47 @@ def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, 
 
 
 def make_runs(base: str, count: int) -> list[dict[str, str]]:
-    """``count`` live runs, each journalført; their credentials and reference."""
-    runs = []
-    for n in range(count):
-        run = requests.post(
-            f"{base}/sandbox/runs",
-            json={"seed": n, "clock": {"mode": "manual"}, "innsending": INNSENDING},
-            timeout=30,
-        ).json()
-        requests.post(
-            f"{base}/sandbox/runs/{run['id']}/events", json={"type": "journalfor"}, timeout=30
-        )
-        requests.post(
-            f"{base}/sandbox/runs/{run['id']}/events",
-            json={"type": "tildel_saksbehandler"},
-            timeout=30,
-        )
+    """``count`` live runs of happy-path, journalført with the vedtak pending; their credentials."""
+
+    def one(_n: int) -> dict[str, str]:
+        with requests.Session() as http:
+            run = http.post(
+                f"{base}/sandbox/runs",
+                json={"scenario": SCENARIO, "clock": {"mode": "manual"}},
+                timeout=60,
+            ).json()
+            http.post(
+                f"{base}/sandbox/runs/{run['id']}/clock", json={"advance": "PT2H"}, timeout=60
+            )
         token = base64.b64encode(
             f"{run['credentials']['username']}:{run['credentials']['password']}".encode()
         ).decode()
-        runs.append(
-            {"auth": f"Basic {token}", "ref": run["innsendingReferanser"][0], "id": run["id"]}
-        )
-    return runs
+        return {"auth": f"Basic {token}", "ref": run["innsendingReferanser"][0], "id": run["id"]}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far."""
+    total = 0
+    for candidate in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def journal_rows(database: Path) -> tuple[int, int]:
+    """Rows of the run with the most journal rows, and that run's journal count."""
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT j.run_id, count(*), r.journal_count FROM journal j JOIN runs r "
+            "ON r.id = j.run_id GROUP BY j.run_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    return (int(row[1]), int(row[2])) if row else (0, 0)
 
 
 def spread_script(folder: Path, runs: list[dict[str, str]], path: str) -> Path:
@@ -197,7 +218,9 @@ def spread_script(folder: Path, runs: list[dict[str, str]], path: str) -> Path:
     return script
 
 
-def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict[str, float]]:
+def peers(
+    folder: Path, payload: dict[str, Any], seconds: int, workers: int = 2, threads: int = 8
+) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     body = json.dumps(payload, ensure_ascii=False)
     modules = HERE / "node_modules"
@@ -217,7 +240,7 @@ def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict
             }
             requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
             url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
-            wrk(url, 3)  # JIT warm-up, not counted
+            wrk(url, WARM_UP)
             results["wiremock"] = wrk(url, seconds)
         finally:
             server.stop()
@@ -257,10 +280,10 @@ def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict
         port = free_port()
         server = Process([str(prism), "mock", "-p", str(port), "-h", "127.0.0.1", str(spec)])
         try:
-            wait_for(f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1")
-            results["prism"] = wrk(
-                f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1", seconds
-            )
+            url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
+            wait_for(url)
+            wrk(url, WARM_UP)
+            results["prism"] = wrk(url, seconds)
         finally:
             server.stop()
     else:
@@ -278,9 +301,10 @@ def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict
         [
             str(VENV_BIN / "gunicorn"),
             "-w",
-            "2",
+            str(workers),
             "--threads",
-            "8",
+            str(threads),
+            "--reuse-port",
             "-b",
             f"127.0.0.1:{port}",
             "bare_app:app",
@@ -288,8 +312,10 @@ def peers(folder: Path, payload: dict[str, Any], seconds: int) -> dict[str, dict
         cwd=folder,
     )
     try:
-        wait_for(f"http://127.0.0.1:{port}/api/v1/kvittering")
-        results["bare-flask"] = wrk(f"http://127.0.0.1:{port}/api/v1/kvittering", seconds)
+        url = f"http://127.0.0.1:{port}/api/v1/kvittering"
+        wait_for(url)
+        wrk(url, WARM_UP)
+        results["bare-flask"] = wrk(url, seconds)
     finally:
         server.stop()
     return results
@@ -305,55 +331,71 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", default="1,100,1000")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
+    counts = sorted({1, *(int(c) for c in args.runs.split(","))})
+    print(f"gunicorn -w {args.workers} --threads {args.threads}; wrk -t2 -c32 -d{args.seconds}s")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        server, base = sandbox(folder)
+        server, base = sandbox(folder, args.workers, args.threads)
+        results: dict[str, dict[str, float]] = {}
         try:
-            counts = [int(c) for c in args.runs.split(",")]
             runs = make_runs(base, max(counts))
             first = runs[0]
+            headers = {"Authorization": first["auth"]}
             payload = requests.get(
                 f"{base}/api/v1/kvittering",
                 params={"innsendingReferanse": first["ref"]},
-                headers={"Authorization": first["auth"]},
+                headers=headers,
                 timeout=10,
             ).json()
-            sandbox_results = {}
-            for path in ("/api/v1/kvittering", "/api/v1/oppdatering"):
-                result = wrk(
-                    f"{base}{path}?innsendingReferanse={first['ref']}",
-                    args.seconds,
-                    {"Authorization": first["auth"]},
-                )
-                sandbox_results[path] = result
-                print(line(f"sandbox {path} (1 run)", result))
-            for count in counts:
-                if count == 1:
-                    continue
-                script = spread_script(folder, runs[:count], "/api/v1/kvittering")
-                result = wrk(f"{base}/", args.seconds, script=script)
+
+            def measure(name: str, url: str, **kwargs: Any) -> dict[str, float]:
+                wrk(url, WARM_UP, **kwargs)
+                before = cpu_seconds(server.proc.pid)
+                result = wrk(url, args.seconds, **kwargs)
+                used = cpu_seconds(server.proc.pid) - before
+                result["cpu_us"] = used / (result["rps"] * args.seconds) * 1e6
+                result["rss"] = rss_mb(server.proc.pid)
+                results[name] = result
                 print(
                     line(
-                        f"sandbox kvittering ({count} runs)",
+                        name,
                         result,
-                        f"   RSS {rss_mb(server.proc.pid):6.0f} MB",
+                        f"   RSS {result['rss']:5.0f} MB   CPU {result['cpu_us']:5.0f} µs/req",
                     )
                 )
-            journal = requests.get(f"{base}/sandbox/runs/{first['id']}", timeout=10).json()[
-                "journalCount"
-            ]
-            print(f"journal entries recorded for the first run: {journal}")
+                return result
+
+            for path in ("kvittering", "oppdatering"):
+                measure(
+                    f"sandbox {path} (1 run)",
+                    f"{base}/api/v1/{path}?innsendingReferanse={first['ref']}",
+                    headers=headers,
+                )
+            for count in counts[1:]:
+                script = spread_script(folder, runs[:count], "/api/v1/kvittering")
+                measure(f"sandbox kvittering ({count} runs)", f"{base}/", script=script)
+            rows, count_of_busiest = journal_rows(folder / "bench.db")
+            non2xx = max(r["non2xx"] for r in results.values())
+            print(
+                f"journal: busiest run holds {rows} rows of {count_of_busiest} exchanges "
+                f"(cap {JOURNAL_CAP}); non-2xx answers: {non2xx:.1%}"
+            )
         finally:
             server.stop()
-        others = peers(folder, payload, args.seconds)
+        others = peers(folder, payload, args.seconds, args.workers, args.threads)
         for name, result in others.items():
             print(line(name, result))
-        mine = sandbox_results["/api/v1/kvittering"]["rps"]
+        mine = results["sandbox kvittering (1 run)"]
         for name, result in others.items():
-            print(f"ratio sandbox/{name}: {mine / result['rps']:.2f}")
+            print(f"ratio sandbox/{name}: {mine['rps'] / result['rps']:.2f}")
+        for count in counts[1:]:
+            scaled = results[f"sandbox kvittering ({count} runs)"]["rps"]
+            print(f"ratio {count} runs/1 run: {scaled / mine['rps']:.2f}")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,18 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
     env = {**os.environ, "SANDBOX_DATABASE_URL": database_url}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+        # As the README deploys it: each worker on its own SO_REUSEPORT socket.
+        [
+            str(gunicorn),
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "--reuse-port",
+            "-b",
+            f"127.0.0.1:{port}",
+            "app:create_app()",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115 - closed with the process
@@ -92,8 +103,9 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
             r.status_code
             for r in _post_many(url, [{"type": "publiser_dokument", "tittel": "Brev"}] * 6)
         ] == [201] * 6
-        # Whichever worker answers, every read agrees.
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        # Whichever worker answers, every read agrees, and every exchange is journalled
+        # (both workers' writers commit groups of entries side by side).
+        with ThreadPoolExecutor(max_workers=16) as pool:
             reads = list(
                 pool.map(
                     lambda _: requests.get(
@@ -102,12 +114,16 @@ def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -
                         auth=auth,
                         timeout=10,
                     ).json(),
-                    range(24),
+                    range(200),
                 )
             )
         assert all([int(i["sekvensnummer"]) for i in r] == [1, 2, 3, 4, 5, 6] for r in reads)
-        journal = requests.get(f"{base}/sandbox/runs/{run['id']}/journal", timeout=10).json()
-        assert len(journal["entries"]) == 24
+        journal = requests.get(
+            f"{base}/sandbox/runs/{run['id']}/journal", params={"limit": 1000}, timeout=10
+        ).json()
+        assert len(journal["entries"]) == 200
+        summary = requests.get(f"{base}/sandbox/runs/{run['id']}", timeout=10).json()
+        assert summary["journalCount"] == 200
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
