@@ -321,9 +321,13 @@ def peers(
     return results
 
 
+def spread_name(count: int) -> str:
+    return f"sandbox kvittering, spread ({count} run{'s' if count > 1 else ''})"
+
+
 def line(name: str, r: dict[str, float], extra: str = "") -> str:
     return (
-        f"{name:34s} {r['rps']:8.0f} req/s   p50 {r['p50']:7.1f} ms   p99 {r['p99']:8.1f} ms{extra}"
+        f"{name:40s} {r['rps']:8.0f} req/s   p50 {r['p50']:7.1f} ms   p99 {r['p99']:8.1f} ms{extra}"
     )
 
 
@@ -333,6 +337,7 @@ def main() -> None:
     parser.add_argument("--runs", default="1,100,1000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--no-peers", action="store_true", help="measure the sandbox alone")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -376,9 +381,11 @@ def main() -> None:
                     f"{base}/api/v1/{path}?innsendingReferanse={first['ref']}",
                     headers=headers,
                 )
-            for count in counts[1:]:
+            # Scale: every point through the same wrk script (its Lua costs wrk CPU on these
+            # same two cores), so the points differ only in how many runs they spread over.
+            for count in counts:
                 script = spread_script(folder, runs[:count], "/api/v1/kvittering")
-                measure(f"sandbox kvittering ({count} runs)", f"{base}/", script=script)
+                measure(spread_name(count), f"{base}/", script=script)
             rows, count_of_busiest = journal_rows(folder / "bench.db")
             non2xx = max(r["non2xx"] for r in results.values())
             print(
@@ -387,15 +394,20 @@ def main() -> None:
             )
         finally:
             server.stop()
-        others = peers(folder, payload, args.seconds, args.workers, args.threads)
+        others = (
+            {}
+            if args.no_peers
+            else peers(folder, payload, args.seconds, args.workers, args.threads)
+        )
         for name, result in others.items():
             print(line(name, result))
         mine = results["sandbox kvittering (1 run)"]
         for name, result in others.items():
             print(f"ratio sandbox/{name}: {mine['rps'] / result['rps']:.2f}")
+        single = results[spread_name(1)]["rps"]
         for count in counts[1:]:
-            scaled = results[f"sandbox kvittering ({count} runs)"]["rps"]
-            print(f"ratio {count} runs/1 run: {scaled / mine['rps']:.2f}")
+            scaled = results[spread_name(count)]["rps"]
+            print(f"ratio {count} runs/1 run: {scaled / single:.2f}")
 
 
 if __name__ == "__main__":
