@@ -1,5 +1,4 @@
-"""The sandbox's tables. All run state lives here; a worker keeps only caches it checks
-against a run's ``version`` (``app.engine.snapshots``), so workers agree."""
+"""The sandbox's tables. All run state lives here: no process-local state, so workers agree."""
 
 from __future__ import annotations
 
@@ -37,13 +36,6 @@ class Run(Base):
     password_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Counters before the large JSON columns: SQLite stores a row's columns in order, and
-    # every client request reads the version (and every journal write bumps the count)
-    # without walking the overflow pages of the scenario, timeline and case JSON.
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    rng_counter: Mapped[int] = mapped_column(Integer, default=0)
-    oppdatering_seq: Mapped[int] = mapped_column(Integer, default=0)
-    journal_count: Mapped[int] = mapped_column(Integer, default=0)
     # Virtual clock: virtual now = virtual_anchor + (real now - real_anchor) * factor.
     clock_mode: Mapped[str] = mapped_column(String(20))
     clock_factor: Mapped[float] = mapped_column()
@@ -57,8 +49,12 @@ class Run(Base):
     scenario_id: Mapped[str | None] = mapped_column(String(100), default=None)
     scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     timeline: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The case aggregate (app.domain.case.Sak) as JSON, guarded by ``version``.
+    # The case aggregate (app.domain.case.Sak) as JSON, guarded by an optimistic version.
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    rng_counter: Mapped[int] = mapped_column(Integer, default=0)
+    oppdatering_seq: Mapped[int] = mapped_column(Integer, default=0)
+    journal_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EventLog(Base):
