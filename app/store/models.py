@@ -1,4 +1,5 @@
-"""The sandbox's tables. All run state lives here: no process-local state, so workers agree."""
+"""The sandbox's tables. All run state lives here; a worker keeps only caches it checks
+against a run's ``version`` (``app.engine.snapshots``), so workers agree."""
 
 from __future__ import annotations
 
