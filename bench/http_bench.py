@@ -44,7 +44,7 @@ import requests
 
 HERE = Path(__file__).parent
 SCENARIO = "happy-path"
-WARM_UP = 3  # seconds of the same load before each measurement, not counted
+WARM_UP = 3  # default seconds of the same load before each measurement, not counted
 JOURNAL_CAP = 10_000  # the sandbox's default SANDBOX_JOURNAL_MAX_ENTRIES
 VENV_BIN = Path(sys.executable).parent
 
@@ -219,7 +219,12 @@ def spread_script(folder: Path, runs: list[dict[str, str]], path: str) -> Path:
 
 
 def peers(
-    folder: Path, payload: dict[str, Any], seconds: int, workers: int = 2, threads: int = 8
+    folder: Path,
+    payload: dict[str, Any],
+    seconds: int,
+    workers: int = 2,
+    threads: int = 8,
+    warm_up: int = WARM_UP,
 ) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     body = json.dumps(payload, ensure_ascii=False)
@@ -240,7 +245,8 @@ def peers(
             }
             requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
             url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
-            wrk(url, WARM_UP)
+            if warm_up:
+                wrk(url, warm_up)
             results["wiremock"] = wrk(url, seconds)
         finally:
             server.stop()
@@ -282,7 +288,8 @@ def peers(
         try:
             url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
             wait_for(url)
-            wrk(url, WARM_UP)
+            if warm_up:
+                wrk(url, warm_up)
             results["prism"] = wrk(url, seconds)
         finally:
             server.stop()
@@ -314,7 +321,8 @@ def peers(
     try:
         url = f"http://127.0.0.1:{port}/api/v1/kvittering"
         wait_for(url)
-        wrk(url, WARM_UP)
+        if warm_up:
+            wrk(url, warm_up)
         results["bare-flask"] = wrk(url, seconds)
     finally:
         server.stop()
@@ -338,6 +346,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--no-peers", action="store_true", help="measure the sandbox alone")
+    parser.add_argument("--warm-up", type=int, default=WARM_UP, help="seconds, 0 for none")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -359,7 +368,8 @@ def main() -> None:
             ).json()
 
             def measure(name: str, url: str, **kwargs: Any) -> dict[str, float]:
-                wrk(url, WARM_UP, **kwargs)
+                if args.warm_up:
+                    wrk(url, args.warm_up, **kwargs)
                 before = cpu_seconds(server.proc.pid)
                 result = wrk(url, args.seconds, **kwargs)
                 used = cpu_seconds(server.proc.pid) - before

@@ -22,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).parents[1]
 
 
-def library(jobs: int) -> tuple[float, dict[str, Any]]:
-    """Wall seconds for the whole library with ``jobs`` at once, and the result document."""
+def library(jobs: int, scenario: str = "all") -> tuple[float, dict[str, Any]]:
+    """Wall seconds for the library (or ``scenario``) with ``jobs`` at once, and the result."""
     with tempfile.TemporaryDirectory() as folder:
         result_file = Path(folder) / "result.json"
         started = time.perf_counter()
@@ -32,7 +32,7 @@ def library(jobs: int) -> tuple[float, dict[str, Any]]:
                 str(Path(sys.executable).with_name("byggesak-sandbox")),
                 "run",
                 "--scenario",
-                "all",
+                scenario,
                 "--client-cmd",
                 f"{sys.executable} examples/reference_client/client.py",
                 "--jobs",
@@ -51,8 +51,9 @@ def library(jobs: int) -> tuple[float, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=11, help="for the parallel pass")
+    parser.add_argument("--scenario", default="all", help="a scenario id or tag instead")
     args = parser.parse_args()
-    sequential, document = library(1)
+    sequential, document = library(1, args.scenario)
     for run in document["runs"]:
         print(
             f"{run['scenario']['id']:28s} {run['client']['seconds']:6.2f} s  score {run['score']:.0%}"
@@ -61,7 +62,7 @@ def main() -> None:
     print(
         f"{'whole library, --jobs 1':28s} {sequential:6.2f} s  ({count} scenarios, passed={document['passed']})"
     )
-    parallel, document = library(args.jobs)
+    parallel, document = library(args.jobs, args.scenario)
     print(
         f"{f'whole library, --jobs {args.jobs}':28s} {parallel:6.2f} s  "
         f"(slowest: {max(r['client']['seconds'] for r in document['runs']):.2f} s, passed={document['passed']})"

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).parents[1] / "bench"
 
@@ -19,9 +25,6 @@ def test_twelve_week_case_plays_out(database_url: str) -> None:
 
 
 def test_report_bench_runs(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     out = subprocess.run(
         [sys.executable, str(BENCH / "report_bench.py"), "--entries", "200", "--repeat", "1"],
         capture_output=True,
@@ -30,3 +33,34 @@ def test_report_bench_runs(tmp_path: Path) -> None:
         cwd=BENCH.parent,
     ).stdout
     assert "score + all reports, 200 journal entries" in out
+
+
+def _bench(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=True, cwd=BENCH.parent
+    ).stdout
+
+
+def test_verdict_bench_runs() -> None:
+    out = _bench(str(BENCH / "verdict_bench.py"), "--scenario", "happy-path", "--jobs", "2")
+    assert re.search(r"^happy-path +\d+\.\d+ s  score 100%$", out, re.M), out
+    assert re.search(r"whole library, --jobs 1 +\d+\.\d+ s .*passed=True", out), out
+    assert re.search(r"whole library, --jobs 2 +\d+\.\d+ s .*passed=True", out), out
+
+
+def test_http_bench_measures_the_sandbox_with_wrk() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("the HTTP benchmark needs wrk: apt-get install wrk (.ci/run installs it)")
+    out = _bench(
+        str(BENCH / "http_bench.py"),
+        *("--seconds", "1", "--warm-up", "0", "--runs", "1,3", "--no-peers"),
+    )
+    for name in ("kvittering (1 run)", "oppdatering (1 run)", "spread (1 run)", "spread (3 runs)"):
+        line = next(ln for ln in out.splitlines() if name in ln)
+        assert float(re.search(r"(\d+) req/s", line)[1]) > 0, line  # type: ignore[index]
+    # Every answer was a 200 (the runs were live and journalført), and the journal held.
+    assert re.search(
+        r"journal: busiest run holds \d+ rows of \d+ exchanges \(cap 10000\); non-2xx answers: 0\.0%",
+        out,
+    ), out
+    assert re.search(r"ratio 3 runs/1 run: \d+\.\d\d", out), out
