@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quick set (about 3 minutes on the project's 2-core machine). See bench/README.md.
+# The quick set (about 2 minutes on the project's 2-core machine). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
