@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import UTC, datetime
@@ -140,3 +141,19 @@ def test_entries_for_a_deleted_run_are_dropped_quietly(app: Flask) -> None:
     with app.app_context():
         assert get_session().scalar(select(func.count()).select_from(JournalEntry)) == 0
     assert writer.batches == 1
+
+
+def test_a_failed_batch_leaves_no_transaction_behind(app: Flask) -> None:
+    run_id = _new_run(app)
+    writer = JournalWriter(app.extensions["sandbox.engine"], 100)
+    broken = _entry(run_id, 0)
+    del broken["status"]  # a bug in the caller: the insert cannot be built
+    # SQLite's positional parameters fail in our code (KeyError, raised to the request);
+    # PostgreSQL's named ones in the driver (retried, then logged and dropped).
+    with contextlib.suppress(KeyError):
+        writer.write(broken)
+    # The count update of the failed batch was rolled back, and the next write goes through
+    # (a transaction left open would hold SQLite's write lock).
+    writer.write(_entry(run_id, 1))
+    assert _rows(app, run_id) == ["n=1"]
+    assert _count(app, run_id) == 1

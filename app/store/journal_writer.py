@@ -104,8 +104,13 @@ class JournalWriter:
                     cursor = self._connection.cursor()
                     try:
                         self._store(cursor, batch)
-                    finally:
+                    except BaseException:
+                        # Never keep a half-written transaction: on SQLite it would hold
+                        # the write lock for good.
                         cursor.close()
+                        self._drop_connection()
+                        raise
+                    cursor.close()
                     self._connection.commit()
                 self.batches += 1
                 return
