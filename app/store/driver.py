@@ -86,8 +86,8 @@ def compiled(statement: ClauseElement, engine: Engine) -> DriverStatement:
 
 
 @contextmanager
-def cursor(engine: Engine, *, commit: bool = False) -> Iterator[Any]:
-    """A cursor on a pooled DBAPI connection; commit at the end if asked, else roll back."""
+def cursor(engine: Engine) -> Iterator[Any]:
+    """A cursor on a pooled DBAPI connection, for reads; rolled back and returned after."""
     connection = engine.raw_connection()
     try:
         dbapi_cursor = connection.cursor()
@@ -95,12 +95,6 @@ def cursor(engine: Engine, *, commit: bool = False) -> Iterator[Any]:
             yield dbapi_cursor
         finally:
             dbapi_cursor.close()
-        if commit:
-            connection.commit()
-        else:
-            connection.rollback()
-    except BaseException:
         connection.rollback()
-        raise
     finally:
         connection.close()
