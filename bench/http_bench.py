@@ -136,20 +136,26 @@ class Process:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def gunicorn(target: str, port: int, workers: int, threads: int) -> list[str]:
+    """The README's deployment: the sandbox and the bare-Flask peer both run under it."""
+    return [
+        str(VENV_BIN / "gunicorn"),
+        *("-w", str(workers), "--threads", str(threads), "--reuse-port"),
+        *("-b", f"127.0.0.1:{port}", target),
+    ]
+
+
+def warmed(url: str, seconds: int, warm_up: int, **kwargs: Any) -> dict[str, float]:
+    """wrk after ``warm_up`` seconds of the same load (not counted)."""
+    if warm_up:
+        wrk(url, warm_up, **kwargs)
+    return wrk(url, seconds, **kwargs)
+
+
 def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, str]:
     port = free_port()
     server = Process(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--reuse-port",
-            "-b",
-            f"127.0.0.1:{port}",
-            "app:create_app()",
-        ],
+        gunicorn("app:create_app()", port, workers, threads),
         env={
             "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
             "SANDBOX_SCENARIO_RELOAD": "false",
@@ -245,9 +251,7 @@ def peers(
             }
             requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
             url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
-            if warm_up:
-                wrk(url, warm_up)
-            results["wiremock"] = wrk(url, seconds)
+            results["wiremock"] = warmed(url, seconds, warm_up)
         finally:
             server.stop()
     else:
@@ -288,9 +292,7 @@ def peers(
         try:
             url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
             wait_for(url)
-            if warm_up:
-                wrk(url, warm_up)
-            results["prism"] = wrk(url, seconds)
+            results["prism"] = warmed(url, seconds, warm_up)
         finally:
             server.stop()
     else:
@@ -305,25 +307,13 @@ def peers(
     )
     port = free_port()
     server = Process(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--reuse-port",
-            "-b",
-            f"127.0.0.1:{port}",
-            "bare_app:app",
-        ],
+        gunicorn("bare_app:app", port, workers, threads),
         cwd=folder,
     )
     try:
         url = f"http://127.0.0.1:{port}/api/v1/kvittering"
         wait_for(url)
-        if warm_up:
-            wrk(url, warm_up)
-        results["bare-flask"] = wrk(url, seconds)
+        results["bare-flask"] = warmed(url, seconds, warm_up)
     finally:
         server.stop()
     return results
@@ -370,7 +360,7 @@ def main() -> None:
             def measure(name: str, url: str, **kwargs: Any) -> dict[str, float]:
                 if args.warm_up:
                     wrk(url, args.warm_up, **kwargs)
-                before = cpu_seconds(server.proc.pid)
+                before = cpu_seconds(server.proc.pid)  # after the warm-up: counts only the run
                 result = wrk(url, args.seconds, **kwargs)
                 used = cpu_seconds(server.proc.pid) - before
                 result["cpu_us"] = used / (result["rps"] * args.seconds) * 1e6

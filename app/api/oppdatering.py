@@ -30,7 +30,7 @@ def _all_for(snapshot: Snapshot, ref: str | None) -> list[dict[str, Any]]:
     key = ("oppdateringer", ref)
     items: list[dict[str, Any]] | None = snapshot.memo.get(key)
     if items is None:
-        items = oppdateringer_for(get_session(), snapshot.run, snapshot.sak(), ref, 0)
+        items = oppdateringer_for(get_session(), snapshot.run, snapshot.sak(), ref)
         snapshot.memo[key] = items
     return items
 
@@ -43,10 +43,8 @@ def list_oppdateringer() -> Response:
     ref = request.args.get("innsendingReferanse")
     everything = _all_for(snapshot, ref)
     items = [item for item in everything if int(item["sekvensnummer"]) > etter]
-    last = items[-1]["sekvensnummer"] if items else str(etter)
     if faults.applied:
         items = shape_oppdateringer(items, faults)
-        last = items[-1]["sekvensnummer"] if items else str(etter)
         body = json_body(items)
     else:
         # A polling client asks the same question again and again: answer from memory.
@@ -55,6 +53,7 @@ def list_oppdateringer() -> Response:
         cached: bytes | None = snapshot.memo.get(key)
         body = cached if cached is not None else json_body(items)
         snapshot.memo[key] = body
+    last = items[-1]["sekvensnummer"] if items else str(etter)
     response = Response(body, mimetype="application/json")
     response.headers["X-Sandbox-Siste-Sekvensnummer"] = last
     return response

@@ -471,14 +471,12 @@ def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[st
 
 
 def oppdateringer_for(
-    session: Session, run: Run, sak: Sak, referanse: str | None, etter: int
+    session: Session, run: Run, sak: Sak, referanse: str | None
 ) -> list[dict[str, Any]]:
-    """Every oppdatering for the reference with sekvensnummer > ``etter``, in order."""
+    """Every oppdatering for the reference, in sekvensnummer order."""
     innsending = innsending_of(sak, referanse)
     rows = session.scalars(
-        select(OppdateringRow)
-        .where(OppdateringRow.run_id == run.id, OppdateringRow.seq > etter)
-        .order_by(OppdateringRow.seq)
+        select(OppdateringRow).where(OppdateringRow.run_id == run.id).order_by(OppdateringRow.seq)
     )
     return [r.payload for r in rows if innsending.innsendingReferanse in r.references]
 
