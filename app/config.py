@@ -19,6 +19,10 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,
     "JOURNAL_MAX_ENTRIES": 10_000,
     "JOURNAL_BODY_CAP": 64 * 1024,
+    # Answer before the journal entry is committed, readers waiting for it (app.store.
+    # journal_writer). Unset: on for SQLite, whose workers share one host; off for PostgreSQL,
+    # whose workers may not (turn it on when they all run on one host).
+    "JOURNAL_WRITE_BEHIND": None,
     "DOCUMENT_RETENTION_DAYS": 30,
     # The scenario library; default: scenarios/ next to the app package.
     "SCENARIO_DIR": None,

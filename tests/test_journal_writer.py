@@ -1,8 +1,10 @@
-"""Group commit of journal entries: everything waiting goes in one transaction, within the cap."""
+"""Journal entries: group commit within the cap, written behind the answer, settled for readers."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,9 +14,10 @@ from flask import Flask
 from sqlalchemy import delete, func, select
 
 from app.store.db import get_session
-from app.store.journal_writer import JournalWriter
+from app.store.journal_progress import ProgressBoard
+from app.store.journal_writer import JournalWriter, WriterSlot
 from app.store.models import JournalEntry, Run
-from tests.conftest import INNSENDING
+from tests.conftest import INNSENDING, basic
 
 
 def _entry(run_id: str, n: int) -> dict[str, Any]:
@@ -157,3 +160,126 @@ def test_a_failed_batch_leaves_no_transaction_behind(app: Flask) -> None:
     writer.write(_entry(run_id, 1))
     assert _rows(app, run_id) == ["n=1"]
     assert _count(app, run_id) == 1
+
+
+def _hold(app: Flask) -> HeldWriter:
+    """Give the app's journal a writer whose first transaction waits for the test."""
+    slot: WriterSlot = app.extensions["sandbox.journal"]
+    slot.write_behind = True  # PostgreSQL's default is off (workers may be on several hosts)
+    writer = HeldWriter(app.extensions["sandbox.engine"], 100, ProgressBoard(slot.board_path))
+    slot._writer, slot._pid = writer, os.getpid()
+    return writer
+
+
+def _scenario_run(app: Flask, scenario: str, advance: str) -> tuple[str, dict[str, str], str]:
+    client = app.test_client()
+    run = client.post(
+        "/sandbox/runs", json={"scenario": scenario, "clock": {"mode": "manual"}}
+    ).json
+    assert run is not None
+    client.post(f"/sandbox/runs/{run['id']}/clock", json={"advance": advance})
+    credentials = run["credentials"]
+    headers = basic(credentials["username"], credentials["password"])
+    return str(run["id"]), headers, str(run["innsendingReferanser"][0])
+
+
+def _until(condition: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_a_quiet_run_is_answered_before_its_entry_is_committed_and_readers_wait(
+    app: Flask,
+) -> None:
+    # happy-path two hours in: journalført, and nothing can happen until the vedtak is due.
+    run_id, headers, ref = _scenario_run(app, "happy-path", "PT2H")
+    writer = _hold(app)
+    client = app.test_client()
+    answer = client.get(
+        "/api/v1/kvittering", query_string={"innsendingReferanse": ref}, headers=headers
+    )
+    assert answer.status_code == 200
+    _until(lambda: writer.sizes == [1])
+    assert _rows(app, run_id) == []  # answered, while the entry is still being written
+    threading.Timer(0.2, writer.release.set).start()
+    # The control plane settles the journal before it reads it.
+    journal = client.get(f"/sandbox/runs/{run_id}/journal").json
+    assert journal is not None
+    assert [e["request"]["path"] for e in journal["entries"]] == ["/api/v1/kvittering"]
+    assert client.get(f"/sandbox/runs/{run_id}").json["journalCount"] == 1  # type: ignore[index]
+
+
+def test_a_run_its_own_journal_can_change_is_answered_only_after_the_commit(app: Flask) -> None:
+    # mangel-then-vedtak ten days in: the mangel is out and the vedtak waits for a supplering,
+    # so any request may be the client action a step waits for.
+    run_id, headers, ref = _scenario_run(app, "mangel-then-vedtak", "P10D")
+    writer = _hold(app)
+    answers: list[int] = []
+    request = threading.Thread(
+        target=lambda: answers.append(
+            app.test_client()
+            .get("/api/v1/oppdatering", query_string={"innsendingReferanse": ref}, headers=headers)
+            .status_code
+        )
+    )
+    request.start()
+    _until(lambda: writer.sizes == [1])
+    time.sleep(0.1)
+    assert request.is_alive() and answers == []  # the answer waits for its entry
+    writer.release.set()
+    request.join(10)
+    assert answers == [200]
+    assert _rows(app, run_id) == ["innsendingReferanse=" + ref]  # committed, no settling
+
+
+def _owner(path: str, accepted: int, done_after: float | None, ready: Any) -> None:
+    """In a child process: accept entries, tell the parent, finish them later (or never)."""
+    board = ProgressBoard(path)
+    slot = board.claim()
+    board.accepted(slot, accepted)
+    ready.set()
+    if done_after is None:
+        os._exit(0)  # a worker that dies with entries in hand
+    time.sleep(done_after)
+    board.done(slot, accepted)
+
+
+def _child(path: str, accepted: int, done_after: float | None) -> multiprocessing.Process:
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    process = context.Process(target=_owner, args=(path, accepted, done_after, ready))
+    process.start()
+    assert ready.wait(10)
+    return process
+
+
+def test_settling_waits_for_a_writer_in_another_process(tmp_path: Any) -> None:
+    path = str(tmp_path / "board")
+    board = ProgressBoard(path)
+    child = _child(path, 3, done_after=0.3)
+    started = time.monotonic()
+    assert board.wait(10)
+    assert time.monotonic() - started >= 0.25
+    child.join(10)
+    # With nothing in hand anywhere, settling returns at once.
+    started = time.monotonic()
+    assert board.wait(10)
+    assert time.monotonic() - started < 0.1
+
+
+def test_settling_gives_up_on_a_slow_writer_and_skips_a_dead_one(tmp_path: Any) -> None:
+    path = str(tmp_path / "board")
+    board = ProgressBoard(path)
+    slow = _child(path, 2, done_after=5)
+    assert board.wait(0.2) is False
+    slow.terminate()
+    slow.join(10)
+    dead = _child(path, 1, done_after=None)
+    dead.join(10)
+    started = time.monotonic()
+    assert board.wait(10)  # both are gone: nothing left to wait for
+    assert time.monotonic() - started < 1
+    # Their slots are free for the next workers: the first of them is taken again.
+    assert board.claim() == 0

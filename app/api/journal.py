@@ -113,7 +113,7 @@ def _record(response: Response) -> Response:
     if "db_session" in ctx:
         ctx.db_session.rollback()
     method, path, status = req.method, req.path, response.status_code
-    current_app.extensions["sandbox.journal"].get().write(
+    current_app.extensions["sandbox.journal"].write(
         {
             "run_id": run_id,
             "real_time": utcnow(),
@@ -131,15 +131,21 @@ def _record(response: Response) -> Response:
             "action": _action(method, path, status),
             "fault": ctx.get("journal_fault"),
             "duration_ms": round((time.perf_counter() - ctx.get("journal_started", 0.0)) * 1000, 3),
-        }
+        },
+        # Only a run that nothing in its own journal can change may be answered first.
+        wait=not ctx.get("journal_behind", False),
     )
     return response
 
 
 def init_app(app: Flask) -> None:
     """Time every request and record the simulated API's exchanges."""
+    engine = app.extensions["sandbox.engine"]
+    behind = app.config["JOURNAL_WRITE_BEHIND"]
     app.extensions["sandbox.journal"] = WriterSlot(
-        app.extensions["sandbox.engine"], int(app.config["JOURNAL_MAX_ENTRIES"])
+        engine,
+        int(app.config["JOURNAL_MAX_ENTRIES"]),
+        write_behind=engine.dialect.name == "sqlite" if behind is None else bool(behind),
     )
     app.before_request(_start)
     app.after_request(_record)

@@ -51,8 +51,15 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     now = aware(clock_of(run).now())
     g.journal_virtual_time = now
     faults = FaultPlan()
-    if run.scenario and run.scenario.get("faults"):
+    counts_requests = bool(run.scenario and run.scenario.get("faults"))
+    if counts_requests:
         faults = plan(get_session(), run, api, now, head.journal_count)
+    # The response may leave before its journal entry is committed only while no step
+    # waits for a client action and no fault counts requests: then nothing this run does
+    # depends on its journal until a reader settles it (see app.store.journal_writer).
+    g.journal_behind = not counts_requests and (
+        not run.scenario or snapshot.memo.get(QUIET_UNTIL) is not None
+    )
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","
     if faults.error is not None:

@@ -32,7 +32,7 @@ from app.engine.timeline import (
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import load_body, read_json_object, validation_failed
 from app.scenarios.registry import get_registry
-from app.store.db import get_session
+from app.store.db import get_session, settle_journal
 from app.store.models import EventLog, JournalEntry, Run
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, RunCreateSchema, load_event
@@ -40,6 +40,7 @@ from app.wire.journal import journal_json
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
+bp.before_request(settle_journal)
 
 
 def run_or_404(run_id: str) -> Run:

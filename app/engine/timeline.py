@@ -37,6 +37,7 @@ from app.engine.runs import (
     submit_innsending,
 )
 from app.errors import Conflict, NotFound, Problem, SandboxError, ValidationFailed
+from app.store.journal_writer import settle
 from app.store.models import JournalEntry, Run
 from app.wire.dates import iso, parse_iso
 from app.wire.inputs import InnsendingSchema, load_event
@@ -69,6 +70,7 @@ def step_state(run: Run, step_id: str) -> dict[str, Any]:
 
 def action_time(session: Session, run_id: str, action: str, count: int) -> datetime | None:
     """Virtual time of the client's ``count``-th ``action``, or None if it has not happened."""
+    settle(session.get_bind())
     query = select(JournalEntry.virtual_time).where(JournalEntry.run_id == run_id)
     if action == "poll":
         query = query.where(JournalEntry.method == "GET", JournalEntry.path.in_(POLL_PATHS))

@@ -1,33 +1,46 @@
-"""Group commit for journal entries: one transaction for every entry that waits at once.
+"""Journal entries written behind the response, in groups, by one thread per worker.
 
-Every request on the simulated API writes one journal entry, and it must be stored
-before the response leaves (scenario triggers and scoring read the journal). One write
-transaction per request makes the threads of a worker queue for SQLite's single write
-lock, each sleeping in its busy handler. Here the threads hand their entry to the
-process's writer instead: the first to arrive writes everything that is waiting, in one
-transaction, while the others wait for it — the group commit databases use for their
-own logs. Nothing is buffered past the response: ``write`` returns once the entry is
-committed (or has been given up on, which is logged).
+Every request on the simulated API records one journal entry. Committing it before the
+response leaves made every request wait for SQLite's single write lock and for the
+threads ahead of it. Here a request hands its entry to its worker's writer thread and
+goes on; the thread commits everything that has arrived, in one transaction, as soon as
+the previous one is done (the group commit databases use for their own logs).
+
+Nothing that reads the journal sees less for it:
+
+- a request whose run can be changed by its own journal — a step that waits for a client
+  action, or faults that count requests — waits until its entry is committed, as before;
+- every other reader first calls ``settle``: it waits until every writer on the host has
+  committed what it had accepted (``journal_progress``), so the control plane, the UI,
+  scoring and the engine see each exchange that was answered before they asked.
+
+The progress board is a file, so writing behind needs every worker on one host: the
+default for SQLite (whose WAL needs that anyway), and a choice for PostgreSQL
+(``SANDBOX_JOURNAL_WRITE_BEHIND``). Without it every request waits for its entry.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import logging
 import os
 import threading
 import time
+import weakref
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from app.store import driver
+from app.store.journal_progress import ProgressBoard, board_path
 from app.store.models import JournalEntry, Run
 
 TRIM_STEP = 50
 WRITE_ATTEMPTS = 5
+SETTLE_TIMEOUT = 30.0  # seconds a reader waits for the writers before it reads anyway
 log = logging.getLogger(__name__)
 
 _COLUMNS = [c for c in JournalEntry.__table__.columns if c.key != "id"]
@@ -58,41 +71,83 @@ def trim_step(cap: int) -> int:
 class JournalWriter:
     """One per process: takes entries from request threads and commits them in groups."""
 
-    def __init__(self, engine: Engine, cap: int) -> None:
+    def __init__(self, engine: Engine, cap: int, board: ProgressBoard | None = None) -> None:
         self.engine = engine
         self.cap = cap
         self.step = trim_step(cap)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # the writer thread waits here
+        self._written = threading.Condition(self._lock)  # requests and readers wait here
         self._pending: list[dict[str, Any]] = []
-        self._writing = False
-        self._issued = 0  # tickets handed out
-        self._done = 0  # every ticket up to this one is written (or given up on)
+        self._accepted = 0  # entries handed in
+        self._done = 0  # every entry up to this one is written (or given up on)
+        self._closing = False
+        self._thread: threading.Thread | None = None
         self.batches = 0  # for benchmarks and tests: transactions committed
         self._between_processes = _file_lock(engine)
         self._connection: Any = None
+        self.board = board or ProgressBoard(None)
+        self.slot = self.board.claim()
 
-    def write(self, entry: dict[str, Any]) -> None:
-        """Store ``entry`` (a row of ``journal``); return once it is committed."""
-        with self._cond:
+    def write(self, entry: dict[str, Any], wait: bool = True) -> None:
+        """Hand in ``entry`` (a row of ``journal``); with ``wait``, return once it is committed."""
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("the journal writer is closed")
             self._pending.append(entry)
-            self._issued += 1
-            ticket = self._issued
-            while self._done < ticket:
-                if not self._writing:
-                    break
-                self._cond.wait()
-            else:
-                return
-            batch, self._pending = self._pending, []
-            last = self._issued
-            self._writing = True
-        try:
-            self._write_batch(batch)
-        finally:
-            with self._cond:
-                self._writing = False
+            self._accepted += 1
+            ticket = self._accepted
+            if self.slot >= 0:
+                self.board.accepted(self.slot, ticket)
+            else:  # no place on the board: nobody could wait for us, so we wait
+                wait = True
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="journal-writer", daemon=True
+                )
+                self._thread.start()
+            self._work.notify()
+            if wait:
+                while self._done < ticket:
+                    self._written.wait()
+
+    def flush(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until everything handed in so far is committed; False on timeout."""
+        with self._lock:
+            target = self._accepted
+            return self._written.wait_for(lambda: self._done >= target, timeout)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until this and every other writer on the host has done what it had accepted."""
+        return self.flush(timeout) and self.board.wait(timeout, skip=self.slot)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is waiting and stop the thread (at the worker's exit)."""
+        with self._lock:
+            self._closing = True
+            self._work.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._closing:
+                    self._work.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+                last = self._accepted
+            try:
+                self._write_batch(batch)
+            except Exception:  # a bug in our own code: the thread must live on
+                log.exception("%d journal entries lost", len(batch))
+            with self._lock:
                 self._done = last
-                self._cond.notify_all()
+                if self.slot >= 0:
+                    self.board.done(self.slot, last)
+                self._written.notify_all()
 
     def _write_batch(self, batch: list[dict[str, Any]]) -> None:
         for attempt in range(WRITE_ATTEMPTS):
@@ -203,12 +258,18 @@ def _file_lock(engine: Engine) -> AbstractContextManager[None]:
 class WriterSlot:
     """The app's writer, made afresh in each process: gunicorn forks after the app is built."""
 
-    def __init__(self, engine: Engine, cap: int) -> None:
+    def __init__(self, engine: Engine, cap: int, write_behind: bool = True) -> None:
         self.engine = engine
         self.cap = cap
+        self.write_behind = write_behind
+        url = engine.url
+        self.board_path = board_path(
+            url.database, engine.dialect.name, url.render_as_string(hide_password=True)
+        )
         self._pid = -1
         self._writer: JournalWriter | None = None
         self._lock = threading.Lock()
+        _slots[engine] = self
 
     def get(self) -> JournalWriter:
         """This process's writer."""
@@ -217,6 +278,22 @@ class WriterSlot:
             return writer
         with self._lock:
             if self._writer is None or self._pid != os.getpid():
-                self._writer = JournalWriter(self.engine, self.cap)
+                board = ProgressBoard(self.board_path if self.write_behind else None)
+                self._writer = JournalWriter(self.engine, self.cap, board)
                 self._pid = os.getpid()
+                atexit.register(self._writer.close)
             return self._writer
+
+    def write(self, entry: dict[str, Any], wait: bool) -> None:
+        """Hand ``entry`` to this process's writer; wait for it unless written behind."""
+        self.get().write(entry, wait=wait or not self.write_behind)
+
+
+_slots: weakref.WeakKeyDictionary[Engine, WriterSlot] = weakref.WeakKeyDictionary()
+
+
+def settle(bind: Engine | Connection, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Before reading the journal: wait until every entry answered so far is committed."""
+    slot = _slots.get(bind.engine)
+    if slot is not None and slot.write_behind:
+        slot.get().settle(timeout)

@@ -37,7 +37,7 @@ from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
 from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
-from app.store.db import get_session
+from app.store.db import get_session, settle_journal
 from app.store.models import JournalEntry, Run
 from app.wire.dates import iso
 from app.wire.journal import journal_json
@@ -72,6 +72,9 @@ def _require_login() -> WerkzeugResponse | None:
     if hmac.compare_digest(given, _cookie_value(str(token))):
         return None
     return redirect(url_for("ui.login", next=request.full_path))
+
+
+bp.before_request(settle_journal)
 
 
 @bp.route("/login", methods=["GET", "POST"])
