@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.store import driver
 from tests.conftest import basic
 
 
@@ -96,3 +97,15 @@ def test_a_finished_run_stops_firing_on_every_worker(two_workers: tuple[Flask, F
     # The vedtak step was due at P3W: it fired for the live run, not for the finished one.
     assert outcomes[False] and outcomes[False][-1]["vedtak"]["resultat"] == "innvilget"
     assert outcomes[True] == []
+
+
+def test_a_broken_read_connection_is_replaced_without_failing_the_request(app: Flask) -> None:
+    client = app.test_client()
+    run_id, auth, ref = _happy_path(client)
+    url = f"/api/v1/oppdatering?innsendingReferanse={ref}"
+    assert client.get(url, headers=auth).status_code == 200
+    engine = app.extensions["sandbox.engine"]
+    broken = driver._readers.by_engine[engine][1]
+    broken.close()  # as a restarted database server would leave it
+    assert client.get(url, headers=auth).status_code == 200
+    assert driver._readers.by_engine[engine][1] is not broken

@@ -68,8 +68,7 @@ class Snapshot:
 
 def head_by_username(engine: Engine, username: str) -> RunHead | None:
     """The head row of the run with these credentials, or None (one indexed read)."""
-    with driver.cursor(engine) as cursor:
-        row = driver.compiled(_HEAD_BY_USERNAME, engine).one(cursor, {"username": username})
+    row = driver.read_one(engine, _HEAD_BY_USERNAME, {"username": username})
     return RunHead(*row) if row is not None else None
 
 

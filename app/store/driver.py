@@ -4,15 +4,18 @@ For a one-row statement SQLAlchemy's per-execution work (cache key, parameter an
 processing, transaction bookkeeping) costs ten times what SQLite itself spends. The few
 statements every client request runs are therefore written as ordinary Core statements
 (so table and column names stay in ``models``), compiled here once per dialect with
-their columns' bind processors, and executed straight on a pooled DBAPI connection.
-Everything else goes through the ORM as usual.
+their columns' bind processors, and executed straight on a DBAPI connection (the
+journal writer's own, or the thread's read connection). Everything else goes through
+the ORM as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Engine
@@ -85,16 +88,56 @@ def compiled(statement: ClauseElement, engine: Engine) -> DriverStatement:
     return found
 
 
-@contextmanager
-def cursor(engine: Engine) -> Iterator[Any]:
-    """A cursor on a pooled DBAPI connection, for reads; rolled back and returned after."""
-    connection = engine.raw_connection()
-    try:
-        dbapi_cursor = connection.cursor()
+class _Readers(threading.local):
+    """Each thread's own read connection per engine, kept open between reads."""
+
+    def __init__(self) -> None:
+        self.by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+
+_readers = _Readers()
+
+
+def _reader(engine: Engine) -> Any:
+    """This thread's read connection to ``engine``: outside the pool, never in a transaction.
+
+    Checking a pooled connection out and back in (with its rollback) cost more than the
+    read itself. SQLite's driver begins no transaction for a SELECT, so each read sees the
+    latest commit; PostgreSQL's connection is put in autocommit for the same effect.
+    """
+    found = _readers.by_engine.get(engine)
+    if found is not None and found[0] == os.getpid():
+        return found[1]
+    pooled = engine.raw_connection()
+    pooled.detach()  # the pool forgets it; it closes with this thread's reference
+    connection: Any = pooled.dbapi_connection
+    if engine.dialect.name == "postgresql":
+        connection.autocommit = True
+    _readers.by_engine[engine] = (os.getpid(), connection)
+    return connection
+
+
+def read_one(engine: Engine, statement: ClauseElement, values: dict[str, Any]) -> Any:
+    """Run a one-row read on this thread's read connection; the row as a tuple, or None.
+
+    A connection that fails (a restarted server, say) is dropped and the read tried once
+    more on a new one.
+    """
+    prepared = compiled(statement, engine)
+    for attempt in (1, 2):
+        connection = _reader(engine)
         try:
-            yield dbapi_cursor
-        finally:
-            dbapi_cursor.close()
-        connection.rollback()
-    finally:
-        connection.close()
+            cursor = connection.cursor()
+            try:
+                return prepared.one(cursor, values)
+            finally:
+                cursor.close()
+        except engine.dialect.loaded_dbapi.Error:
+            _readers.by_engine.pop(engine, None)
+            with contextlib.suppress(engine.dialect.loaded_dbapi.Error):
+                connection.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
