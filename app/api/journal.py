@@ -80,8 +80,18 @@ def _action(method: str, path: str, status: int) -> str | None:
     return ACTIONS.get((method, path, status))
 
 
-def _start() -> None:
-    g.journal_started = time.perf_counter()
+STARTED = "sandbox.started"
+
+
+class _Timed:
+    """WSGI middleware: note when each request arrived (a Flask hook would cost more)."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ[STARTED] = time.perf_counter()
+        return self.wsgi_app(environ, start_response)
 
 
 def _record(response: Response) -> Response:
@@ -93,8 +103,12 @@ def _record(response: Response) -> Response:
         return response
     body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
     limit = req.max_content_length or 0
-    if (req.content_length or 0) > limit:
-        request_body: str | None = f"[ikke lest: {req.content_length} byte over grensen]"
+    environ = req.environ
+    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in environ:
+        request_body: str | None = None  # no body: nothing to read
+        request_truncated = False
+    elif (req.content_length or 0) > limit:
+        request_body = f"[ikke lest: {req.content_length} byte over grensen]"
         request_truncated = True
     else:
         request_body, request_truncated = _capture(req.get_data(cache=True), req.mimetype, body_cap)
@@ -130,7 +144,7 @@ def _record(response: Response) -> Response:
             "response_body_truncated": response_truncated,
             "action": _action(method, path, status),
             "fault": ctx.get("journal_fault"),
-            "duration_ms": round((time.perf_counter() - ctx.get("journal_started", 0.0)) * 1000, 3),
+            "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
         },
         # Only a run that nothing in its own journal can change may be answered first.
         wait=not ctx.get("journal_behind", False),
@@ -147,5 +161,5 @@ def init_app(app: Flask) -> None:
         int(app.config["JOURNAL_MAX_ENTRIES"]),
         write_behind=engine.dialect.name == "sqlite" if behind is None else bool(behind),
     )
-    app.before_request(_start)
+    app.wsgi_app = _Timed(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_record)

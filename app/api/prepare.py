@@ -36,19 +36,20 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     if snapshot is None:
         raise refuse("Kjøringen finnes ikke lenger.")
     run = snapshot.run
+    now = aware(clock_of(run).now())
     if run.scenario:
         if QUIET_UNTIL not in snapshot.memo:
             snapshot.memo[QUIET_UNTIL] = quiet_until(get_session(), run)
         until = snapshot.memo[QUIET_UNTIL]
-        if until is None or aware(clock_of(run).now()) >= until:
+        if until is None or now >= until:
             session = get_session()
             if catch_up(session, run.id, engine_config()):
                 snapshot = cache.load(session, run.id)
                 if snapshot is None:
                     raise refuse("Kjøringen finnes ikke lenger.")
                 run = snapshot.run
+                now = aware(clock_of(run).now())
             session.rollback()
-    now = aware(clock_of(run).now())
     g.journal_virtual_time = now
     faults = FaultPlan()
     counts_requests = bool(run.scenario and run.scenario.get("faults"))
