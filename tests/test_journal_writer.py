@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import delete, func, select
 
+from app.store import journal_writer
 from app.store.db import get_session
 from app.store.journal_progress import ProgressBoard
 from app.store.journal_writer import JournalWriter, WriterSlot
@@ -283,3 +284,23 @@ def test_settling_gives_up_on_a_slow_writer_and_skips_a_dead_one(tmp_path: Any) 
     assert time.monotonic() - started < 1
     # Their slots are free for the next workers: the first of them is taken again.
     assert board.claim() == 0
+
+
+def test_requests_wait_for_their_entry_once_the_database_falls_behind(
+    app: Flask, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(journal_writer, "MAX_PENDING", 3)
+    run_id = _new_run(app)
+    writer = HeldWriter(app.extensions["sandbox.engine"], 100)
+    writer.write(_entry(run_id, 0), wait=False)
+    _until(lambda: writer.sizes == [1])  # the first transaction is held
+    for n in range(1, 4):
+        writer.write(_entry(run_id, n), wait=False)  # taken without waiting
+    late = threading.Thread(target=writer.write, args=(_entry(run_id, 4),), kwargs={"wait": False})
+    late.start()
+    time.sleep(0.1)
+    assert late.is_alive()  # a fifth entry in hand: this request waits for its commit
+    writer.release.set()
+    late.join(10)
+    assert not late.is_alive()
+    assert sorted(_rows(app, run_id)) == [f"n={n}" for n in range(5)]

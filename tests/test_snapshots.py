@@ -105,7 +105,9 @@ def test_a_broken_read_connection_is_replaced_without_failing_the_request(app: F
     url = f"/api/v1/oppdatering?innsendingReferanse={ref}"
     assert client.get(url, headers=auth).status_code == 200
     engine = app.extensions["sandbox.engine"]
-    broken = driver._readers.by_engine[engine][1]
+    [broken] = driver._readers[engine].idle
     broken.close()  # as a restarted database server would leave it
     assert client.get(url, headers=auth).status_code == 200
-    assert driver._readers.by_engine[engine][1] is not broken
+    assert driver._readers[engine].idle != [broken]
+    engine.dispose()  # closes the idle read connections too
+    assert engine not in driver._readers

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.store import driver
 from app.store.journal_writer import settle
 from app.store.models import Base
 
@@ -33,8 +34,11 @@ def build_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # The hot path's read connections live outside the pool: close them with it.
+    event.listen(engine, "engine_disposed", driver.close_readers)
+    return engine
 
 
 def create_tables(engine: Engine, attempts: int = 10) -> None:

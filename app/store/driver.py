@@ -5,7 +5,7 @@ processing, transaction bookkeeping) costs ten times what SQLite itself spends. 
 statements every client request runs are therefore written as ordinary Core statements
 (so table and column names stay in ``models``), compiled here once per dialect with
 their columns' bind processors, and executed straight on a DBAPI connection (the
-journal writer's own, or the thread's read connection). Everything else goes through
+journal writer's own, or one of the process's read connections). Everything else goes through
 the ORM as usual.
 """
 
@@ -88,56 +88,93 @@ def compiled(statement: ClauseElement, engine: Engine) -> DriverStatement:
     return found
 
 
-class _Readers(threading.local):
-    """Each thread's own read connection per engine, kept open between reads."""
-
-    def __init__(self) -> None:
-        self.by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+MAX_IDLE_READERS = 16
 
 
-_readers = _Readers()
-
-
-def _reader(engine: Engine) -> Any:
-    """This thread's read connection to ``engine``: outside the pool, never in a transaction.
+class _Readers:
+    """A process's idle read connections to one engine, outside SQLAlchemy's pool.
 
     Checking a pooled connection out and back in (with its rollback) cost more than the
-    read itself. SQLite's driver begins no transaction for a SELECT, so each read sees the
-    latest commit; PostgreSQL's connection is put in autocommit for the same effect.
+    read itself. These are handed out as they are: SQLite's driver begins no transaction
+    for a SELECT, so each read sees the latest commit, and PostgreSQL's connections are
+    in autocommit for the same effect.
     """
-    found = _readers.by_engine.get(engine)
-    if found is not None and found[0] == os.getpid():
-        return found[1]
-    pooled = engine.raw_connection()
-    pooled.detach()  # the pool forgets it; it closes with this thread's reference
-    connection: Any = pooled.dbapi_connection
-    if engine.dialect.name == "postgresql":
-        connection.autocommit = True
-    _readers.by_engine[engine] = (os.getpid(), connection)
-    return connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pid = os.getpid()
+        self.idle: list[Any] = []
+        self.lock = threading.Lock()
+
+    def take(self) -> Any:
+        """An idle connection, or a new one."""
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # the pool forgets it: it is ours to close
+        connection: Any = pooled.dbapi_connection
+        if self.engine.dialect.name == "postgresql":
+            connection.autocommit = True
+        return connection
+
+    def give_back(self, connection: Any) -> None:
+        """Keep ``connection`` for the next read (close it when enough are idle)."""
+        with self.lock:
+            if len(self.idle) < MAX_IDLE_READERS:
+                self.idle.append(connection)
+                return
+        connection.close()
+
+
+_readers: weakref.WeakKeyDictionary[Engine, _Readers] = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def _readers_of(engine: Engine) -> _Readers:
+    """This process's read connections to ``engine`` (a fresh set after a fork)."""
+    readers = _readers.get(engine)
+    if readers is None or readers.pid != os.getpid():
+        with _readers_lock:
+            readers = _readers.get(engine)
+            if readers is None or readers.pid != os.getpid():
+                readers = _readers[engine] = _Readers(engine)
+    return readers
 
 
 def read_one(engine: Engine, statement: ClauseElement, values: dict[str, Any]) -> Any:
-    """Run a one-row read on this thread's read connection; the row as a tuple, or None.
+    """Run a one-row read on a read connection; the row as a tuple, or None.
 
-    A connection that fails (a restarted server, say) is dropped and the read tried once
+    A connection that fails (a restarted server, say) is closed and the read tried once
     more on a new one.
     """
     prepared = compiled(statement, engine)
+    readers = _readers_of(engine)
     for attempt in (1, 2):
-        connection = _reader(engine)
+        connection = readers.take()
         try:
             cursor = connection.cursor()
             try:
-                return prepared.one(cursor, values)
+                row = prepared.one(cursor, values)
             finally:
                 cursor.close()
         except engine.dialect.loaded_dbapi.Error:
-            _readers.by_engine.pop(engine, None)
             with contextlib.suppress(engine.dialect.loaded_dbapi.Error):
                 connection.close()
             if attempt == 2:
                 raise
+            continue
+        readers.give_back(connection)
+        return row
     raise AssertionError("unreachable")
+
+
+def close_readers(engine: Engine) -> None:
+    """Close this process's idle read connections to ``engine`` (with ``engine.dispose``)."""
+    readers = _readers.pop(engine, None)
+    if readers is not None and readers.pid == os.getpid():
+        with readers.lock:
+            idle, readers.idle = readers.idle, []
+        for connection in idle:
+            with contextlib.suppress(engine.dialect.loaded_dbapi.Error):
+                connection.close()

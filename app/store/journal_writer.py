@@ -40,6 +40,7 @@ from app.store.models import JournalEntry, Run
 
 TRIM_STEP = 50
 WRITE_ATTEMPTS = 5
+MAX_PENDING = 5000  # entries a worker holds uncommitted before requests wait for theirs
 SETTLE_TIMEOUT = 30.0  # seconds a reader waits for the writers before it reads anyway
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class JournalWriter:
             if self.slot >= 0:
                 self.board.accepted(self.slot, ticket)
             else:  # no place on the board: nobody could wait for us, so we wait
+                wait = True
+            if len(self._pending) > MAX_PENDING:  # the database falls behind: slow down
                 wait = True
             if self._thread is None:
                 self._thread = threading.Thread(
