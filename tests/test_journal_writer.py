@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import delete, func, select
 
+from app import create_app
 from app.store import journal_writer
 from app.store.db import get_session
 from app.store.journal_progress import ProgressBoard
@@ -304,3 +305,27 @@ def test_requests_wait_for_their_entry_once_the_database_falls_behind(
     late.join(10)
     assert not late.is_alive()
     assert sorted(_rows(app, run_id)) == [f"n={n}" for n in range(5)]
+
+
+def test_a_reader_waits_for_another_writer_of_the_same_process(database_url: str) -> None:
+    # Two apps on one database, as two workers: each writer has its own place on the board.
+    first = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    second = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    for app in (first, second):
+        app.extensions["sandbox.journal"].write_behind = True
+    run_id = _new_run(first)
+    held = _hold(first)
+    held.write(_entry(run_id, 0), wait=False)
+    _until(lambda: held.sizes == [1])
+    assert second.extensions["sandbox.journal"].get().slot != held.slot
+    threading.Timer(0.2, held.release.set).start()
+    journal = second.test_client().get(f"/sandbox/runs/{run_id}/journal").json
+    assert journal is not None
+    assert [e["request"]["query"] for e in journal["entries"]] == ["n=0"]
+    # Disposing of the engine closes the writer and gives its place up.
+    path, slot = held.board.path, held.slot
+    assert path is not None
+    first.extensions["sandbox.engine"].dispose()
+    second.extensions["sandbox.engine"].dispose()
+    assert first.extensions["sandbox.journal"]._writer is None
+    assert ProgressBoard(path)._read(slot)[0] == 0

@@ -85,13 +85,27 @@ class ProgressBoard:
         with self._locked():
             for slot in range(SLOTS):
                 owner = self._read(slot)[0]
-                if owner in (0, pid) or not _alive(owner):
+                # Another writer of this process (a second app on the same database) is alive.
+                if owner == 0 or (owner != pid and not _alive(owner)):
                     _SLOT.pack_into(self._map, slot * _SLOT.size, pid, 0, 0)
                     return slot
         log.warning(
             "journal progress board %s is full: this worker writes synchronously", self.path
         )
         return -1
+
+    def release(self, slot: int) -> None:
+        """Give the slot up (its writer has written everything and stopped)."""
+        if slot >= 0:
+            with self._locked():
+                _SLOT.pack_into(self._map, slot * _SLOT.size, 0, 0, 0)
+
+    def close(self) -> None:
+        """Unmap the board and close its file."""
+        self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def accepted(self, slot: int, count: int) -> None:
         """Publish how many entries this slot's writer has accepted."""

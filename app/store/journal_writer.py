@@ -32,7 +32,7 @@ from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, event, insert, select, update
 
 from app.store import driver
 from app.store.journal_progress import ProgressBoard, board_path
@@ -125,13 +125,18 @@ class JournalWriter:
         return self.flush(timeout) and self.board.wait(timeout, skip=self.slot)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is waiting and stop the thread (at the worker's exit)."""
+        """Write what is waiting, stop the thread and close the connection (at the end)."""
         with self._lock:
             self._closing = True
             self._work.notify()
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+            if thread.is_alive():
+                return  # still writing: leave it its connection and its slot
+        self._drop_connection()
+        self.board.release(self.slot)
+        self.board.close()
 
     def _run(self) -> None:
         while True:
@@ -273,6 +278,7 @@ class WriterSlot:
         self._writer: JournalWriter | None = None
         self._lock = threading.Lock()
         _slots[engine] = self
+        event.listen(engine, "engine_disposed", self.close)
 
     def get(self) -> JournalWriter:
         """This process's writer."""
@@ -286,6 +292,16 @@ class WriterSlot:
                 self._pid = os.getpid()
                 atexit.register(self._writer.close)
             return self._writer
+
+    def close(self, _engine: Engine | None = None) -> None:
+        """Write what is waiting and close this process's writer (with ``engine.dispose``);
+        the next write opens a new one."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is None or self._pid != os.getpid():
+                return
+        atexit.unregister(writer.close)
+        writer.close()
 
     def write(self, entry: dict[str, Any], wait: bool) -> None:
         """Hand ``entry`` to this process's writer; wait for it unless written behind."""
