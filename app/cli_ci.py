@@ -51,7 +51,10 @@ def embedded_sandbox(scenario_dir: str | None) -> Iterator[str]:
             config["SCENARIO_DIR"] = scenario_dir
         app = create_app(config)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for the loop to look (0.5 s by default).
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_port}"

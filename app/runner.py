@@ -160,7 +160,7 @@ class Driver:
             reacted = seen >= self.options.min_requests and last_status not in (429, 500, 503)
             if (reacted and waited >= self.options.settle) or waited >= self.options.idle_timeout:
                 return
-            time.sleep(0.05)
+            time.sleep(0.1)  # each look is a request to the sandbox: ten a second is plenty
 
     def drive(self) -> None:
         """Move the kommune forward until nothing is left or the client is done."""
