@@ -1,24 +1,26 @@
 """Throughput and latency of the simulated API next to WireMock, Prism and a bare Flask route.
 
-All servers run on loopback in the same session and are measured one after another with
-the same wrk load (32 connections), so the ratios mean something on a shared machine:
+All servers run on loopback at the same time and are measured in turn with the same wrk
+load (32 connections), in rounds: every target once a round, figures the medians over the
+rounds and each ratio the median of the rounds' own ratios. On a shared machine whose
+speed drifts by the minute, a ratio of neighbours in time is what means something:
 
 - the sandbox as the README deploys it (gunicorn, 2 workers × 8 threads, --reuse-port),
   journal on, on a SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a
   live run of the happy-path scenario (journalført, the vedtak still to come), then
-  kvittering with 1, 100 and 1000 such runs in the store (requests spread over all of
-  them); the server's memory and CPU per request, and the journal rows of the busiest run
-  against the cap;
+  kvittering with 1, 100 and 1000 such runs in the store (one sandbox and database per
+  scale point, requests spread over all of its runs); the server's memory and CPU per
+  request, and the journal rows of the busiest run against the cap;
 - WireMock 3.13.2 (journal on) and Stoplight Prism 5.16.0 serving the same kvittering as a
   static stub, and a bare Flask route under the same gunicorn settings.
 
-Every server gets a warm-up of the same load before it is measured (JIT, caches).
+Every target gets a warm-up of the same load before its first measurement (JIT, caches).
 
 Peers are optional: the script measures what is installed and says what it skipped.
 
     apt-get install wrk
     (cd bench && npm install --no-audit --no-fund wiremock@3.13.2 @stoplight/prism-cli@5.16.0)
-    .venv/bin/python bench/http_bench.py [--seconds 10] [--runs 1,100,1000] [--workers 2 --threads 8]
+    .venv/bin/python bench/http_bench.py [--seconds 10] [--rounds 3] [--runs 1,100,1000]
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -145,13 +149,6 @@ def gunicorn(target: str, port: int, workers: int, threads: int) -> list[str]:
     ]
 
 
-def warmed(url: str, seconds: int, warm_up: int, **kwargs: Any) -> dict[str, float]:
-    """wrk after ``warm_up`` seconds of the same load (not counted)."""
-    if warm_up:
-        wrk(url, warm_up, **kwargs)
-    return wrk(url, seconds, **kwargs)
-
-
 def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, str]:
     port = free_port()
     server = Process(
@@ -224,36 +221,38 @@ def spread_script(folder: Path, runs: list[dict[str, str]], path: str) -> Path:
     return script
 
 
-def peers(
-    folder: Path,
-    payload: dict[str, Any],
-    seconds: int,
-    workers: int = 2,
-    threads: int = 8,
-    warm_up: int = WARM_UP,
-) -> dict[str, dict[str, float]]:
-    results: dict[str, dict[str, float]] = {}
+@dataclass
+class Target:
+    """One thing wrk measures: a URL (with headers or a Lua script) on one server."""
+
+    name: str
+    url: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    server: Process | None = None  # whose CPU and memory to report (the sandbox's)
+    results: list[dict[str, float]] = field(default_factory=list)
+
+
+def start_peers(folder: Path, payload: dict[str, Any], workers: int, threads: int) -> list[Target]:
+    """WireMock, Prism and a bare Flask route serving ``payload``: whichever are installed."""
+    targets: list[Target] = []
     body = json.dumps(payload, ensure_ascii=False)
     modules = HERE / "node_modules"
     jar = modules / "wiremock" / "build" / "wiremock-standalone-3.13.2.jar"
     if jar.exists() and shutil.which("java"):
         port = free_port()
         server = Process(["java", "-jar", str(jar), "--port", str(port), "--disable-banner"])
-        try:
-            wait_for(f"http://127.0.0.1:{port}/__admin/mappings")
-            stub = {
-                "request": {"method": "GET", "urlPath": "/api/v1/kvittering"},
-                "response": {
-                    "status": 200,
-                    "body": body,
-                    "headers": {"Content-Type": "application/json"},
-                },
-            }
-            requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
-            url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
-            results["wiremock"] = warmed(url, seconds, warm_up)
-        finally:
-            server.stop()
+        wait_for(f"http://127.0.0.1:{port}/__admin/mappings")
+        stub = {
+            "request": {"method": "GET", "urlPath": "/api/v1/kvittering"},
+            "response": {
+                "status": 200,
+                "body": body,
+                "headers": {"Content-Type": "application/json"},
+            },
+        }
+        requests.post(f"http://127.0.0.1:{port}/__admin/mappings", json=stub, timeout=10)
+        url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
+        targets.append(Target("wiremock", url, server=server))
     else:
         print("wiremock: skipped (npm install wiremock@3.13.2 in bench/, and Java)")
     prism = modules / ".bin" / "prism"
@@ -289,12 +288,9 @@ def peers(
         )
         port = free_port()
         server = Process([str(prism), "mock", "-p", str(port), "-h", "127.0.0.1", str(spec)])
-        try:
-            url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
-            wait_for(url)
-            results["prism"] = warmed(url, seconds, warm_up)
-        finally:
-            server.stop()
+        url = f"http://127.0.0.1:{port}/api/v1/kvittering?innsendingReferanse=AR1"
+        wait_for(url)
+        targets.append(Target("prism", url, server=server))
     else:
         print("prism: skipped (npm install @stoplight/prism-cli@5.16.0 in bench/)")
     bare = folder / "bare_app.py"
@@ -306,17 +302,11 @@ def peers(
         "def kvittering():\n    return Response(BODY, mimetype='application/json')\n"
     )
     port = free_port()
-    server = Process(
-        gunicorn("bare_app:app", port, workers, threads),
-        cwd=folder,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/api/v1/kvittering"
-        wait_for(url)
-        results["bare-flask"] = warmed(url, seconds, warm_up)
-    finally:
-        server.stop()
-    return results
+    server = Process(gunicorn("bare_app:app", port, workers, threads), cwd=folder)
+    url = f"http://127.0.0.1:{port}/api/v1/kvittering"
+    wait_for(url)
+    targets.append(Target("bare-flask", url, server=server))
+    return targets
 
 
 def spread_name(count: int) -> str:
@@ -329,9 +319,43 @@ def line(name: str, r: dict[str, float], extra: str = "") -> str:
     )
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def measure(target: Target, seconds: int, warm_up: int) -> None:
+    """One wrk run on ``target`` (after a warm-up the first time); keep its figures."""
+    if warm_up and not target.results:
+        wrk(target.url, warm_up, **target.kwargs)
+    before = cpu_seconds(target.server.proc.pid) if target.server else 0.0
+    result = wrk(target.url, seconds, **target.kwargs)
+    if target.server is not None:
+        used = cpu_seconds(target.server.proc.pid) - before
+        result["cpu_us"] = used / (result["rps"] * seconds) * 1e6
+        result["rss"] = rss_mb(target.server.proc.pid)
+    target.results.append(result)
+
+
+def summary(target: Target) -> str:
+    """Medians over the rounds."""
+    figures = {key: median([r[key] for r in target.results]) for key in ("rps", "p50", "p99")}
+    extra = ""
+    if target.name.startswith("sandbox"):
+        cpu = median([r["cpu_us"] for r in target.results])
+        extra = f"   RSS {target.results[-1]['rss']:5.0f} MB   CPU {cpu:5.0f} µs/req"
+    return line(target.name, figures, extra)
+
+
+def ratio(mine: Target, other: Target) -> str:
+    """The median of the rounds' ratios, and their range."""
+    each = [a["rps"] / b["rps"] for a, b in zip(mine.results, other.results, strict=True)]
+    return f"{median(each):.2f} (rounds: {min(each):.2f}-{max(each):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="every target once a round")
     parser.add_argument("--runs", default="1,100,1000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
@@ -341,13 +365,23 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     counts = sorted({1, *(int(c) for c in args.runs.split(","))})
-    print(f"gunicorn -w {args.workers} --threads {args.threads}; wrk -t2 -c32 -d{args.seconds}s")
+    print(
+        f"gunicorn -w {args.workers} --threads {args.threads}; wrk -t2 -c32 -d{args.seconds}s; "
+        f"{args.rounds} rounds, every target once a round; medians over the rounds"
+    )
+    servers: list[Process] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        server, base = sandbox(folder, args.workers, args.threads)
-        results: dict[str, dict[str, float]] = {}
         try:
-            runs = make_runs(base, max(counts))
+            # One sandbox per scale point, each with its own database holding that many runs.
+            stores: dict[int, tuple[Path, str, list[dict[str, str]]]] = {}
+            for count in counts:
+                store = folder / f"runs-{count}"
+                store.mkdir()
+                server, base = sandbox(store, args.workers, args.threads)
+                servers.append(server)
+                stores[count] = (store, base, make_runs(base, count))
+            _store, base, runs = stores[1]
             first = runs[0]
             headers = {"Authorization": first["auth"]}
             payload = requests.get(
@@ -356,58 +390,57 @@ def main() -> None:
                 headers=headers,
                 timeout=10,
             ).json()
-
-            def measure(name: str, url: str, **kwargs: Any) -> dict[str, float]:
-                if args.warm_up:
-                    wrk(url, args.warm_up, **kwargs)
-                before = cpu_seconds(server.proc.pid)  # after the warm-up: counts only the run
-                result = wrk(url, args.seconds, **kwargs)
-                used = cpu_seconds(server.proc.pid) - before
-                result["cpu_us"] = used / (result["rps"] * args.seconds) * 1e6
-                result["rss"] = rss_mb(server.proc.pid)
-                results[name] = result
-                print(
-                    line(
-                        name,
-                        result,
-                        f"   RSS {result['rss']:5.0f} MB   CPU {result['cpu_us']:5.0f} µs/req",
-                    )
-                )
-                return result
-
-            for path in ("kvittering", "oppdatering"):
-                measure(
-                    f"sandbox {path} (1 run)",
-                    f"{base}/api/v1/{path}?innsendingReferanse={first['ref']}",
-                    headers=headers,
-                )
+            single = servers[0]
+            kvittering = Target(
+                "sandbox kvittering (1 run)",
+                f"{base}/api/v1/kvittering?innsendingReferanse={first['ref']}",
+                {"headers": headers},
+                single,
+            )
+            oppdatering = Target(
+                "sandbox oppdatering (1 run)",
+                f"{base}/api/v1/oppdatering?innsendingReferanse={first['ref']}",
+                {"headers": headers},
+                single,
+            )
             # Scale: every point through the same wrk script (its Lua costs wrk CPU on these
             # same two cores), so the points differ only in how many runs they spread over.
-            for count in counts:
-                script = spread_script(folder, runs[:count], "/api/v1/kvittering")
-                measure(spread_name(count), f"{base}/", script=script)
-            rows, count_of_busiest = journal_rows(folder / "bench.db")
-            non2xx = max(r["non2xx"] for r in results.values())
+            spread = [
+                Target(
+                    spread_name(count),
+                    f"{stores[count][1]}/",
+                    {"script": spread_script(folder, stores[count][2], "/api/v1/kvittering")},
+                    server,
+                )
+                for count, server in zip(counts, servers, strict=True)
+            ]
+            others = (
+                [] if args.no_peers else start_peers(folder, payload, args.workers, args.threads)
+            )
+            servers += [t.server for t in others if t.server is not None]
+            # The peers right after the sandbox's kvittering: a ratio compares neighbours.
+            order = [kvittering, *others, oppdatering, *spread]
+            for _round in range(args.rounds):
+                for target in order:
+                    measure(target, args.seconds, args.warm_up)
+            mine = [kvittering, oppdatering, *spread]
+            for target in mine:
+                print(summary(target))
+            busiest = max(journal_rows(store / "bench.db") for store, _b, _r in stores.values())
+            non2xx = max(r["non2xx"] for t in mine for r in t.results)
             print(
-                f"journal: busiest run holds {rows} rows of {count_of_busiest} exchanges "
+                f"journal: busiest run holds {busiest[0]} rows of {busiest[1]} exchanges "
                 f"(cap {JOURNAL_CAP}); non-2xx answers: {non2xx:.1%}"
             )
+            for target in others:
+                print(summary(target))
+            for target in others:
+                print(f"ratio sandbox/{target.name}: {ratio(kvittering, target)}")
+            for count, target in zip(counts[1:], spread[1:], strict=True):
+                print(f"ratio {count} runs/1 run: {ratio(target, spread[0])}")
         finally:
-            server.stop()
-        others = (
-            {}
-            if args.no_peers
-            else peers(folder, payload, args.seconds, args.workers, args.threads)
-        )
-        for name, result in others.items():
-            print(line(name, result))
-        mine = results["sandbox kvittering (1 run)"]
-        for name, result in others.items():
-            print(f"ratio sandbox/{name}: {mine['rps'] / result['rps']:.2f}")
-        single = results[spread_name(1)]["rps"]
-        for count in counts[1:]:
-            scaled = results[spread_name(count)]["rps"]
-            print(f"ratio {count} runs/1 run: {scaled / single:.2f}")
+            for server in servers:
+                server.stop()
 
 
 if __name__ == "__main__":

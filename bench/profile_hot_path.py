@@ -1,10 +1,10 @@
 """Profile the hot path: GET /api/v1/kvittering (or oppdatering) called on the WSGI app.
 
-One process, one thread, no HTTP server: the request goes straight into the app with a
-prepared WSGI environ, so what is measured is the sandbox's own work per request (Flask,
-authentication, the run snapshot, the journal write — here one transaction a request,
-as nothing runs alongside). The run is a happy-path run, journalført, vedtak pending, as
-in the HTTP benchmark. Prints the time per request without the profiler (median of
+One process, no HTTP server: the request goes straight into the app with a prepared WSGI
+environ, so what is measured is the sandbox's own work per request (Flask,
+authentication, the run snapshot, the journal entry — handed to the worker's journal
+thread, which commits it alongside, as in production). The run is a happy-path run,
+journalført, vedtak pending, as in the HTTP benchmark. Prints the time per request without the profiler (median of
 repeats), a bare route's time for comparison, then the 30 most expensive calls.
 
     .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering]

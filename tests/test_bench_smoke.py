@@ -53,7 +53,7 @@ def test_http_bench_measures_the_sandbox_with_wrk() -> None:
         pytest.skip("the HTTP benchmark needs wrk: apt-get install wrk (.ci/run installs it)")
     out = _bench(
         str(BENCH / "http_bench.py"),
-        *("--seconds", "1", "--warm-up", "0", "--runs", "1,3", "--no-peers"),
+        *("--seconds", "1", "--rounds", "1", "--warm-up", "0", "--runs", "1,3", "--no-peers"),
     )
     for name in ("kvittering (1 run)", "oppdatering (1 run)", "spread (1 run)", "spread (3 runs)"):
         line = next(ln for ln in out.splitlines() if name in ln)
