@@ -31,6 +31,22 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENV_PREFIX = "SANDBOX_"
+# Settings that are true or false; unset (None) is allowed where the default is "decide".
+FLAGS = ("SCENARIO_RELOAD", "JOURNAL_WRITE_BEHIND")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _flag(name: str, value: Any) -> bool | None:
+    """``value`` as a boolean; a setting like ``maybe`` stops the start with a clear message."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name} must be true or false, not {value!r}")
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -46,6 +62,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if url.startswith("postgresql://"):
         # Plain postgresql:// URLs get the psycopg 3 driver, the one the project installs.
         app.config["DATABASE_URL"] = "postgresql+psycopg://" + url[len("postgresql://") :]
+    for name in FLAGS:
+        app.config[name] = _flag(name, app.config[name])
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     if not app.config["SCENARIO_DIR"]:
         app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")

@@ -43,6 +43,39 @@ def test_plain_postgresql_urls_get_psycopg(monkeypatch: pytest.MonkeyPatch) -> N
     assert app.config["DATABASE_URL"] == "postgresql+psycopg://u@h/db"
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("false", False), ("no", False), ("0", False), ("true", True), ("On", True)],
+)
+def test_switches_read_words_as_a_person_writes_them(
+    monkeypatch: pytest.MonkeyPatch, given: str, expected: bool
+) -> None:
+    from flask import Flask
+
+    from app import config
+
+    monkeypatch.setenv("SANDBOX_JOURNAL_WRITE_BEHIND", given)
+    monkeypatch.setenv("SANDBOX_SCENARIO_RELOAD", given)
+    app = Flask("t")
+    config.load(app, {"DATABASE_URL": "sqlite://"})
+    assert app.config["JOURNAL_WRITE_BEHIND"] is expected
+    assert app.config["SCENARIO_RELOAD"] is expected
+
+
+def test_a_switch_set_to_nonsense_stops_the_start_with_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flask import Flask
+
+    from app import config
+
+    monkeypatch.setenv("SANDBOX_JOURNAL_WRITE_BEHIND", "maybe")
+    with pytest.raises(
+        ValueError, match="SANDBOX_JOURNAL_WRITE_BEHIND must be true or false, not 'maybe'"
+    ):
+        config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
+
+
 def test_default_seed_makes_runs_reproducible(client: FlaskClient, app: object) -> None:
     """Same seed and the same events give the same bytes, run after run."""
 

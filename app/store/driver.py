@@ -100,21 +100,21 @@ class _Readers:
     in autocommit for the same effect.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
+        # No reference to the engine: it is the key of the weak mapping that holds these.
         self.pid = os.getpid()
         self.idle: list[Any] = []
         self.lock = threading.Lock()
 
-    def take(self) -> Any:
-        """An idle connection, or a new one."""
+    def take(self, engine: Engine) -> Any:
+        """An idle connection, or a new one to ``engine``."""
         with self.lock:
             if self.idle:
                 return self.idle.pop()
-        pooled = self.engine.raw_connection()
+        pooled = engine.raw_connection()
         pooled.detach()  # the pool forgets it: it is ours to close
         connection: Any = pooled.dbapi_connection
-        if self.engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql":
             connection.autocommit = True
         return connection
 
@@ -138,7 +138,7 @@ def _readers_of(engine: Engine) -> _Readers:
         with _readers_lock:
             readers = _readers.get(engine)
             if readers is None or readers.pid != os.getpid():
-                readers = _readers[engine] = _Readers(engine)
+                readers = _readers[engine] = _Readers()
     return readers
 
 
@@ -151,7 +151,7 @@ def read_one(engine: Engine, statement: ClauseElement, values: dict[str, Any]) -
     prepared = compiled(statement, engine)
     readers = _readers_of(engine)
     for attempt in (1, 2):
-        connection = readers.take()
+        connection = readers.take(engine)
         try:
             cursor = connection.cursor()
             try:

@@ -277,7 +277,7 @@ class WriterSlot:
         self._pid = -1
         self._writer: JournalWriter | None = None
         self._lock = threading.Lock()
-        _slots[engine] = self
+        _slots[id(engine)] = self
         event.listen(engine, "engine_disposed", self.close)
 
     def get(self) -> JournalWriter:
@@ -308,11 +308,13 @@ class WriterSlot:
         self.get().write(entry, wait=wait or not self.write_behind)
 
 
-_slots: weakref.WeakKeyDictionary[Engine, WriterSlot] = weakref.WeakKeyDictionary()
+# By the engine's id, holding the slot weakly: the slot holds its engine, so a mapping
+# keyed by the engine itself would keep both alive for good.
+_slots: weakref.WeakValueDictionary[int, WriterSlot] = weakref.WeakValueDictionary()
 
 
 def settle(bind: Engine | Connection, timeout: float = SETTLE_TIMEOUT) -> None:
     """Before reading the journal: wait until every entry answered so far is committed."""
-    slot = _slots.get(bind.engine)
-    if slot is not None and slot.write_behind:
+    slot = _slots.get(id(bind.engine))
+    if slot is not None and slot.engine is bind.engine and slot.write_behind:
         slot.get().settle(timeout)
