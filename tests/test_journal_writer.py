@@ -135,6 +135,39 @@ def test_concurrent_writers_keep_every_count_and_never_exceed_the_cap(app: Flask
     assert cap - writer.step + 1 <= len(rows) <= cap
 
 
+def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch: Any) -> None:
+    # Counts are read back a few runs at a time: make "a few" 3, so 8 runs take 3 reads.
+    monkeypatch.setattr(journal_writer, "COUNTS_AT_ONCE", 3)
+    runs = [_new_run(app) for _ in range(8)]
+    gone = runs[5]
+    with app.app_context():
+        session = get_session()
+        session.execute(delete(Run).where(Run.id == gone))
+        session.commit()
+    cap = 10
+    writer = JournalWriter(app.extensions["sandbox.engine"], cap)
+    # Run k gets 2k + 1 entries in one batch, interleaved with the others'.
+    batch = [
+        _entry(run_id, n)
+        for n in range(2 * len(runs))
+        for k, run_id in enumerate(runs)
+        if n < 2 * k + 1
+    ]
+    writer._write_batch(batch)
+    assert writer.batches == 1
+    for k, run_id in enumerate(runs):
+        if run_id == gone:
+            assert _rows(app, run_id) == []
+            continue
+        assert _count(app, run_id) == 2 * k + 1
+        rows = _rows(app, run_id)
+        # The newest entries are kept, at most ``cap`` of them (trimmed in one go here).
+        expected = [f"n={n}" for n in range(2 * k + 1)]
+        if len(expected) > cap:
+            expected = expected[-(cap - writer.step + 1) :]
+        assert rows == expected
+
+
 def test_entries_for_a_deleted_run_are_dropped_quietly(app: Flask) -> None:
     run_id = _new_run(app)
     with app.app_context():

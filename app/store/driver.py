@@ -43,17 +43,19 @@ class DriverStatement:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.processors[name] = processor
+        # Positional drivers: each place's name and processor, looked up once here.
+        self._places = tuple((name, self.processors.get(name)) for name in self.order)
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """``values`` (by bind name) as the driver wants them: processed, in its paramstyle."""
         if self.fixed:
             values = {**self.fixed, **values}
-        processors = self.processors
         if self.positional:
-            return tuple(
-                processors[name](values[name]) if name in processors else values[name]
-                for name in self.order
-            )
+            return [
+                values[name] if process is None else process(values[name])
+                for name, process in self._places
+            ]
+        processors = self.processors
         return {
             name: processors[name](value) if name in processors else value
             for name, value in values.items()
@@ -64,6 +66,11 @@ class DriverStatement:
         cursor.execute(self.sql, self.parameters(values))
         row = cursor.fetchone()
         return tuple(row) if row is not None else None
+
+    def all(self, cursor: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute and return every row."""
+        cursor.execute(self.sql, self.parameters(values))
+        return [tuple(row) for row in cursor.fetchall()]
 
     def run(self, cursor: Any, values: dict[str, Any]) -> None:
         """Execute for its effect."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import logging
 import os
 import threading
@@ -32,13 +33,23 @@ from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
 
 from app.store import driver
 from app.store.journal_progress import ProgressBoard, board_path
 from app.store.models import JournalEntry, Run
 
-TRIM_STEP = 50
+TRIM_STEP = 500
 WRITE_ATTEMPTS = 5
 MAX_PENDING = 5000  # entries a worker holds uncommitted before requests wait for theirs
 SETTLE_TIMEOUT = 30.0  # seconds a reader waits for the writers before it reads anyway
@@ -50,8 +61,19 @@ _COUNT = (
     update(Run)
     .where(Run.id == bindparam("run_id"))
     .values(journal_count=Run.journal_count + bindparam("added"))
-    .returning(Run.journal_count)
 )
+COUNTS_AT_ONCE = 64  # runs whose counts one statement reads back
+
+
+@functools.cache
+def _counts_of(size: int) -> Select[str, int]:
+    """The journal counts of ``size`` runs, bound as ``run0``, ``run1``, … (one statement
+    per size, so each is compiled once)."""
+    return select(Run.id, Run.journal_count).where(
+        Run.id.in_([bindparam(f"run{i}", type_=Run.id.type) for i in range(size)])
+    )
+
+
 _CUTOFF = (
     select(JournalEntry.id)
     .where(JournalEntry.run_id == bindparam("run_id"))
@@ -199,19 +221,25 @@ class JournalWriter:
     def _store(self, cursor: Any, batch: list[dict[str, Any]]) -> None:
         """Count, insert and trim in one transaction, so readers never see more than the cap."""
         per_run = Counter(entry["run_id"] for entry in batch)
-        kept: list[dict[str, Any]] = []
-        to_trim: list[str] = []
         # One lock order for every writer, so two workers' batches cannot deadlock (PostgreSQL).
-        for run_id, added in sorted(per_run.items()):
-            row = driver.compiled(_COUNT, self.engine).one(
-                cursor, {"run_id": run_id, "added": added}
-            )
-            if row is None:  # the run was deleted while the request was served
-                continue
-            new_count = int(row[0])
-            kept.extend(entry for entry in batch if entry["run_id"] == run_id)
-            if self._crosses_trim_point(new_count - added, new_count):
-                to_trim.append(run_id)
+        run_ids = sorted(per_run)
+        driver.compiled(_COUNT, self.engine).run_many(
+            cursor, [{"run_id": run_id, "added": per_run[run_id]} for run_id in run_ids]
+        )
+        # The counts as updated: the rows are this transaction's until it commits.
+        counts: dict[str, int] = {}
+        for start in range(0, len(run_ids), COUNTS_AT_ONCE):
+            chunk = run_ids[start : start + COUNTS_AT_ONCE]
+            read = driver.compiled(_counts_of(len(chunk)), self.engine)
+            counts.update(read.all(cursor, {f"run{i}": r for i, r in enumerate(chunk)}))
+        # A run deleted while its request was served has no count: its entries are dropped.
+        kept = [entry for entry in batch if entry["run_id"] in counts]
+        to_trim = [
+            run_id
+            for run_id in run_ids
+            if run_id in counts
+            and self._crosses_trim_point(counts[run_id] - per_run[run_id], counts[run_id])
+        ]
         if kept:
             driver.compiled(_INSERT, self.engine).run_many(cursor, kept)
         for run_id in to_trim:
