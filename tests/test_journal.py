@@ -87,3 +87,38 @@ def test_wrong_password_is_recorded_without_the_password(database_url: str) -> N
         assert "not-the-password" not in str(entry)
     finally:
         app.extensions["sandbox.engine"].dispose()
+
+
+def test_request_headers_read_from_the_environ_match_werkzeugs() -> None:
+    """The journal reads headers straight from the WSGI environ: same names, same values,
+    same hiding as werkzeug's own view of them."""
+    from werkzeug.datastructures import EnvironHeaders
+
+    from app.api.journal import _redact_headers, _request_headers
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/innsending",
+        "wsgi.input": object(),
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": "Basic a2xpZW50OmhlbW1lbGln",  # klient:hemmelig
+        "HTTP_COOKIE": "session=abc",
+        "HTTP_PROXY_AUTHORIZATION": "Bearer tok",
+        "HTTP_X_REQUEST_ID": "",
+        "HTTP_X_VENDOR_TRACE": "t-1",
+        "HTTP_CONTENT_TYPE": "text/plain",  # never a header of its own in WSGI
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "",  # empty: not a header
+    }
+    mine = _request_headers(environ)
+    assert mine == _redact_headers(EnvironHeaders(environ))
+    assert list(mine) == [name for name, _ in EnvironHeaders(environ)]
+    assert mine["Authorization"] == "Basic klient:***"
+    assert mine["Cookie"] == mine["Proxy-Authorization"] == "***"
+    assert mine["X-Request-Id"] == "" and "Content-Length" not in mine
+    assert mine["Content-Type"] == "application/json"
+    # Asked again (the names now come from the cache), the answer is the same.
+    assert _request_headers(environ) == mine
+    sized = {**environ, "CONTENT_LENGTH": "12"}
+    assert _request_headers(sized) == _redact_headers(EnvironHeaders(sized))
+    assert _request_headers(sized)["Content-Length"] == "12"

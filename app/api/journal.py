@@ -18,17 +18,58 @@ from app.store.models import Run
 REDACTED = "***"
 
 
+# What each header name gets in the journal: kept, or its credentials hidden.
+KEEP, AUTHORIZATION, HIDE = 0, 1, 2
+_HIDDEN = {
+    "authorization": AUTHORIZATION,
+    "cookie": HIDE,
+    "set-cookie": HIDE,
+    "proxy-authorization": HIDE,
+}
+_NAMES_KEPT = 512  # distinct environ keys remembered (clients may send any header name)
+_names: dict[str, tuple[str, int] | None] = {}
+_UNSEEN = ("", -1)
+
+
+def _environ_name(key: str) -> tuple[str, int] | None:
+    """The header name of a WSGI environ key as werkzeug's ``EnvironHeaders`` gives it, and
+    how it is journalled; None for keys that are not headers."""
+    found = _names.get(key, _UNSEEN)
+    if found is not _UNSEEN:
+        return found
+    name: str | None = None
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        name = key[5:].replace("_", "-").title()
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key.replace("_", "-").title()
+    result = None if name is None else (name, _HIDDEN.get(name.lower(), KEEP))
+    if len(_names) < _NAMES_KEPT:
+        _names[key] = result
+    return result
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers, credentials hidden, read straight from the environ."""
+    out: dict[str, str] = {}
+    for key, value in environ.items():
+        named = _environ_name(key)
+        if named is None or (not value and not key.startswith("HTTP_")):
+            continue
+        name, kind = named
+        out[name] = value if kind == KEEP else _hidden(kind, value)
+    return out
+
+
 def _redact_headers(headers: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in headers.items():
-        lower = key.lower()
-        if lower == "authorization":
-            out[key] = _redact_authorization(value)
-        elif lower in ("cookie", "set-cookie", "proxy-authorization"):
-            out[key] = REDACTED
-        else:
-            out[key] = value
+        kind = _HIDDEN.get(key.lower(), KEEP)
+        out[key] = value if kind == KEEP else _hidden(kind, value)
     return out
+
+
+def _hidden(kind: int, value: str) -> str:
+    return _redact_authorization(value) if kind == AUTHORIZATION else REDACTED
 
 
 def _redact_authorization(value: str) -> str:
@@ -135,7 +176,7 @@ def _record(response: Response) -> Response:
             "method": method,
             "path": path,
             "query": req.query_string.decode("utf-8", errors="replace"),
-            "request_headers": _redact_headers(req.headers),
+            "request_headers": _request_headers(environ),
             "request_body": request_body,
             "request_body_truncated": request_truncated,
             "status": status,
