@@ -240,7 +240,12 @@ def start_peers(folder: Path, payload: dict[str, Any], workers: int, threads: in
     jar = modules / "wiremock" / "build" / "wiremock-standalone-3.13.2.jar"
     if jar.exists() and shutil.which("java"):
         port = free_port()
-        server = Process(["java", "-jar", str(jar), "--port", str(port), "--disable-banner"])
+        root = folder / "wiremock"  # its mappings and __files, not in the caller's folder
+        root.mkdir()
+        server = Process(
+            ["java", "-jar", str(jar), "--port", str(port), "--disable-banner"],
+            cwd=root,
+        )
         wait_for(f"http://127.0.0.1:{port}/__admin/mappings")
         stub = {
             "request": {"method": "GET", "urlPath": "/api/v1/kvittering"},
@@ -436,6 +441,13 @@ def main() -> None:
                 print(summary(target))
             for target in others:
                 print(f"ratio sandbox/{target.name}: {ratio(kvittering, target)}")
+            # What the peers' own ratio says of the targets: a bare route is the ceiling.
+            by_name = {target.name: target for target in others}
+            if "bare-flask" in by_name:
+                for name in ("wiremock", "prism"):
+                    if name in by_name:
+                        peer = ratio(by_name["bare-flask"], by_name[name])
+                        print(f"ratio bare-flask/{name}: {peer}")
             for count, target in zip(counts[1:], spread[1:], strict=True):
                 print(f"ratio {count} runs/1 run: {ratio(target, spread[0])}")
         finally:
