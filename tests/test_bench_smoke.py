@@ -64,3 +64,14 @@ def test_http_bench_measures_the_sandbox_with_wrk() -> None:
         out,
     ), out
     assert re.search(r"ratio 3 runs/1 run: \d+\.\d\d", out), out
+
+
+def test_journal_bench_writes_what_it_measures() -> None:
+    # A cap of 20 makes the one-run line trim; the bench checks counts and cap itself.
+    out = _bench(
+        str(BENCH / "journal_bench.py"),
+        *("--runs", "1,3", "--batch", "5", "--entries", "50", "--repeat", "1", "--cap", "20"),
+    )
+    for count in ("    1 run ", "    3 runs"):
+        line = next(ln for ln in out.splitlines() if ln.startswith(count))
+        assert float(re.search(r"median +([\d.]+) µs", line)[1]) > 0, line  # type: ignore[index]
