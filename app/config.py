@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     # journal_writer). Unset: on for SQLite, whose workers share one host; off for PostgreSQL,
     # whose workers may not (turn it on when they all run on one host).
     "JOURNAL_WRITE_BEHIND": None,
+    # Give a quiet run's unchanged answer to a repeated poll without Flask (app.api.reuse).
+    "KEEP_ANSWERS": True,
     "DOCUMENT_RETENTION_DAYS": 30,
     # The scenario library; default: scenarios/ next to the app package.
     "SCENARIO_DIR": None,
@@ -32,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
 
 ENV_PREFIX = "SANDBOX_"
 # Settings that are true or false; unset (None) is allowed where the default is "decide".
-FLAGS = ("SCENARIO_RELOAD", "JOURNAL_WRITE_BEHIND")
+FLAGS = ("SCENARIO_RELOAD", "JOURNAL_WRITE_BEHIND", "KEEP_ANSWERS")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 

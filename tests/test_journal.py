@@ -94,7 +94,7 @@ def test_request_headers_read_from_the_environ_match_werkzeugs() -> None:
     same hiding as werkzeug's own view of them."""
     from werkzeug.datastructures import EnvironHeaders
 
-    from app.api.journal import _redact_headers, _request_headers
+    from app.api.journal import _redact_headers, request_headers
 
     environ = {
         "REQUEST_METHOD": "POST",
@@ -110,7 +110,7 @@ def test_request_headers_read_from_the_environ_match_werkzeugs() -> None:
         "CONTENT_TYPE": "application/json",
         "CONTENT_LENGTH": "",  # empty: not a header
     }
-    mine = _request_headers(environ)
+    mine = request_headers(environ)
     assert mine == _redact_headers(EnvironHeaders(environ))
     assert list(mine) == [name for name, _ in EnvironHeaders(environ)]
     assert mine["Authorization"] == "Basic klient:***"
@@ -118,7 +118,7 @@ def test_request_headers_read_from_the_environ_match_werkzeugs() -> None:
     assert mine["X-Request-Id"] == "" and "Content-Length" not in mine
     assert mine["Content-Type"] == "application/json"
     # Asked again (the names now come from the cache), the answer is the same.
-    assert _request_headers(environ) == mine
+    assert request_headers(environ) == mine
     sized = {**environ, "CONTENT_LENGTH": "12"}
-    assert _request_headers(sized) == _redact_headers(EnvironHeaders(sized))
-    assert _request_headers(sized)["Content-Length"] == "12"
+    assert request_headers(sized) == _redact_headers(EnvironHeaders(sized))
+    assert request_headers(sized)["Content-Length"] == "12"

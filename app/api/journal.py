@@ -48,7 +48,7 @@ def _environ_name(key: str) -> tuple[str, int] | None:
     return result
 
 
-def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
     """The request's headers, credentials hidden, read straight from the environ."""
     out: dict[str, str] = {}
     for key, value in environ.items():
@@ -122,6 +122,7 @@ def _action(method: str, path: str, status: int) -> str | None:
 
 
 STARTED = "sandbox.started"
+RECORDED = "sandbox.recorded"  # environ: the journal entry of this exchange
 
 
 class _Timed:
@@ -168,28 +169,29 @@ def _record(response: Response) -> Response:
     if "db_session" in ctx:
         ctx.db_session.rollback()
     method, path, status = req.method, req.path, response.status_code
+    entry = {
+        "run_id": run_id,
+        "real_time": utcnow(),
+        "virtual_time": virtual_time,
+        "method": method,
+        "path": path,
+        "query": req.query_string.decode("utf-8", errors="replace"),
+        "request_headers": request_headers(environ),
+        "request_body": request_body,
+        "request_body_truncated": request_truncated,
+        "status": status,
+        "response_headers": _redact_headers(response.headers),
+        "response_body": response_body,
+        "response_body_truncated": response_truncated,
+        "action": _action(method, path, status),
+        "fault": ctx.get("journal_fault"),
+        "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
+    }
+    # Only a run that nothing in its own journal can change may be answered first.
     current_app.extensions["sandbox.journal"].write(
-        {
-            "run_id": run_id,
-            "real_time": utcnow(),
-            "virtual_time": virtual_time,
-            "method": method,
-            "path": path,
-            "query": req.query_string.decode("utf-8", errors="replace"),
-            "request_headers": _request_headers(environ),
-            "request_body": request_body,
-            "request_body_truncated": request_truncated,
-            "status": status,
-            "response_headers": _redact_headers(response.headers),
-            "response_body": response_body,
-            "response_body_truncated": response_truncated,
-            "action": _action(method, path, status),
-            "fault": ctx.get("journal_fault"),
-            "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
-        },
-        # Only a run that nothing in its own journal can change may be answered first.
-        wait=not ctx.get("journal_behind", False),
+        entry, wait=not ctx.get("journal_behind", False)
     )
+    environ[RECORDED] = entry  # for an answer kept for the next poll (app.api.reuse)
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.prepare import client_request
+from app.api.reuse import offer
 from app.engine.runs import kvittering_for
 from app.http import json_body
 from app.store.db import get_session
@@ -23,4 +24,5 @@ def get_kvittering() -> Response:
         # A kvittering never changes once emitted: encode it once per run version.
         body = json_body(kvittering_for(get_session(), snapshot.run, ref))
         snapshot.memo[key] = body
+    offer()  # the same for as long as the run stays at this version
     return Response(body, mimetype="application/json")

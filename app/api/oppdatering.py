@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from app.api.prepare import client_request
+from app.api.reuse import offer
 from app.engine.faults import shape_oppdateringer
 from app.engine.runs import oppdateringer_for
 from app.engine.snapshots import Snapshot
@@ -53,6 +54,7 @@ def list_oppdateringer() -> Response:
         cached: bytes | None = snapshot.memo.get(key)
         body = cached if cached is not None else json_body(items)
         snapshot.memo[key] = body
+        offer()  # the same for as long as the run stays at this version
     last = items[-1]["sekvensnummer"] if items else str(etter)
     response = Response(body, mimetype="application/json")
     response.headers["X-Sandbox-Siste-Sekvensnummer"] = last

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from app.api import engine_config
 from app.api.auth import current_head, refuse
+from app.api.reuse import Quiet
 from app.engine.clock import aware
 from app.engine.faults import FaultPlan, plan
 from app.engine.runs import advance_clock, clock_of
-from app.engine.snapshots import Snapshot, SnapshotCache
+from app.engine.snapshots import RunHead, Snapshot, SnapshotCache
 from app.engine.timeline import catch_up, quiet_until
 from app.store.db import get_session
 
 QUIET_UNTIL = "quiet_until"
+FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _quiet(snapshot: Snapshot, head: RunHead, until: datetime) -> Quiet:
+    """The run's answers at this version stay the same until ``until`` (kept per snapshot)."""
+    key = ("quiet", until)
+    quiet: Quiet | None = snapshot.memo.get(key)
+    if quiet is None or quiet.password_sha256 != head.password_sha256:
+        auth = request.authorization  # current_head has checked it
+        quiet = Quiet(
+            username=auth.username or "" if auth is not None else "",
+            password_sha256=head.password_sha256,
+            version=snapshot.version,
+            until=until,
+            clock=clock_of(snapshot.run),
+        )
+        snapshot.memo[key] = quiet
+    return quiet
 
 
 def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
@@ -37,11 +56,13 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
         raise refuse("Kjøringen finnes ikke lenger.")
     run = snapshot.run
     now = aware(clock_of(run).now())
+    until: datetime | None = FOREVER  # no scenario: nothing ever fires by itself
     if run.scenario:
         if QUIET_UNTIL not in snapshot.memo:
             snapshot.memo[QUIET_UNTIL] = quiet_until(get_session(), run)
         until = snapshot.memo[QUIET_UNTIL]
         if until is None or now >= until:
+            until = None  # not quiet: this answer is not kept (app.api.reuse)
             session = get_session()
             if catch_up(session, run.id, engine_config()):
                 snapshot = cache.load(session, run.id)
@@ -61,6 +82,8 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     g.journal_behind = not counts_requests and (
         not run.scenario or snapshot.memo.get(QUIET_UNTIL) is not None
     )
+    if until is not None and not counts_requests and not head.poll_step_seconds:
+        g.quiet = _quiet(snapshot, head, until)
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","
     if faults.error is not None:
