@@ -7,7 +7,9 @@ speed drifts by the minute, a ratio of neighbours in time is what means somethin
 
 - the sandbox as the README deploys it (gunicorn, 2 workers × 8 threads, --reuse-port),
   journal on, on a SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a
-  live run of the happy-path scenario (journalført, the vedtak still to come), then
+  live run of the happy-path scenario (journalført, the vedtak still to come) — repeated
+  polls, so given their kept answers, and kvittering again on a sandbox with kept
+  answers off (every request through Flask) — then
   kvittering with 1, 100 and 1000 such runs in the store (one sandbox and database per
   scale point, requests spread over all of its runs); the server's memory and CPU per
   request, and the journal rows of the busiest run against the cap;
@@ -149,13 +151,16 @@ def gunicorn(target: str, port: int, workers: int, threads: int) -> list[str]:
     ]
 
 
-def sandbox(folder: Path, workers: int = 2, threads: int = 8) -> tuple[Process, str]:
+def sandbox(
+    folder: Path, workers: int = 2, threads: int = 8, keep_answers: bool = True
+) -> tuple[Process, str]:
     port = free_port()
     server = Process(
         gunicorn("app:create_app()", port, workers, threads),
         env={
             "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
             "SANDBOX_SCENARIO_RELOAD": "false",
+            "SANDBOX_KEEP_ANSWERS": "true" if keep_answers else "false",
         },
     )
     base = f"http://127.0.0.1:{port}"
@@ -408,6 +413,19 @@ def main() -> None:
                 {"headers": headers},
                 single,
             )
+            # The same poll with kept answers off: what a request costs through Flask.
+            flask_store = folder / "via-flask"
+            flask_store.mkdir()
+            flask_server, flask_base = sandbox(
+                flask_store, args.workers, args.threads, keep_answers=False
+            )
+            [flask_run] = make_runs(flask_base, 1)
+            via_flask = Target(
+                "sandbox kvittering (1 run, via Flask)",
+                f"{flask_base}/api/v1/kvittering?innsendingReferanse={flask_run['ref']}",
+                {"headers": {"Authorization": flask_run["auth"]}},
+                flask_server,
+            )
             # Scale: every point through the same wrk script (its Lua costs wrk CPU on these
             # same two cores), so the points differ only in how many runs they spread over.
             spread = [
@@ -419,19 +437,23 @@ def main() -> None:
                 )
                 for count, server in zip(counts, servers, strict=True)
             ]
+            servers.append(flask_server)  # after the scale points, which pair with servers
             others = (
                 [] if args.no_peers else start_peers(folder, payload, args.workers, args.threads)
             )
             servers += [t.server for t in others if t.server is not None]
             # The peers right after the sandbox's kvittering: a ratio compares neighbours.
-            order = [kvittering, *others, oppdatering, *spread]
+            order = [kvittering, via_flask, *others, oppdatering, *spread]
             for _round in range(args.rounds):
                 for target in order:
                     measure(target, args.seconds, args.warm_up)
-            mine = [kvittering, oppdatering, *spread]
+            mine = [kvittering, via_flask, oppdatering, *spread]
             for target in mine:
                 print(summary(target))
-            busiest = max(journal_rows(store / "bench.db") for store, _b, _r in stores.values())
+            busiest = max(
+                journal_rows(store / "bench.db")
+                for store in [flask_store, *(store for store, _b, _r in stores.values())]
+            )
             non2xx = max(r["non2xx"] for t in mine for r in t.results)
             print(
                 f"journal: busiest run holds {busiest[0]} rows of {busiest[1]} exchanges "
@@ -441,6 +463,8 @@ def main() -> None:
                 print(summary(target))
             for target in others:
                 print(f"ratio sandbox/{target.name}: {ratio(kvittering, target)}")
+                print(f"ratio sandbox via Flask/{target.name}: {ratio(via_flask, target)}")
+            print(f"ratio kept answers/via Flask: {ratio(kvittering, via_flask)}")
             # What the peers' own ratio says of the targets: a bare route is the ceiling.
             by_name = {target.name: target for target in others}
             if "bare-flask" in by_name:

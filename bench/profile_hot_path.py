@@ -4,10 +4,12 @@ One process, no HTTP server: the request goes straight into the app with a prepa
 environ, so what is measured is the sandbox's own work per request (Flask,
 authentication, the run snapshot, the journal entry — handed to the worker's journal
 thread, which commits it alongside, as in production). The run is a happy-path run,
-journalført, vedtak pending, as in the HTTP benchmark. Prints the time per request without the profiler (median of
-repeats), a bare route's time for comparison, then the 30 most expensive calls.
+journalført, vedtak pending, as in the HTTP benchmark. Prints the time per request
+without the profiler (median of repeats), a bare route's time for comparison, then the
+30 most expensive calls. A repeated poll is given its kept answer (``app.api.reuse``);
+``--flask`` switches that off, to profile the path through Flask.
 
-    .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering]
+    .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering] [--flask]
 """
 
 from __future__ import annotations
@@ -28,10 +30,16 @@ from app import create_app
 
 
 def main() -> None:
-    api = sys.argv[1] if len(sys.argv) > 1 else "kvittering"
+    words = [word for word in sys.argv[1:] if not word.startswith("--")]
+    api = words[0] if words else "kvittering"
+    keep = "--flask" not in sys.argv[1:]
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(
-            {"DATABASE_URL": f"sqlite:///{folder}/profile.db", "SCENARIO_RELOAD": False}
+            {
+                "DATABASE_URL": f"sqlite:///{folder}/profile.db",
+                "SCENARIO_RELOAD": False,
+                "KEEP_ANSWERS": keep,
+            }
         )
         client = app.test_client()
         run = client.post(
@@ -64,8 +72,9 @@ def main() -> None:
         per_request(environ, 200)  # warm: snapshot, encoded body
         timings = [per_request(environ) for _ in range(5)]
         bare_timings = [per_request(bare) for _ in range(5)]
+        way = "kept answers" if keep else "through Flask"
         print(
-            f"GET /api/v1/{api}: median {statistics.median(timings):.0f} µs a request "
+            f"GET /api/v1/{api} ({way}): median {statistics.median(timings):.0f} µs a request "
             f"(min {min(timings):.0f}); GET /healthz on the same app: "
             f"{statistics.median(bare_timings):.0f} µs (5 × 1000 requests, profiler off)"
         )

@@ -55,7 +55,8 @@ def test_http_bench_measures_the_sandbox_with_wrk() -> None:
         str(BENCH / "http_bench.py"),
         *("--seconds", "1", "--rounds", "1", "--warm-up", "0", "--runs", "1,3", "--no-peers"),
     )
-    for name in ("kvittering (1 run)", "oppdatering (1 run)", "spread (1 run)", "spread (3 runs)"):
+    names = ("kvittering (1 run)", "kvittering (1 run, via Flask)", "oppdatering (1 run)")
+    for name in (*names, "spread (1 run)", "spread (3 runs)"):
         line = next(ln for ln in out.splitlines() if name in ln)
         assert float(re.search(r"(\d+) req/s", line)[1]) > 0, line  # type: ignore[index]
     # Every answer was a 200 (the runs were live and journalført), and the journal held.
@@ -64,6 +65,7 @@ def test_http_bench_measures_the_sandbox_with_wrk() -> None:
         out,
     ), out
     assert re.search(r"ratio 3 runs/1 run: \d+\.\d\d", out), out
+    assert re.search(r"ratio kept answers/via Flask: \d+\.\d\d", out), out
 
 
 def test_journal_bench_writes_what_it_measures() -> None:

@@ -75,9 +75,7 @@ def _key(environ: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _has_body(environ: dict[str, Any]) -> bool:
-    return bool(environ.get("CONTENT_LENGTH", "") not in ("", "0")) or (
-        "HTTP_TRANSFER_ENCODING" in environ
-    )
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
 
 
 class KeptAnswers:
