@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     # journal_writer). Unset: on for SQLite, whose workers share one host; off for PostgreSQL,
     # whose workers may not (turn it on when they all run on one host).
     "JOURNAL_WRITE_BEHIND": None,
-    # Give a quiet run's unchanged answer to a repeated poll without Flask (app.api.reuse).
+    # A quiet run's unchanged answer to a repeated poll, given without Flask (api.kept_answers).
     "KEEP_ANSWERS": True,
     "DOCUMENT_RETENTION_DAYS": 30,
     # The scenario library; default: scenarios/ next to the app package.

@@ -6,7 +6,7 @@ authentication, the run snapshot, the journal entry — handed to the worker's j
 thread, which commits it alongside, as in production). The run is a happy-path run,
 journalført, vedtak pending, as in the HTTP benchmark. Prints the time per request
 without the profiler (median of repeats), a bare route's time for comparison, then the
-30 most expensive calls. A repeated poll is given its kept answer (``app.api.reuse``);
+30 most expensive calls. A repeated poll is given its kept answer (``app.api.kept_answers``);
 ``--flask`` switches that off, to profile the path through Flask.
 
     .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering] [--flask]

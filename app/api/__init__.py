@@ -38,7 +38,7 @@ class CaseInsensitiveApiPaths:
 def init_app(app: Flask) -> None:
     """Register the simulated API's blueprints and the journal."""
     from app.api import dokument, innsending, journal, kvittering, oppdatering, status, supplering
-    from app.api.reuse import KeptAnswers
+    from app.api.kept_answers import KeptAnswers
 
     for module in (kvittering, oppdatering, status, dokument, innsending, supplering):
         app.register_blueprint(module.bp)

@@ -191,7 +191,7 @@ def _record(response: Response) -> Response:
     current_app.extensions["sandbox.journal"].write(
         entry, wait=not ctx.get("journal_behind", False)
     )
-    environ[RECORDED] = entry  # for an answer kept for the next poll (app.api.reuse)
+    environ[RECORDED] = entry  # for an answer kept for the next poll (app.api.kept_answers)
     return response
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from app.api.kept_answers import offer
 from app.api.prepare import client_request
-from app.api.reuse import offer
 from app.engine.runs import kvittering_for
 from app.http import json_body
 from app.store.db import get_session

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from app.api.kept_answers import offer
 from app.api.prepare import client_request
-from app.api.reuse import offer
 from app.engine.faults import shape_oppdateringer
 from app.engine.runs import oppdateringer_for
 from app.engine.snapshots import Snapshot

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 
 from app.api import engine_config
 from app.api.auth import current_head, refuse
-from app.api.reuse import Quiet
+from app.api.kept_answers import Quiet
 from app.engine.clock import aware
 from app.engine.faults import FaultPlan, plan
 from app.engine.runs import advance_clock, clock_of
@@ -62,7 +62,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
             snapshot.memo[QUIET_UNTIL] = quiet_until(get_session(), run)
         until = snapshot.memo[QUIET_UNTIL]
         if until is None or now >= until:
-            until = None  # not quiet: this answer is not kept (app.api.reuse)
+            until = None  # not quiet: this answer is not kept (app.api.kept_answers)
             session = get_session()
             if catch_up(session, run.id, engine_config()):
                 snapshot = cache.load(session, run.id)

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import create_app
-from app.api.reuse import KeptAnswers
+from app.api.kept_answers import KeptAnswers
 from app.store.db import get_session
 from app.store.models import JournalEntry
 from tests.conftest import basic
