@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, ScriptInfo, pass_script_info
 from app import create_app
 from app.cli_ci import run_command
 from app.cli_runs import runs_group
+from app.errors import ConfigError
 from app.scenarios.loader import load_file
 from app.scenarios.schema import schema_json
 
@@ -52,7 +53,15 @@ def serve_command(info: ScriptInfo, host: str, port: int, workers: int, threads:
     _gunicorn(app, host, port, workers, threads)
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def _app_or_clear_error() -> Flask:
+    """The app; a setting it cannot start with is a one-line error, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_app_or_clear_error, add_default_commands=True)
 def main() -> None:
     """byggesak-sandbox: play a kommune for DiBK's saksbehandlingsdata APIs."""
 

@@ -19,6 +19,7 @@ from typing import Any
 import click
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app.errors import ConfigError
 from app.reports import RENDERERS
 from app.runner import (
     ControlPlane,
@@ -49,7 +50,10 @@ def embedded_sandbox(scenario_dir: str | None) -> Iterator[str]:
             config["DATABASE_URL"] = f"sqlite:///{Path(folder) / 'sandbox.db'}"
         if scenario_dir:
             config["SCENARIO_DIR"] = scenario_dir
-        app = create_app(config)
+        try:
+            app = create_app(config)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         # A short poll: shutdown() waits for the loop to look (0.5 s by default).
         thread = threading.Thread(

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from app.errors import ConfigError
+
 DEFAULTS: dict[str, Any] = {
     # SQLite file in the instance folder unless SANDBOX_DATABASE_URL names another database.
     "DATABASE_URL": None,
@@ -35,6 +37,13 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "SANDBOX_"
 # Settings that are true or false; unset (None) is allowed where the default is "decide".
 FLAGS = ("SCENARIO_RELOAD", "JOURNAL_WRITE_BEHIND", "KEEP_ANSWERS")
+# Settings that are whole numbers, with their least value (the seed: any, or unset).
+COUNTS = {
+    "MAX_BODY_BYTES": 0,
+    "JOURNAL_MAX_ENTRIES": 1,  # scoring reads the journal: a run keeps at least one entry
+    "JOURNAL_BODY_CAP": 0,
+    "DOCUMENT_RETENTION_DAYS": 0,
+}
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -48,7 +57,20 @@ def _flag(name: str, value: Any) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"{ENV_PREFIX}{name} must be true or false, not {value!r}")
+    raise ConfigError(f"{ENV_PREFIX}{name} must be true or false, not {value!r}")
+
+
+def _whole(name: str, value: Any, least: int | None = 0) -> int | None:
+    """``value`` as a whole number (``least`` or more); anything else stops the start."""
+    if value is None and least is None:
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.lstrip("-").isdigit():
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, not {value!r}")
+    number = int(text)
+    if least is not None and number < least:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be {least} or more, not {number}")
+    return number
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -66,7 +88,10 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = "postgresql+psycopg://" + url[len("postgresql://") :]
     for name in FLAGS:
         app.config[name] = _flag(name, app.config[name])
-    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    for name, least in COUNTS.items():
+        app.config[name] = _whole(name, app.config[name], least)
+    app.config["SEED"] = _whole("SEED", app.config["SEED"], least=None)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     if not app.config["SCENARIO_DIR"]:
         app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

@@ -129,6 +129,10 @@ class UnsupportedMediaType(RequestError):
     title = "Ikke støttet innholdstype"
 
 
+class ConfigError(SandboxError, ValueError):
+    """A ``SANDBOX_*`` setting the sandbox cannot start with; the message names it."""
+
+
 class EmissionRejected(SandboxError):
     """A payload the sandbox built breaks DiBK's rules: a sandbox bug."""
 

@@ -76,6 +76,73 @@ def test_a_switch_set_to_nonsense_stops_the_start_with_its_name(
         config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "SANDBOX_MAX_BODY_BYTES",
+            "lots",
+            "SANDBOX_MAX_BODY_BYTES must be a whole number, not 'lots'",
+        ),
+        (
+            "SANDBOX_JOURNAL_BODY_CAP",
+            "1.5",
+            "SANDBOX_JOURNAL_BODY_CAP must be a whole number, not 1.5",
+        ),
+        (
+            "SANDBOX_JOURNAL_MAX_ENTRIES",
+            "0",
+            "SANDBOX_JOURNAL_MAX_ENTRIES must be 1 or more, not 0",
+        ),
+        ("SANDBOX_DOCUMENT_RETENTION_DAYS", "-1", "must be 0 or more, not -1"),
+        ("SANDBOX_SEED", "abc", "SANDBOX_SEED must be a whole number, not 'abc'"),
+    ],
+)
+def test_a_number_set_to_nonsense_stops_the_start_with_its_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    from flask import Flask
+
+    from app import config
+    from app.errors import ConfigError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message):
+        config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
+
+
+def test_numbers_from_the_environment_are_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask import Flask
+
+    from app import config
+
+    monkeypatch.setenv("SANDBOX_MAX_BODY_BYTES", "2048")
+    monkeypatch.setenv("SANDBOX_SEED", "-7")
+    app = Flask("t")
+    config.load(app, {"DATABASE_URL": "sqlite://"})
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_BODY_BYTES"] == 2048
+    assert app.config["SEED"] == -7
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["run", "--scenario", "happy-path", "--client-cmd", "true"]]
+)
+def test_the_command_line_answers_a_bad_setting_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    done = subprocess.run(
+        [str(BIN / "byggesak-sandbox"), *command],
+        env={**os.environ, "SANDBOX_KEEP_ANSWERS": "maybe"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "Error: SANDBOX_KEEP_ANSWERS must be true or false, not 'maybe'"
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_default_seed_makes_runs_reproducible(client: FlaskClient, app: object) -> None:
     """Same seed and the same events give the same bytes, run after run."""
 
