@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, request
 
+from app.engine.settings import EngineConfig
 from app.errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
@@ -96,3 +98,14 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+
+
+def engine_config() -> EngineConfig:
+    """The engine settings for the current request (base URL from config or the request)."""
+    base = current_app.config["BASE_URL"] or request.host_url
+    seed = current_app.config["SEED"]
+    return EngineConfig(
+        base_url=str(base).rstrip("/"),
+        default_seed=int(seed) if seed is not None else None,
+        document_retention=timedelta(days=int(current_app.config["DOCUMENT_RETENTION_DAYS"])),
+    )

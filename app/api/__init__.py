@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask
 
-from app.engine.runs import EngineConfig
 from app.engine.snapshots import SnapshotCache
-
-
-def engine_config() -> EngineConfig:
-    """The engine settings for the current request (base URL from config or the request)."""
-    base = current_app.config["BASE_URL"] or request.host_url
-    seed = current_app.config["SEED"]
-    return EngineConfig(
-        base_url=str(base).rstrip("/"),
-        default_seed=int(seed) if seed is not None else None,
-        document_retention=timedelta(days=int(current_app.config["DOCUMENT_RETENTION_DAYS"])),
-    )
 
 
 class CaseInsensitiveApiPaths:

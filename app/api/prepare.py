@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, request
 
-from app.api import engine_config
 from app.api.auth import current_head, refuse
 from app.api.kept_answers import Quiet
+from app.config import engine_config
 from app.engine.clock import aware
 from app.engine.faults import FaultPlan, plan
 from app.engine.runs import advance_clock, clock_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.api import engine_config
 from app.api.prepare import client_request
+from app.config import engine_config
 from app.engine.runs import status_for
 from app.store.db import get_session
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.api import engine_config
+from app.config import engine_config
 from app.control.auth import require_admin
 from app.control.runs import run_or_404
 from app.engine.timeline import catch_up

@@ -8,19 +8,19 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy import delete, select
 
-from app.api import engine_config
+from app.config import engine_config
 from app.control.auth import require_admin
 from app.domain.events import MottaSupplering
 from app.domain.serial import to_plain
 from app.engine.durations import parse_duration
 from app.engine.runs import (
-    EngineConfig,
     advance_clock,
     apply_event,
     clock_of,
     load_sak,
     new_supplering_ref,
 )
+from app.engine.settings import EngineConfig
 from app.engine.timeline import (
     catch_up,
     finish_run,

@@ -33,6 +33,7 @@ from app.domain.messages import Kvittering, Oppdatering
 from app.domain.serial import from_plain, to_plain
 from app.engine.clock import Clock, aware, new_clock, utcnow
 from app.engine.pdf import render_letter
+from app.engine.settings import EngineConfig
 from app.errors import Conflict, EmissionRejected, Gone, NotFound, Problem, ValidationFailed
 from app.store.models import DokumentRow, EventLog, KvitteringRow, OppdateringRow, Run
 from app.testdata.no_provider import Kommune, SyntheticData, kommuner
@@ -40,15 +41,6 @@ from app.wire import render, rules
 from app.wire.dates import iso
 
 MAX_ATTEMPTS = 40
-
-
-@dataclass
-class EngineConfig:
-    """The settings the engine reads from the app config."""
-
-    base_url: str
-    document_retention: timedelta = timedelta(days=30)
-    default_seed: int | None = None
 
 
 @dataclass

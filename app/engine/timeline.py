@@ -28,7 +28,6 @@ from app.engine.clock import aware
 from app.engine.durations import parse_delay
 from app.engine.runs import (
     Applied,
-    EngineConfig,
     RunContext,
     _mutate,
     advance_clock,
@@ -36,6 +35,7 @@ from app.engine.runs import (
     create_run,
     submit_innsending,
 )
+from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, SandboxError, ValidationFailed
 from app.store.journal_writer import settle
 from app.store.models import JournalEntry, Run

@@ -25,7 +25,7 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.api import engine_config
+from app.config import engine_config
 from app.control.runs import run_or_404, summary
 from app.domain.serial import to_plain
 from app.engine import timeline
