@@ -23,12 +23,6 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,
     "JOURNAL_MAX_ENTRIES": 10_000,
     "JOURNAL_BODY_CAP": 64 * 1024,
-    # Answer before the journal entry is committed, readers waiting for it (app.store.
-    # journal_writer). Unset: on for SQLite, whose workers share one host; off for PostgreSQL,
-    # whose workers may not (turn it on when they all run on one host).
-    "JOURNAL_WRITE_BEHIND": None,
-    # A quiet run's unchanged answer to a repeated poll, given without Flask (api.kept_answers).
-    "KEEP_ANSWERS": True,
     "DOCUMENT_RETENTION_DAYS": 30,
     # The scenario library; default: scenarios/ next to the app package.
     "SCENARIO_DIR": None,
@@ -38,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
 
 ENV_PREFIX = "SANDBOX_"
 # Settings that are true or false; unset (None) is allowed where the default is "decide".
-FLAGS = ("SCENARIO_RELOAD", "JOURNAL_WRITE_BEHIND", "KEEP_ANSWERS")
+FLAGS = ("SCENARIO_RELOAD",)
 # Settings that are whole numbers, with their least value (the seed: any, or unset).
 COUNTS = {
     "MAX_BODY_BYTES": 0,
@@ -108,4 +102,5 @@ def engine_config() -> EngineConfig:
         base_url=str(base).rstrip("/"),
         default_seed=int(seed) if seed is not None else None,
         document_retention=timedelta(days=int(current_app.config["DOCUMENT_RETENTION_DAYS"])),
+        journal_cap=int(current_app.config["JOURNAL_MAX_ENTRIES"]),
     )

@@ -54,11 +54,9 @@ def test_switches_read_words_as_a_person_writes_them(
 
     from app import config
 
-    monkeypatch.setenv("SANDBOX_JOURNAL_WRITE_BEHIND", given)
     monkeypatch.setenv("SANDBOX_SCENARIO_RELOAD", given)
     app = Flask("t")
     config.load(app, {"DATABASE_URL": "sqlite://"})
-    assert app.config["JOURNAL_WRITE_BEHIND"] is expected
     assert app.config["SCENARIO_RELOAD"] is expected
 
 
@@ -69,9 +67,9 @@ def test_a_switch_set_to_nonsense_stops_the_start_with_its_name(
 
     from app import config
 
-    monkeypatch.setenv("SANDBOX_JOURNAL_WRITE_BEHIND", "maybe")
+    monkeypatch.setenv("SANDBOX_SCENARIO_RELOAD", "maybe")
     with pytest.raises(
-        ValueError, match="SANDBOX_JOURNAL_WRITE_BEHIND must be true or false, not 'maybe'"
+        ValueError, match="SANDBOX_SCENARIO_RELOAD must be true or false, not 'maybe'"
     ):
         config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
 
@@ -132,14 +130,16 @@ def test_the_command_line_answers_a_bad_setting_in_one_line(
 ) -> None:
     done = subprocess.run(
         [str(BIN / "byggesak-sandbox"), *command],
-        env={**os.environ, "SANDBOX_KEEP_ANSWERS": "maybe"},
+        env={**os.environ, "SANDBOX_JOURNAL_BODY_CAP": "lots"},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == "Error: SANDBOX_KEEP_ANSWERS must be true or false, not 'maybe'"
+    assert (
+        done.stderr.strip() == "Error: SANDBOX_JOURNAL_BODY_CAP must be a whole number, not 'lots'"
+    )
     assert "Traceback" not in done.stdout + done.stderr
 
 

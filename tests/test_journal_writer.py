@@ -1,22 +1,20 @@
-"""Journal entries: group commit within the cap, written behind the answer, settled for readers."""
+"""Journal entries: a durable group commit within the cap; a change recorded with its exchange."""
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select
 
-from app import create_app
 from app.store import journal_writer
 from app.store.db import get_session
-from app.store.journal_progress import ProgressBoard
 from app.store.journal_writer import JournalWriter, WriterSlot
 from app.store.models import JournalEntry, Run
 from tests.conftest import INNSENDING, basic
@@ -132,7 +130,7 @@ def test_concurrent_writers_keep_every_count_and_never_exceed_the_cap(app: Flask
     assert _count(app, run_id) == 240
     assert max(seen) <= cap
     # Trimming drops ``step`` (here 2) at a time, oldest first.
-    assert cap - writer.step + 1 <= len(rows) <= cap
+    assert cap - journal_writer.trim_step(cap) + 1 <= len(rows) <= cap
 
 
 def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch: Any) -> None:
@@ -164,7 +162,7 @@ def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch:
         # The newest entries are kept, at most ``cap`` of them (trimmed in one go here).
         expected = [f"n={n}" for n in range(2 * k + 1)]
         if len(expected) > cap:
-            expected = expected[-(cap - writer.step + 1) :]
+            expected = expected[-(cap - journal_writer.trim_step(cap) + 1) :]
         assert rows == expected
 
 
@@ -200,8 +198,7 @@ def test_a_failed_batch_leaves_no_transaction_behind(app: Flask) -> None:
 def _hold(app: Flask) -> HeldWriter:
     """Give the app's journal a writer whose first transaction waits for the test."""
     slot: WriterSlot = app.extensions["sandbox.journal"]
-    slot.write_behind = True  # PostgreSQL's default is off (workers may be on several hosts)
-    writer = HeldWriter(app.extensions["sandbox.engine"], 100, ProgressBoard(slot.board_path))
+    writer = HeldWriter(app.extensions["sandbox.engine"], 100)
     slot._writer, slot._pid = writer, os.getpid()
     return writer
 
@@ -225,37 +222,25 @@ def _until(condition: Any, seconds: float = 10) -> None:
         time.sleep(0.001)
 
 
-def test_a_quiet_run_is_answered_before_its_entry_is_committed_and_readers_wait(
-    app: Flask,
+@pytest.mark.parametrize(
+    ("scenario", "advance", "path"),
+    [
+        # journalført, and nothing can happen until the vedtak is due
+        ("happy-path", "PT2H", "/api/v1/kvittering"),
+        # the vedtak waits for a supplering: any request may be the action a step waits for
+        ("mangel-then-vedtak", "P10D", "/api/v1/oppdatering"),
+    ],
+)
+def test_every_answer_leaves_only_after_its_entry_is_committed(
+    app: Flask, scenario: str, advance: str, path: str
 ) -> None:
-    # happy-path two hours in: journalført, and nothing can happen until the vedtak is due.
-    run_id, headers, ref = _scenario_run(app, "happy-path", "PT2H")
-    writer = _hold(app)
-    client = app.test_client()
-    answer = client.get(
-        "/api/v1/kvittering", query_string={"innsendingReferanse": ref}, headers=headers
-    )
-    assert answer.status_code == 200
-    _until(lambda: writer.sizes == [1])
-    assert _rows(app, run_id) == []  # answered, while the entry is still being written
-    threading.Timer(0.2, writer.release.set).start()
-    # The control plane settles the journal before it reads it.
-    journal = client.get(f"/sandbox/runs/{run_id}/journal").json
-    assert journal is not None
-    assert [e["request"]["path"] for e in journal["entries"]] == ["/api/v1/kvittering"]
-    assert client.get(f"/sandbox/runs/{run_id}").json["journalCount"] == 1  # type: ignore[index]
-
-
-def test_a_run_its_own_journal_can_change_is_answered_only_after_the_commit(app: Flask) -> None:
-    # mangel-then-vedtak ten days in: the mangel is out and the vedtak waits for a supplering,
-    # so any request may be the client action a step waits for.
-    run_id, headers, ref = _scenario_run(app, "mangel-then-vedtak", "P10D")
+    run_id, headers, ref = _scenario_run(app, scenario, advance)
     writer = _hold(app)
     answers: list[int] = []
     request = threading.Thread(
         target=lambda: answers.append(
             app.test_client()
-            .get("/api/v1/oppdatering", query_string={"innsendingReferanse": ref}, headers=headers)
+            .get(path, query_string={"innsendingReferanse": ref}, headers=headers)
             .status_code
         )
     )
@@ -263,102 +248,68 @@ def test_a_run_its_own_journal_can_change_is_answered_only_after_the_commit(app:
     _until(lambda: writer.sizes == [1])
     time.sleep(0.1)
     assert request.is_alive() and answers == []  # the answer waits for its entry
+    assert _rows(app, run_id) == []
     writer.release.set()
     request.join(10)
     assert answers == [200]
-    assert _rows(app, run_id) == ["innsendingReferanse=" + ref]  # committed, no settling
+    assert _rows(app, run_id) == ["innsendingReferanse=" + ref]
 
 
-def _owner(path: str, accepted: int, done_after: float | None, ready: Any) -> None:
-    """In a child process: accept entries, tell the parent, finish them later (or never)."""
-    board = ProgressBoard(path)
-    slot = board.claim()
-    board.accepted(slot, accepted)
-    ready.set()
-    if done_after is None:
-        os._exit(0)  # a worker that dies with entries in hand
-    time.sleep(done_after)
-    board.done(slot, accepted)
+def _supplering(app: Flask) -> tuple[str, dict[str, str], dict[str, Any]]:
+    run_id, headers, ref = _scenario_run(app, "mangel-then-vedtak", "P10D")
+    with app.app_context():
+        run = get_session().get(Run, run_id)
+        assert run is not None
+        innsending = next(i for i in run.state["innsendinger"] if i["innsendingReferanse"] == ref)
+        mangler = [m["mangelID"] for m in innsending.get("mangler", [])]
+        saksnummer = innsending["saksnummer"]
+    assert mangler
+    body = {
+        "innsendingReferanse": ref,
+        "kommunensSaksnummer": {
+            "saksaar": saksnummer["saksaar"],
+            "sakssekvensnummer": saksnummer["sakssekvensnummer"],
+        },
+        "mangelbesvarelse": [{"mangelID": m, "kommentar": "Vedlagt."} for m in mangler],
+    }
+    return run_id, headers, body
 
 
-def _child(path: str, accepted: int, done_after: float | None) -> multiprocessing.Process:
-    context = multiprocessing.get_context("fork")
-    ready = context.Event()
-    process = context.Process(target=_owner, args=(path, accepted, done_after, ready))
-    process.start()
-    assert ready.wait(10)
-    return process
+def test_a_supplering_is_recorded_with_the_change_it_makes(app: Flask) -> None:
+    run_id, headers, body = _supplering(app)
+    writer = _hold(app)  # a request that went through the writer would wait here
+    answer = app.test_client().post("/api/v1/supplering", json=body, headers=headers)
+    assert answer.status_code == 201, answer.json
+    assert writer.sizes == []
+    with app.app_context():
+        entries = (
+            get_session().scalars(select(JournalEntry).where(JournalEntry.run_id == run_id)).all()
+        )
+        assert [(e.path, e.status, e.action) for e in entries] == [
+            ("/api/v1/supplering", 201, "supplering_mottatt")
+        ]
+        assert entries[0].response_body is not None
+        assert answer.json is not None
+        assert answer.json["suppleringReferanse"] in entries[0].response_body
+    assert _count(app, run_id) == 1
 
 
-def test_settling_waits_for_a_writer_in_another_process(tmp_path: Any) -> None:
-    path = str(tmp_path / "board")
-    board = ProgressBoard(path)
-    child = _child(path, 3, done_after=0.3)
-    started = time.monotonic()
-    assert board.wait(10)
-    assert time.monotonic() - started >= 0.25
-    child.join(10)
-    # With nothing in hand anywhere, settling returns at once.
-    started = time.monotonic()
-    assert board.wait(10)
-    assert time.monotonic() - started < 0.1
-
-
-def test_settling_gives_up_on_a_slow_writer_and_skips_a_dead_one(tmp_path: Any) -> None:
-    path = str(tmp_path / "board")
-    board = ProgressBoard(path)
-    slow = _child(path, 2, done_after=5)
-    assert board.wait(0.2) is False
-    slow.terminate()
-    slow.join(10)
-    dead = _child(path, 1, done_after=None)
-    dead.join(10)
-    started = time.monotonic()
-    assert board.wait(10)  # both are gone: nothing left to wait for
-    assert time.monotonic() - started < 1
-    # Their slots are free for the next workers: the first of them is taken again.
-    assert board.claim() == 0
-
-
-def test_requests_wait_for_their_entry_once_the_database_falls_behind(
+def test_a_supplering_whose_journal_entry_fails_changes_nothing(
     app: Flask, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(journal_writer, "MAX_PENDING", 3)
-    run_id = _new_run(app)
-    writer = HeldWriter(app.extensions["sandbox.engine"], 100)
-    writer.write(_entry(run_id, 0), wait=False)
-    _until(lambda: writer.sizes == [1])  # the first transaction is held
-    for n in range(1, 4):
-        writer.write(_entry(run_id, n), wait=False)  # taken without waiting
-    late = threading.Thread(target=writer.write, args=(_entry(run_id, 4),), kwargs={"wait": False})
-    late.start()
-    time.sleep(0.1)
-    assert late.is_alive()  # a fifth entry in hand: this request waits for its commit
-    writer.release.set()
-    late.join(10)
-    assert not late.is_alive()
-    assert sorted(_rows(app, run_id)) == [f"n={n}" for n in range(5)]
+    run_id, headers, body = _supplering(app)
+    with app.app_context():
+        before = get_session().get(Run, run_id)
+        assert before is not None
+        state, version = before.state, before.version
 
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("the journal is down")
 
-def test_a_reader_waits_for_another_writer_of_the_same_process(database_url: str) -> None:
-    # Two apps on one database, as two workers: each writer has its own place on the board.
-    first = create_app({"TESTING": True, "DATABASE_URL": database_url})
-    second = create_app({"TESTING": True, "DATABASE_URL": database_url})
-    for app in (first, second):
-        app.extensions["sandbox.journal"].write_behind = True
-    run_id = _new_run(first)
-    held = _hold(first)
-    held.write(_entry(run_id, 0), wait=False)
-    _until(lambda: held.sizes == [1])
-    assert second.extensions["sandbox.journal"].get().slot != held.slot
-    threading.Timer(0.2, held.release.set).start()
-    journal = second.test_client().get(f"/sandbox/runs/{run_id}/journal").json
-    assert journal is not None
-    assert [e["request"]["query"] for e in journal["entries"]] == ["n=0"]
-    # Disposing of the engine closes the writer and gives its place up.
-    path, slot = held.board.path, held.slot
-    assert path is not None
-    first.extensions["sandbox.engine"].dispose()
-    second.extensions["sandbox.engine"].dispose()
-    assert first.extensions["sandbox.journal"]._writer is None
-    assert ProgressBoard(path)._read(slot)[0] == 0
+    monkeypatch.setattr(journal_writer, "store", broken)
+    answer = app.test_client().post("/api/v1/supplering", json=body, headers=headers)
+    assert answer.status_code == 500  # never a 201 for a supplering the journal lacks
+    with app.app_context():
+        after = get_session().get(Run, run_id)
+        assert after is not None
+        assert (after.state, after.version) == (state, version)

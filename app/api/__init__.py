@@ -25,14 +25,9 @@ class CaseInsensitiveApiPaths:
 def init_app(app: Flask) -> None:
     """Register the simulated API's blueprints and the journal."""
     from app.api import dokument, innsending, journal, kvittering, oppdatering, status, supplering
-    from app.api.kept_answers import KeptAnswers
 
     for module in (kvittering, oppdatering, status, dokument, innsending, supplering):
         app.register_blueprint(module.bp)
-    if app.config["KEEP_ANSWERS"]:
-        # Inside the journal's timing: a kept answer's duration is measured the same way.
-        kept = KeptAnswers(app.wsgi_app, app)
-        app.extensions["sandbox.kept_answers"] = app.wsgi_app = kept  # type: ignore[method-assign]
     journal.init_app(app)
     app.extensions["sandbox.snapshots"] = SnapshotCache()
     app.wsgi_app = CaseInsensitiveApiPaths(app.wsgi_app)  # type: ignore[method-assign]

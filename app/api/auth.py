@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from app.engine.runs import password_matches
+from app.engine.credentials import password_matches
 from app.engine.snapshots import RunHead, head_by_username
 from app.errors import AuthenticationRequired, Problem
 

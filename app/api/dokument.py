@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from app.api.prepare import client_request
-from app.engine.runs import dokument_for
+from app.api.client_request import client_request
+from app.engine.reads import dokument_for
 from app.store.db import get_session
 
 bp = Blueprint("api_dokument", __name__, url_prefix="/api/v1")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
-from app.api.prepare import client_request
+from app.api.client_request import client_request
+from app.api.journal import entry_for, recorded_with_change
 from app.config import engine_config
-from app.engine.runs import submit_innsending
+from app.domain.case import Innsending
+from app.engine.changes import submit_innsending
 from app.http import load_body
 from app.store.db import get_session
 from app.wire.dates import iso
@@ -16,18 +20,28 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/innsending")
-def post_innsending() -> tuple[Response, int, dict[str, str]]:
+def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""
     snapshot, _faults = client_request("innsending")
     data = load_body(InnsendingSchema(), "innsending")
     config = engine_config()
-    innsending = submit_innsending(get_session(), snapshot.run.id, config, data)
-    ref = innsending.innsendingReferanse
-    kvittering_url = f"{config.base_url}/api/v1/kvittering?innsendingReferanse={ref}"
-    body = {
-        "innsendingReferanse": ref,
-        "ftBID": innsending.ftBID,
-        "mottattDato": iso(innsending.mottattDato),
-        "kvitteringUrl": kvittering_url,
-    }
-    return jsonify(body), 201, {"Location": kvittering_url}
+    answer: list[Response] = []
+
+    def record(innsending: Innsending) -> dict[str, Any] | None:
+        ref = innsending.innsendingReferanse
+        kvittering_url = f"{config.base_url}/api/v1/kvittering?innsendingReferanse={ref}"
+        body = {
+            "innsendingReferanse": ref,
+            "ftBID": innsending.ftBID,
+            "mottattDato": iso(innsending.mottattDato),
+            "kvitteringUrl": kvittering_url,
+        }
+        response = jsonify(body)
+        response.status_code = 201
+        response.headers["Location"] = kvittering_url
+        answer[:] = [response]
+        return entry_for(response)
+
+    submit_innsending(get_session(), snapshot.run.id, config, data, record=record)
+    recorded_with_change()
+    return answer[0]

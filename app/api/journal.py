@@ -9,8 +9,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, g, request
 from sqlalchemy import select
 
-from app.engine.clock import utcnow
-from app.engine.runs import clock_of
+from app.engine.clock import clock_of, utcnow
 from app.store.db import get_session
 from app.store.journal_writer import WriterSlot
 from app.store.models import Run
@@ -122,7 +121,7 @@ def _action(method: str, path: str, status: int) -> str | None:
 
 
 STARTED = "sandbox.started"
-RECORDED = "sandbox.recorded"  # environ: the journal entry of this exchange
+RECORDED = "journal_recorded"  # g: this exchange's entry went in with the change it made
 
 
 class _Timed:
@@ -136,13 +135,14 @@ class _Timed:
         return self.wsgi_app(environ, start_response)
 
 
-def _record(response: Response) -> Response:
+def entry_for(response: Response) -> dict[str, Any] | None:
+    """The journal entry of this request and ``response``; None for no run's exchange."""
     # Plain objects, not Flask's context proxies: this runs on every request.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
     run_id = ctx.get("journal_run_id") or _run_from_credentials()
     if run_id is None:
-        return response
+        return None
     body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
     limit = req.max_content_length or 0
     environ = req.environ
@@ -163,13 +163,10 @@ def _record(response: Response) -> Response:
         session.rollback()
         run = session.get(Run, run_id)
         if run is None:  # deleted while the request was served
-            return response
+            return None
         virtual_time = clock_of(run).now()
-    # End any read before the write: the writer commits on its own connection.
-    if "db_session" in ctx:
-        ctx.db_session.rollback()
     method, path, status = req.method, req.path, response.status_code
-    entry = {
+    return {
         "run_id": run_id,
         "real_time": utcnow(),
         "virtual_time": virtual_time,
@@ -187,22 +184,29 @@ def _record(response: Response) -> Response:
         "fault": ctx.get("journal_fault"),
         "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
     }
-    # Only a run that nothing in its own journal can change may be answered first.
-    current_app.extensions["sandbox.journal"].write(
-        entry, wait=not ctx.get("journal_behind", False)
-    )
-    environ[RECORDED] = entry  # for an answer kept for the next poll (app.api.kept_answers)
+
+
+def recorded_with_change() -> None:
+    """Note that this exchange's entry was committed with the change it made."""
+    g.setdefault(RECORDED, True)
+
+
+def _record(response: Response) -> Response:
+    if g.get(RECORDED):
+        return response
+    entry = entry_for(response)
+    if entry is None:
+        return response
+    # End any read before the write: the writer commits on its own connection.
+    if "db_session" in g:
+        g.db_session.rollback()
+    current_app.extensions["sandbox.journal"].write(entry)
     return response
 
 
 def init_app(app: Flask) -> None:
     """Time every request and record the simulated API's exchanges."""
     engine = app.extensions["sandbox.engine"]
-    behind = app.config["JOURNAL_WRITE_BEHIND"]
-    app.extensions["sandbox.journal"] = WriterSlot(
-        engine,
-        int(app.config["JOURNAL_MAX_ENTRIES"]),
-        write_behind=engine.dialect.name == "sqlite" if behind is None else bool(behind),
-    )
+    app.extensions["sandbox.journal"] = WriterSlot(engine, int(app.config["JOURNAL_MAX_ENTRIES"]))
     app.wsgi_app = _Timed(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_record)

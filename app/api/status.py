@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.api.prepare import client_request
+from app.api.client_request import client_request
 from app.config import engine_config
-from app.engine.runs import status_for
+from app.engine.reads import status_for
 from app.store.db import get_session
 
 bp = Blueprint("api_status", __name__, url_prefix="/api/v1")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
-from app.api.prepare import client_request
+from app.api.client_request import client_request
+from app.api.journal import entry_for, recorded_with_change
 from app.config import engine_config
-from app.engine.runs import apply_event, innsending_of, new_supplering_ref
+from app.engine.changes import Applied, apply_event, new_supplering_ref
+from app.engine.reads import innsending_of
 from app.http import load_body
 from app.store.db import get_session
 from app.wire.inputs import SuppleringSchema, supplering_event
@@ -15,21 +19,28 @@ bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/supplering")
-def post_supplering() -> tuple[Response, int]:
+def post_supplering() -> Response:
     """Receive the supplering; answering every open mangel makes the søknad complete."""
     snapshot, _faults = client_request("supplering")
     data = load_body(SuppleringSchema(), "supplering")
     innsending_of(snapshot.sak(), data["innsendingReferanse"])
-    run = snapshot.run
     session = get_session()
-    referanse = new_supplering_ref(session, run.id)
-    applied = apply_event(
-        session, run.id, engine_config(), supplering_event(data, referanse), source="api"
-    )
-    body = {
-        "suppleringReferanse": referanse,
-        "innsendingReferanse": data["innsendingReferanse"],
-        "mottattDato": applied.to_dict()["virtuellTid"],
-        "advarsler": applied.advarsler,
-    }
-    return jsonify(body), 201
+    referanse = new_supplering_ref(session, snapshot.run.id)
+    answer: list[Response] = []
+
+    def record(applied: Applied) -> dict[str, Any] | None:
+        body = {
+            "suppleringReferanse": referanse,
+            "innsendingReferanse": data["innsendingReferanse"],
+            "mottattDato": applied.to_dict()["virtuellTid"],
+            "advarsler": applied.advarsler,
+        }
+        response = jsonify(body)
+        response.status_code = 201
+        answer[:] = [response]
+        return entry_for(response)
+
+    event = supplering_event(data, referanse)
+    apply_event(session, snapshot.run.id, engine_config(), event, source="api", record=record)
+    recorded_with_change()
+    return answer[0]

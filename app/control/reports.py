@@ -13,12 +13,11 @@ from app.engine.timeline import catch_up
 from app.errors import Problem, ValidationFailed
 from app.reports import MEDIA_TYPES, RENDERERS
 from app.scoring.result import combine, score_run
-from app.store.db import get_session, settle_journal
+from app.store.db import get_session
 from app.store.models import Run
 
 bp = Blueprint("control_reports", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
-bp.before_request(settle_journal)
 
 
 def _scored(run_id: str) -> dict[str, Any]:

@@ -12,27 +12,17 @@ from app.config import engine_config
 from app.control.auth import require_admin
 from app.domain.events import MottaSupplering
 from app.domain.serial import to_plain
+from app.engine.changes import apply_event, new_supplering_ref
+from app.engine.clock import advance_clock, clock_of
 from app.engine.durations import parse_duration
-from app.engine.runs import (
-    advance_clock,
-    apply_event,
-    clock_of,
-    load_sak,
-    new_supplering_ref,
-)
+from app.engine.reads import load_sak
+from app.engine.runs import finish_run, start_run
 from app.engine.settings import EngineConfig
-from app.engine.timeline import (
-    catch_up,
-    finish_run,
-    fire_step,
-    next_event,
-    start_run,
-    timeline_view,
-)
+from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import load_body, read_json_object, validation_failed
 from app.scenarios.registry import get_registry
-from app.store.db import get_session, settle_journal
+from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry, Run
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, RunCreateSchema, load_event
@@ -40,7 +30,6 @@ from app.wire.journal import journal_json
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
-bp.before_request(settle_journal)
 
 
 def run_or_404(run_id: str) -> Run:

@@ -1,9 +1,11 @@
-"""A run's virtual clock: every date the sandbox emits for a run comes from here.
+"""A run's virtual clock: every date the sandbox emits for a run comes from here, and every
+way it moves (told to, or a step on each client request) is here too.
 
 The clock is stored as an anchor pair and a factor, so any worker computes the same
 time without shared memory: ``virtual = virtual_anchor + (real - real_anchor) * factor``.
 ``realtime`` has factor 1, ``manual`` factor 0 (it moves only when told), ``accelerated``
 a chosen factor, and ``on_poll`` factor 0 with a step added on every client request.
+A move is stored through the run's one write transaction (``app.engine.apply``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from app.engine.apply import Write, write_run
+from app.store.models import Run
 
 ClockMode = Literal["realtime", "manual", "accelerated", "on_poll"]
 FACTORS: dict[str, float] = {
@@ -63,3 +70,32 @@ def new_clock(mode: str, start: datetime | None = None, factor: float | None = N
 def aware(value: datetime) -> datetime:
     """Treat a naive datetime as UTC (SQLite returns naive ones)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def clock_of(run: Run) -> Clock:
+    """The run's virtual clock."""
+    return Clock(run.clock_mode, run.clock_factor, run.clock_virtual_anchor, run.clock_real_anchor)
+
+
+def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
+    """Move a run's virtual clock forward by ``delta``; return the new virtual time."""
+
+    def decide(run: Run) -> Write:
+        clock = clock_of(run)
+        new_time = clock.advance(delta)
+        values = {
+            "clock_virtual_anchor": clock.virtual_anchor,
+            "clock_real_anchor": clock.real_anchor,
+        }
+        return Write(values, result=new_time)
+
+    moved: datetime = write_run(session, run_id, decide)
+    return moved
+
+
+def poll_step(session: Session, run_id: str, step_seconds: float | None) -> bool:
+    """On an ``on_poll`` clock, move it by its step for this client request; True if moved."""
+    if not step_seconds:
+        return False
+    advance_clock(session, run_id, timedelta(seconds=step_seconds))
+    return True

@@ -13,3 +13,4 @@ class EngineConfig:
     base_url: str
     document_retention: timedelta = timedelta(days=30)
     default_seed: int | None = None
+    journal_cap: int = 10_000  # entries a run keeps (SANDBOX_JOURNAL_MAX_ENTRIES)

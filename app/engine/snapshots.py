@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
-from app.engine.runs import load_sak
+from app.engine.reads import kvittering_for, load_sak, oppdateringer_for
+from app.engine.timeline import quiet_until
 from app.store import driver
 from app.store.models import Run
 
@@ -46,12 +49,24 @@ class RunHead:
     poll_step_seconds: float | None
 
 
+Encode = Callable[[Any], bytes]
+_UNSET: Any = object()
+
+
 @dataclass
 class Snapshot:
-    """A run as stored at one version, with values derived from it (never changed in place)."""
+    """A run as stored at one version, with values derived from it (never changed in place).
+
+    Everything derived here depends on the stored run alone, so it holds for as long as
+    the run stays at this version; a new version is a new snapshot.
+    """
 
     run: Run
-    memo: dict[Any, Any] = field(default_factory=dict)
+    _sak: Sak | None = None
+    _quiet_until: Any = _UNSET
+    _kvittering: dict[str | None, bytes] = field(default_factory=dict)
+    _oppdateringer: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
+    _oppdatering_body: dict[tuple[str | None, int], bytes] = field(default_factory=dict)
 
     @property
     def version(self) -> int:
@@ -60,10 +75,46 @@ class Snapshot:
 
     def sak(self) -> Sak:
         """The case aggregate, parsed once per version."""
-        sak = self.memo.get("sak")
-        if sak is None:
-            sak = self.memo["sak"] = load_sak(self.run)
-        return sak
+        if self._sak is None:
+            self._sak = load_sak(self.run)
+        return self._sak
+
+    def quiet_until(self, session: Session) -> datetime | None:
+        """Until when no step can fire at this version (``app.engine.timeline.quiet_until``)."""
+        if self._quiet_until is _UNSET:
+            self._quiet_until = quiet_until(session, self.run)
+        found: datetime | None = self._quiet_until
+        return found
+
+    def kvittering(self, session: Session, ref: str | None, encode: Encode) -> bytes:
+        """The kvittering for ``ref``, encoded once per version (it never changes once sent)."""
+        body = self._kvittering.get(ref)
+        if body is None:
+            body = self._kvittering[ref] = encode(kvittering_for(session, self.run, ref))
+        return body
+
+    def oppdateringer(self, session: Session, ref: str | None) -> list[dict[str, Any]]:
+        """Every oppdatering for ``ref`` at this version (new ones come with a new version)."""
+        items = self._oppdateringer.get(ref)
+        if items is None:
+            items = oppdateringer_for(session, self.run, self.sak(), ref)
+            self._oppdateringer[ref] = items
+        return items
+
+    def oppdatering_body(
+        self, session: Session, ref: str | None, etter: int, encode: Encode
+    ) -> tuple[bytes, str]:
+        """The oppdateringer after ``etter``, encoded once per cursor and version, and the
+        sekvensnummer of the last one sent (``etter`` when none)."""
+        everything = self.oppdateringer(session, ref)
+        newest = int(everything[-1]["sekvensnummer"]) if everything else 0
+        key = (ref, min(etter, newest))  # every cursor at or past the newest: one answer
+        body = self._oppdatering_body.get(key)
+        if body is None:
+            items = [item for item in everything if int(item["sekvensnummer"]) > etter]
+            body = self._oppdatering_body[key] = encode(items)
+        last = str(newest) if newest > etter else str(etter)
+        return body, last
 
 
 def head_by_username(engine: Engine, username: str) -> RunHead | None:

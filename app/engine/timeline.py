@@ -20,27 +20,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
-from app.engine.clock import aware
+from app.engine.changes import Applied, RunContext, mutate
+from app.engine.clock import advance_clock, aware, clock_of
 from app.engine.durations import parse_delay
-from app.engine.runs import (
-    Applied,
-    RunContext,
-    _mutate,
-    advance_clock,
-    clock_of,
-    create_run,
-    submit_innsending,
-)
 from app.engine.settings import EngineConfig
-from app.errors import Conflict, NotFound, Problem, SandboxError, ValidationFailed
-from app.store.journal_writer import settle
+from app.errors import Conflict, NotFound, Problem, SandboxError
 from app.store.models import JournalEntry, Run
-from app.wire.dates import iso, parse_iso
-from app.wire.inputs import InnsendingSchema, load_event
+from app.wire.dates import iso
+from app.wire.inputs import load_event
 
 ALIAS = re.compile(r"^\$\{innsending\.([a-z][a-z0-9_-]*)\}$")
 POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
@@ -70,7 +61,6 @@ def step_state(run: Run, step_id: str) -> dict[str, Any]:
 
 def action_time(session: Session, run_id: str, action: str, count: int) -> datetime | None:
     """Virtual time of the client's ``count``-th ``action``, or None if it has not happened."""
-    settle(session.get_bind())
     query = select(JournalEntry.virtual_time).where(JournalEntry.run_id == run_id)
     if action == "poll":
         query = query.where(JournalEntry.method == "GET", JournalEntry.path.in_(POLL_PATHS))
@@ -192,7 +182,7 @@ def fire_step(
         if state is not None and state.get("status") == "fired":
             state["oppdateringer"] = [int(o["sekvensnummer"]) for o in applied.oppdateringer]
 
-    return _mutate(
+    return mutate(
         session,
         run_id,
         config,
@@ -281,66 +271,3 @@ def timeline_view(session: Session, run: Run) -> list[dict[str, Any]]:
             item["error"] = state["error"]
         out.append(item)
     return out
-
-
-def start_run(
-    session: Session,
-    config: EngineConfig,
-    *,
-    scenario: dict[str, Any] | None = None,
-    innsending: dict[str, Any] | None = None,
-    seed: int | None = None,
-    clock_start: datetime | None = None,
-    kommunenummer: str | None = None,
-    fraEbyggesaksystem: str | None = None,
-    **options: Any,
-) -> tuple[Run, str]:
-    """Create a run (of a scenario, if given), submit its innsendinger and fire what is due.
-
-    The scenario supplies defaults for seed, kommune and clock start. If an innsending is
-    refused, the run is deleted again and the error raised. Other keyword ``options`` go
-    to :func:`app.engine.runs.create_run` (label, profile, clock mode, poll interval …).
-    """
-    case = (scenario or {}).get("case") or {}
-    scenario_start = ((scenario or {}).get("clock") or {}).get("start")
-    run, password = create_run(
-        session,
-        config,
-        seed=seed if seed is not None else (scenario or {}).get("seed"),
-        clock_start=clock_start or (parse_iso(scenario_start) if scenario_start else None),
-        kommunenummer=kommunenummer or case.get("kommunenummer"),
-        fraEbyggesaksystem=fraEbyggesaksystem or case.get("fraEbyggesaksystem"),
-        scenario=scenario,
-        **options,
-    )
-    try:
-        if innsending is not None:
-            submit_innsending(session, run.id, config, innsending)
-        for planned in case.get("innsendinger") or []:
-            if planned.get("innsendt_av", "sandbox") == "sandbox":
-                fields = {k: v for k, v in planned.items() if k not in ("id", "innsendt_av")}
-                submit_innsending(
-                    session,
-                    run.id,
-                    config,
-                    InnsendingSchema().load(fields),
-                    alias=planned["id"],
-                    source="scenario",
-                )
-    except ValidationFailed:
-        session.rollback()
-        session.execute(delete(Run).where(Run.id == run.id))
-        session.commit()
-        raise
-    catch_up(session, run.id, config)
-    session.rollback()
-    return run, password
-
-
-def finish_run(session: Session, run_id: str, config: EngineConfig) -> None:
-    """Fire what is due, then end the run: no more steps fire; the client may still read."""
-    catch_up(session, run_id, config)
-    session.execute(
-        update(Run).where(Run.id == run_id).values(status="finished", version=Run.version + 1)
-    )
-    session.commit()

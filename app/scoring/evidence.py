@@ -16,10 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak, Saksnummer
-from app.engine.clock import aware
+from app.engine.clock import aware, clock_of
 from app.engine.durations import parse_delay
-from app.engine.runs import clock_of, load_sak
-from app.store.journal_writer import settle
+from app.engine.reads import load_sak
 from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
 
 POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
@@ -109,7 +108,6 @@ def _json(text: str | None) -> Any:
 
 def gather(session: Session, run: Run) -> Facts:
     """Read a run's journal and the kommune's side of the case."""
-    settle(session.get_bind())
     rows = session.scalars(
         select(JournalEntry).where(JournalEntry.run_id == run.id).order_by(JournalEntry.id)
     )

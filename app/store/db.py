@@ -13,7 +13,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store import driver
-from app.store.journal_writer import settle
 from app.store.models import Base
 
 
@@ -79,8 +78,3 @@ def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
-
-
-def settle_journal() -> None:
-    """Before a view that reads the journal: every exchange answered so far is committed."""
-    settle(current_app.extensions["sandbox.engine"])

@@ -28,16 +28,18 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.config import engine_config
 from app.control.runs import run_or_404, summary
 from app.domain.serial import to_plain
-from app.engine import timeline
+from app.engine import runs as engine_runs
+from app.engine.clock import advance_clock
 from app.engine.durations import parse_duration
-from app.engine.runs import advance_clock, load_sak
-from app.engine.timeline import catch_up, finish_run, next_event
+from app.engine.reads import load_sak
+from app.engine.runs import finish_run
+from app.engine.timeline import catch_up, next_event
 from app.errors import RequestError
 from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
 from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
-from app.store.db import get_session, settle_journal
+from app.store.db import get_session
 from app.store.models import JournalEntry, Run
 from app.wire.dates import iso
 from app.wire.journal import journal_json
@@ -72,9 +74,6 @@ def _require_login() -> WerkzeugResponse | None:
     if hmac.compare_digest(given, _cookie_value(str(token))):
         return None
     return redirect(url_for("ui.login", next=request.full_path))
-
-
-bp.before_request(settle_journal)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -141,7 +140,7 @@ def start_run() -> tuple[str, int]:
     if not 0.01 <= poll_interval <= 86_400:
         message = "Poll interval må være et tall sekunder mellom 0.01 og 86400."
         return render_template("ui/error.html", message=message), 400
-    run, password = timeline.start_run(
+    run, password = engine_runs.start_run(
         get_session(),
         engine_config(),
         scenario=entry.scenario,

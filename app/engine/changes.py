@@ -1,0 +1,316 @@
+"""Changes to a run's case: kommune events and the client's søknader, applied exactly once.
+
+A change loads the case, lets the domain event change it, emits what the client will
+see (``app.wire.emit``: rendered and checked against DiBK's rules) and stores it all
+through the one write transaction (``app.engine.apply``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, UtgaaendeDokument
+from app.domain.events import Event
+from app.domain.messages import Kvittering, Oppdatering
+from app.domain.serial import from_plain, to_plain
+from app.engine.apply import Write, write_run
+from app.engine.clock import clock_of, utcnow
+from app.engine.pdf import render_letter
+from app.engine.reads import load_sak
+from app.engine.settings import EngineConfig
+from app.errors import NotFound, Problem, ValidationFailed
+from app.store.models import DokumentRow, EventLog, KvitteringRow, OppdateringRow, Run
+from app.testdata.no_provider import SyntheticData, kommuner
+from app.wire import emit
+from app.wire.dates import iso
+
+
+@dataclass
+class Applied:
+    """What one event produced."""
+
+    kind: str
+    seq: int
+    virtual_time: datetime
+    kvitteringer: list[dict[str, Any]] = field(default_factory=list)
+    oppdateringer: list[dict[str, Any]] = field(default_factory=list)
+    advarsler: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the control plane."""
+        return {
+            "hendelse": self.kind,
+            "sekvensnummer": self.seq,
+            "virtuellTid": iso(self.virtual_time),
+            "kvitteringer": self.kvitteringer,
+            "oppdateringer": self.oppdateringer,
+            "advarsler": self.advarsler,
+        }
+
+
+class RunContext:
+    """The engine side of :class:`app.domain.events.EventContext` for one event."""
+
+    def __init__(
+        self, run: Run, sak: Sak, timeline: dict[str, Any], now: datetime, config: EngineConfig
+    ) -> None:
+        self.run = run
+        self.sak = sak
+        self.timeline = timeline
+        self.now = now
+        self.config = config
+        self.data = SyntheticData(f"{run.seed}:{run.rng_counter}")
+        self.documents: list[DokumentRow] = []
+
+    def new_id(self) -> str:
+        """A seeded UUID."""
+        return self.data.uuid()
+
+    def new_saksbehandler(self) -> Kontaktpunkt:
+        """A seeded caseworker of this kommune."""
+        kommune = kommuner().get(self.sak.kommunenummer)
+        return self.data.saksbehandler(kommune)
+
+    def publish(
+        self, innsending: Innsending, tittel: str, linjer: list[str], metoder: list[str]
+    ) -> UtgaaendeDokument:
+        """Render the letter, queue it for the dokumentformidler and describe it."""
+        dokument_id = self.new_id()
+        refs = [f"Deres referanse: {innsending.innsendingReferanse}"]
+        if innsending.saksnummer is not None:
+            refs.insert(0, f"Saksnummer: {innsending.saksnummer.label}")
+        content = render_letter(f"{self.sak.kommunenavn} kommune", tittel, self.now, refs, linjer)
+        self.documents.append(
+            DokumentRow(
+                run_id=self.run.id,
+                dokument_id=dokument_id,
+                innsending_referanse=innsending.innsendingReferanse,
+                tittel=tittel,
+                filnavn=f"{tittel.split(' - ')[0].replace(' ', '_')}.pdf",
+                mime_type="application/pdf",
+                content=content,
+                created_virtual=self.now,
+                expires_virtual=self.now + self.config.document_retention,
+            )
+        )
+        dokument = UtgaaendeDokument(
+            dokumentId=dokument_id,
+            dokumentTittel=tittel,
+            filStorrelse=str(len(content)),
+            dokumentUrl=f"{self.config.base_url}/api/v1/dokument/{dokument_id}",
+            distribusjonsmetode=metoder,
+        )
+        innsending.utgaaendeDokumenter.append(dokument)
+        return dokument
+
+
+Change = Callable[[Sak, dict[str, Any], RunContext], list[Any] | None]
+AfterRender = Callable[[dict[str, Any], Applied], None]
+# The client's exchange that made the change, as a journal row (app.api.journal.entry_for).
+Record = Callable[[Applied], dict[str, Any] | None]
+
+
+def mutate(
+    session: Session,
+    run_id: str,
+    config: EngineConfig,
+    change: Change,
+    kind: str,
+    source: str,
+    params: dict[str, Any],
+    *,
+    at: datetime | None = None,
+    after_render: AfterRender | None = None,
+    record: Record | None = None,
+) -> Applied | None:
+    """Load, change, emit and store in one transaction; None when ``change`` declines.
+
+    ``change`` returns the messages to send, or None when there is nothing to do (then
+    nothing is written). ``at`` fixes the virtual time of the change (a scenario step
+    fires at its due time, which may lie before the clock's now). ``record`` gives the
+    journal entry of the client request that made the change, stored with it.
+    """
+
+    def decide(run: Run) -> Write | None:
+        sak = load_sak(run)
+        timeline = copy.deepcopy(dict(run.timeline or {}))
+        now = at or clock_of(run).now()
+        ctx = RunContext(run, sak, timeline, now, config)
+        messages = change(sak, timeline, ctx)
+        if messages is None:
+            return None
+        seq = run.version + 1
+        applied = Applied(kind, seq, now)
+        rows: list[Any] = list(ctx.documents)
+        oppdatering_seq = run.oppdatering_seq
+        for message in messages:
+            if isinstance(message, Kvittering):
+                payload = emit.kvittering(message, sak, now)
+                applied.kvitteringer.append(payload)
+                rows.append(
+                    KvitteringRow(
+                        run_id=run_id,
+                        innsending_referanse=message.innsendingReferanse,
+                        payload=payload,
+                        created_virtual=now,
+                    )
+                )
+            elif isinstance(message, Oppdatering):
+                oppdatering_seq += 1
+                payload = emit.oppdatering(message, sak, oppdatering_seq, now)
+                applied.oppdateringer.append(payload)
+                rows.append(
+                    OppdateringRow(
+                        run_id=run_id,
+                        seq=oppdatering_seq,
+                        references=list(message.innsendingReferanser),
+                        payload=payload,
+                        created_virtual=now,
+                    )
+                )
+        if after_render is not None:
+            after_render(timeline, applied)
+        rows.append(
+            EventLog(
+                run_id=run_id,
+                seq=seq,
+                kind=kind,
+                source=source,
+                params=params,
+                virtual_time=now,
+                real_time=utcnow(),
+            )
+        )
+        values = {
+            "state": to_plain(sak),
+            "timeline": timeline,
+            "rng_counter": run.rng_counter + 1,
+            "oppdatering_seq": oppdatering_seq,
+        }
+        entry = record(applied) if record is not None else None
+        return Write(values, rows, entry, applied)
+
+    applied: Applied | None = write_run(session, run_id, decide, journal_cap=config.journal_cap)
+    return applied
+
+
+def apply_event(
+    session: Session,
+    run_id: str,
+    config: EngineConfig,
+    event: Event,
+    source: str = "control",
+    record: Record | None = None,
+) -> Applied:
+    """Apply one kommune event (or a client's supplering) to a run, exactly once."""
+    advarsler: list[str] = []
+
+    def change(sak: Sak, _timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
+        fresh = copy.deepcopy(event)
+        messages = fresh.apply(sak, ctx)
+        advarsler[:] = list(getattr(fresh, "advarsler", []))
+        return messages
+
+    def recorded(applied: Applied) -> dict[str, Any] | None:
+        applied.advarsler = list(advarsler)
+        return record(applied) if record is not None else None
+
+    params = event_params(event)
+    applied = mutate(session, run_id, config, change, event.kind, source, params, record=recorded)
+    assert applied is not None  # this change never declines
+    return applied
+
+
+def event_params(event: Event) -> dict[str, Any]:
+    """An event as plain JSON for the event log."""
+    params: dict[str, Any] = to_plain(event)
+    params["type"] = event.kind
+    return params
+
+
+def submit_innsending(
+    session: Session,
+    run_id: str,
+    config: EngineConfig,
+    data: dict[str, Any],
+    *,
+    alias: str | None = None,
+    source: str = "api",
+    record: Callable[[Innsending], dict[str, Any] | None] | None = None,
+) -> Innsending:
+    """Register a submitted søknad; return it with its new innsendingReferanse.
+
+    In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
+    the next case innsending the scenario expects from the client.
+    """
+    created: list[Innsending] = []
+
+    def change(sak: Sak, timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
+        if data.get("kommunenummer") not in (None, sak.kommunenummer):
+            message = (
+                f"Søknaden er adressert til kommune {data['kommunenummer']}, men denne "
+                f"kjøringen spiller {sak.kommunenavn} kommune ({sak.kommunenummer})."
+            )
+            raise ValidationFailed(
+                message, [Problem("innsending.kommunenummer.feil", "kommunenummer", message)]
+            )
+        while True:
+            referanse = ctx.data.innsendingsreferanse()
+            if referanse not in sak.references():
+                break
+        innsending = Innsending(
+            innsendingReferanse=referanse,
+            ftBID=data.get("ftBID") or ctx.data.ftbid(),
+            soknadstype=data["soknadstype"],
+            tiltakstyper=list(data["tiltakstype"]),
+            mottattDato=ctx.now,
+            dokumenter=[
+                d if isinstance(d, MottattDokument) else from_plain(MottattDokument, d)
+                for d in data["dokumenter"]
+            ],
+            tittel=data.get("tittel"),
+        )
+        sak.innsendinger.append(innsending)
+        created[:] = [innsending]
+        _bind_alias(ctx.run, timeline, referanse, alias)
+        return []
+
+    def recorded(_applied: Applied) -> dict[str, Any] | None:
+        return record(created[0]) if record is not None else None
+
+    mutate(session, run_id, config, change, "innsending", source, to_plain(data), record=recorded)
+    return created[0]
+
+
+def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str | None) -> None:
+    if run.scenario is None:
+        return
+    aliases: dict[str, str] = timeline.setdefault("aliases", {})
+    if alias is None:
+        expected = [
+            i["id"]
+            for i in (run.scenario.get("case") or {}).get("innsendinger") or []
+            if i.get("innsendt_av") == "client"
+        ]
+        alias = next((a for a in expected if a not in aliases), None)
+    if alias is not None:
+        aliases[alias] = referanse
+
+
+def new_supplering_ref(session: Session, run_id: str) -> str:
+    """A reference for an incoming supplering, unique within the run."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"Kjøringen {run_id} finnes ikke.")
+    sak = load_sak(run)
+    data = SyntheticData(f"{run.seed}:supplering:{run.version}")
+    while True:
+        referanse = data.innsendingsreferanse()
+        if referanse not in sak.references():
+            return referanse
