@@ -22,11 +22,12 @@ from app.engine.timeline import catch_up, fire_step, next_event, timeline_view
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import load_body, read_json_object, validation_failed
 from app.scenarios.registry import get_registry
+from app.store import journal_reads
 from app.store.db import get_session
-from app.store.models import EventLog, JournalEntry, Run
+from app.store.journal_reads import entry_json as journal_json
+from app.store.models import EventLog, Run
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, RunCreateSchema, load_event
-from app.wire.journal import journal_json
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
@@ -293,14 +294,7 @@ def get_journal(run_id: str) -> Response:
     run_or_404(run_id)
     etter = _int_arg("etter", 0, 2**62)
     limit = _int_arg("limit", 500, 5000)
-    entries = list(
-        get_session().scalars(
-            select(JournalEntry)
-            .where(JournalEntry.run_id == run_id, JournalEntry.id > etter)
-            .order_by(JournalEntry.id)
-            .limit(limit)
-        )
-    )
+    entries = journal_reads.entries(get_session(), run_id, after=etter, limit=limit)
     return jsonify(
         {
             "entries": [journal_json(e) for e in entries],

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.engine.durations import parse_delay
 from app.engine.timeline import step_state
 from app.errors import Problem, RequestError
-from app.store.models import JournalEntry, Run
+from app.store import journal_reads
+from app.store.models import Run
 
 
 class InjectedFault(RequestError):
@@ -50,12 +50,7 @@ def _active(session: Session, run: Run, fault: dict[str, Any], journal_count: in
     if after and step_state(run, after).get("status") != "fired":
         return False
     if "times" in fault:
-        struck = session.scalar(
-            select(func.count())
-            .select_from(JournalEntry)
-            .where(JournalEntry.run_id == run.id, JournalEntry.fault.like(f"%,{fault['id']},%"))
-        )
-        return int(struck or 0) < int(fault["times"])
+        return journal_reads.fault_strikes(session, run.id, fault["id"]) < int(fault["times"])
     if "probability" in fault:
         draw = random.Random(f"{run.seed}:{fault['id']}:{journal_count}").random()
         return draw < float(fault["probability"])

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
@@ -29,12 +28,12 @@ from app.engine.clock import advance_clock, aware, clock_of
 from app.engine.durations import parse_delay
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, SandboxError
-from app.store.models import JournalEntry, Run
+from app.store import journal_reads
+from app.store.models import Run
 from app.wire.dates import iso
 from app.wire.inputs import load_event
 
 ALIAS = re.compile(r"^\$\{innsending\.([a-z][a-z0-9_-]*)\}$")
-POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
 MAX_STEPS_PER_CATCH_UP = 10_000
 
 
@@ -61,12 +60,7 @@ def step_state(run: Run, step_id: str) -> dict[str, Any]:
 
 def action_time(session: Session, run_id: str, action: str, count: int) -> datetime | None:
     """Virtual time of the client's ``count``-th ``action``, or None if it has not happened."""
-    query = select(JournalEntry.virtual_time).where(JournalEntry.run_id == run_id)
-    if action == "poll":
-        query = query.where(JournalEntry.method == "GET", JournalEntry.path.in_(POLL_PATHS))
-    else:
-        query = query.where(JournalEntry.action == action)
-    found = session.scalars(query.order_by(JournalEntry.id).offset(count - 1).limit(1)).first()
+    found = journal_reads.action_time(session, run_id, action, count)
     return aware(found) if found is not None else None
 
 

@@ -19,7 +19,8 @@ from app.domain.case import Sak, Saksnummer
 from app.engine.clock import aware, clock_of
 from app.engine.durations import parse_delay
 from app.engine.reads import load_sak
-from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
+from app.store import journal_reads
+from app.store.models import DokumentRow, KvitteringRow, OppdateringRow, Run
 
 POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
 
@@ -108,9 +109,7 @@ def _json(text: str | None) -> Any:
 
 def gather(session: Session, run: Run) -> Facts:
     """Read a run's journal and the kommune's side of the case."""
-    rows = session.scalars(
-        select(JournalEntry).where(JournalEntry.run_id == run.id).order_by(JournalEntry.id)
-    )
+    rows = journal_reads.entries(session, run.id)
     exchanges = [
         Exchange(
             id=row.id,

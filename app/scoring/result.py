@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.timeline import timeline_view
 from app.scoring.evidence import gather
 from app.scoring.verdicts import FAILED, PASSED, SKIPPED, WARNING, Verdict, judge, score
-from app.store.models import JournalEntry, Run
+from app.store import journal_reads
+from app.store.journal_reads import entry_json as journal_json
+from app.store.models import Run
 from app.wire.dates import iso
-from app.wire.journal import journal_json
 
 SCHEMA_VERSION = "byggesak-sandbox/result/v1"
 
@@ -43,17 +43,7 @@ def score_run(
         verdicts.append(judge(facts, expectation))
     run_score, coverage = score(verdicts)
     evidence_ids = sorted({i for v in verdicts for i in v.evidence})
-    entries: list[JournalEntry] = (
-        list(
-            session.scalars(
-                select(JournalEntry).where(
-                    JournalEntry.run_id == run.id, JournalEntry.id.in_(evidence_ids)
-                )
-            )
-        )
-        if evidence_ids
-        else []
-    )
+    entries = journal_reads.entries_by_id(session, run.id, evidence_ids)
     counts = {
         status: sum(v.status == status for v in verdicts)
         for status in (PASSED, FAILED, WARNING, SKIPPED)

@@ -39,10 +39,11 @@ from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
 from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
+from app.store import journal_reads
 from app.store.db import get_session
-from app.store.models import JournalEntry, Run
+from app.store.journal_reads import entry_json as journal_json
+from app.store.models import Run
 from app.wire.dates import iso
-from app.wire.journal import journal_json
 
 bp = Blueprint(
     "ui",
@@ -196,18 +197,7 @@ def _live_context(run: Run) -> dict[str, Any]:
     result = score_run(session, run)
     sak = load_sak(run)
     recent_ids = [e["id"] for e in result["exchanges"][-40:]]
-    recent = (
-        [
-            journal_json(entry)
-            for entry in session.scalars(
-                select(JournalEntry)
-                .where(JournalEntry.id.in_(recent_ids))
-                .order_by(JournalEntry.id.desc())
-            )
-        ]
-        if recent_ids
-        else []
-    )
+    recent = [journal_json(e) for e in journal_reads.entries_by_id(session, run.id, recent_ids)]
     return {
         "result": result,
         "sak": to_plain(sak),

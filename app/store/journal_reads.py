@@ -1,0 +1,97 @@
+"""Reading a run's journal: the one place that queries it, for the control plane, the UI,
+scoring, scenario triggers and faults.
+
+Every entry is committed before its answer leaves (``app.store.journal_writer``), so a
+reader sees every exchange the sandbox has answered; there is nothing to wait for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.store.models import JournalEntry
+from app.wire.dates import iso
+
+POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
+
+
+def entries(
+    session: Session, run_id: str, *, after: int = 0, limit: int | None = None
+) -> list[JournalEntry]:
+    """The run's entries in order, those after entry id ``after``, at most ``limit``."""
+    query = (
+        select(JournalEntry)
+        .where(JournalEntry.run_id == run_id, JournalEntry.id > after)
+        .order_by(JournalEntry.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def entries_by_id(session: Session, run_id: str, ids: Iterable[int]) -> list[JournalEntry]:
+    """The run's entries with these ids, newest first."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    query = (
+        select(JournalEntry)
+        .where(JournalEntry.run_id == run_id, JournalEntry.id.in_(wanted))
+        .order_by(JournalEntry.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def action_time(
+    session: Session, run_id: str, action: str, count: int, poll_paths: Sequence[str] = POLL_PATHS
+) -> datetime | None:
+    """Virtual time of the client's ``count``-th ``action`` (``poll``: any GET on
+    ``poll_paths``), or None if it has not happened."""
+    query = select(JournalEntry.virtual_time).where(JournalEntry.run_id == run_id)
+    if action == "poll":
+        query = query.where(JournalEntry.method == "GET", JournalEntry.path.in_(poll_paths))
+    else:
+        query = query.where(JournalEntry.action == action)
+    found: datetime | None = session.scalars(
+        query.order_by(JournalEntry.id).offset(count - 1).limit(1)
+    ).first()
+    return found
+
+
+def fault_strikes(session: Session, run_id: str, fault_id: str) -> int:
+    """How many of the run's answers the fault ``fault_id`` has shaped."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.run_id == run_id, JournalEntry.fault.like(f"%,{fault_id},%"))
+    )
+    return int(count or 0)
+
+
+def entry_json(entry: JournalEntry) -> dict[str, Any]:
+    """One journal entry as the JSON the control plane, the UI and the reports show."""
+    return {
+        "id": entry.id,
+        "realTime": iso(entry.real_time),
+        "virtualTime": iso(entry.virtual_time),
+        "request": {
+            "method": entry.method,
+            "path": entry.path,
+            "query": entry.query,
+            "headers": entry.request_headers,
+            "body": entry.request_body,
+            "bodyTruncated": entry.request_body_truncated,
+        },
+        "response": {
+            "status": entry.status,
+            "headers": entry.response_headers,
+            "body": entry.response_body,
+            "bodyTruncated": entry.response_body_truncated,
+        },
+        "durationMs": entry.duration_ms,
+    }
