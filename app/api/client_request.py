@@ -23,7 +23,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     head = current_head()
     cache: SnapshotCache = current_app.extensions["sandbox.snapshots"]
     version = head.version
-    if poll_step(get_session(), head.id, head.poll_step_seconds):
+    if poll_step(get_session(), head.id, head.poll_step_seconds, head.status == "active"):
         version += 1
     # The session is opened only off the fast path (a changed run, a due step, a fault).
     snapshot = cache.cached(head.id, version) or cache.load(get_session(), head.id)

@@ -47,12 +47,20 @@ class Write:
 Decide = Callable[[Run], Write | None]
 
 
+def refuse_if_finished(run: Run) -> None:
+    """A finished run is read-only: every change to it is a 409."""
+    if run.status != "active":
+        message = f"Kjøringen {run.id} er avsluttet; den kan leses, men ikke endres."
+        raise Conflict(message, [Problem("run.avsluttet", "runId", message)])
+
+
 def write_run(session: Session, run_id: str, decide: Decide, *, journal_cap: int = 0) -> Any:
     """Decide and store one change of ``run_id`` exactly once; return its ``result``.
 
     ``decide`` sees the run as stored now and returns the change, or None when there is
     nothing to do (then nothing is written and None returned). It may run more than
-    once, so it must not change anything outside the run it is given.
+    once, so it must not change anything outside the run it is given. A finished run
+    refuses every change (409).
     """
     for attempt in range(MAX_ATTEMPTS):
         session.rollback()
@@ -62,6 +70,7 @@ def write_run(session: Session, run_id: str, decide: Decide, *, journal_cap: int
         if run is None:
             message = f"Kjøringen {run_id} finnes ikke."
             raise NotFound(message, [Problem("run.ukjent", "runId", message)])
+        refuse_if_finished(run)
         decided = decide(run)
         if decided is None:
             session.rollback()

@@ -93,9 +93,12 @@ def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
     return moved
 
 
-def poll_step(session: Session, run_id: str, step_seconds: float | None) -> bool:
-    """On an ``on_poll`` clock, move it by its step for this client request; True if moved."""
-    if not step_seconds:
+def poll_step(session: Session, run_id: str, step_seconds: float | None, active: bool) -> bool:
+    """On an ``on_poll`` clock, move it by its step for this client request; True if moved.
+
+    A finished run's clock stands still: its client may still read it.
+    """
+    if not step_seconds or not active:
         return False
     advance_clock(session, run_id, timedelta(seconds=step_seconds))
     return True

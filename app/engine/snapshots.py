@@ -33,6 +33,7 @@ _HEAD_COLUMNS = (
     Run.version,
     Run.journal_count,
     Run.clock_poll_step_seconds,
+    Run.status,
 )
 _HEAD_BY_USERNAME = select(*_HEAD_COLUMNS).where(Run.username == bindparam("username"))
 _HEAD_BY_ID = select(*_HEAD_COLUMNS).where(Run.id == bindparam("id"))
@@ -47,6 +48,7 @@ class RunHead:
     version: int
     journal_count: int
     poll_step_seconds: float | None
+    status: str
 
 
 Encode = Callable[[Any], bytes]

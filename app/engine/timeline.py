@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
+from app.engine.apply import refuse_if_finished
 from app.engine.changes import Applied, RunContext, mutate
 from app.engine.clock import advance_clock, aware, clock_of
 from app.engine.durations import parse_delay
@@ -216,6 +217,10 @@ def catch_up(session: Session, run_id: str, config: EngineConfig) -> list[str]:
 
 def next_event(session: Session, run_id: str, config: EngineConfig) -> dict[str, Any]:
     """Move to the next thing the kommune does: advance the clock to it, or fire a manual step."""
+    run = session.get(Run, run_id, populate_existing=True)
+    if run is None:
+        raise NotFound(f"Kjøringen {run_id} finnes ikke.")
+    refuse_if_finished(run)
     fired = catch_up(session, run_id, config)
     session.rollback()
     run = session.get(Run, run_id, populate_existing=True)
