@@ -39,6 +39,7 @@ from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
 from app.store.db import get_session, settle_journal
 from app.store.models import JournalEntry, Run
+from app.vocabulary import form_clock_modes
 from app.wire.dates import iso
 from app.wire.journal import journal_json
 
@@ -51,11 +52,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 COOKIE = "byggesak_sandbox_ui"
-CLOCK_MODES = {
-    "manual": "manuell — flyttes bare når du ber om det",
-    "accelerated": "akselerert — et døgn per sekund",
-    "realtime": "sanntid",
-}
+CLOCK_MODES = form_clock_modes()
 SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
 
 
