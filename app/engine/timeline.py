@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app import vocabulary
 from app.domain.case import Sak
 from app.engine.clock import aware
 from app.engine.durations import parse_delay
@@ -43,7 +44,7 @@ from app.wire.dates import iso, parse_iso
 from app.wire.inputs import InnsendingSchema, load_event
 
 ALIAS = re.compile(r"^\$\{innsending\.([a-z][a-z0-9_-]*)\}$")
-POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
+POLL_PATHS = vocabulary.POLL_PATHS
 MAX_STEPS_PER_CATCH_UP = 10_000
 
 

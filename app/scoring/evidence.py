@@ -21,8 +21,7 @@ from app.engine.durations import parse_delay
 from app.engine.runs import clock_of, load_sak
 from app.store.journal_writer import settle
 from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
-
-POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
+from app.vocabulary import POLL_PATHS
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Exchange:
 
     @property
     def is_poll(self) -> bool:
-        """A GET on kvittering, oppdatering or status."""
+        """A GET on an API that is polled (kvittering, oppdatering, status)."""
         return self.method == "GET" and self.path in POLL_PATHS
 
     def reference(self) -> str | None:
