@@ -10,6 +10,8 @@ from typing import Any
 import click
 import requests
 
+from app.vocabulary import CLOCK_MODES
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
@@ -65,7 +67,7 @@ def runs_group(ctx: click.Context, server: str) -> None:
 @click.option(
     "--clock",
     "mode",
-    type=click.Choice(["manual", "realtime", "accelerated", "on_poll"]),
+    type=click.Choice(list(CLOCK_MODES)),
     default="manual",
     show_default=True,
 )

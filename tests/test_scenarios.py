@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.engine.calendar import add_virkedager, easter_sunday, is_virkedag
+from app.domain.calendar import add_virkedager, easter_sunday, is_virkedag
 from app.scenarios.loader import load_text
 from app.scenarios.registry import ScenarioRegistry
 from app.scenarios.schema import schema_json

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, g, request
 from sqlalchemy import select
 
+from app import vocabulary
 from app.engine.clock import clock_of, utcnow
 from app.store.db import get_session
 from app.store.journal_writer import WriterSlot
@@ -104,20 +105,8 @@ def _run_from_credentials() -> str | None:
     return session.scalars(select(Run.id).where(Run.username == auth.username)).first()
 
 
-ACTIONS = {
-    ("POST", "/api/v1/innsending", 201): "innsending",
-    ("GET", "/api/v1/kvittering", 200): "kvittering_hentet",
-    ("GET", "/api/v1/oppdatering", 200): "oppdatering_hentet",
-    ("GET", "/api/v1/status", 200): "status_hentet",
-    ("POST", "/api/v1/supplering", 201): "supplering_mottatt",
-}
-
-
-def _action(method: str, path: str, status: int) -> str | None:
-    """The client action a successful exchange stands for (scenario triggers count these)."""
-    if method == "GET" and status == 200 and path.startswith("/api/v1/dokument/"):
-        return "dokument_hentet"
-    return ACTIONS.get((method, path, status))
+ACTIONS = vocabulary.CLIENT_ACTIONS
+_action = vocabulary.client_action
 
 
 STARTED = "sandbox.started"

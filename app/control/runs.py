@@ -10,11 +10,11 @@ from sqlalchemy import delete, select
 
 from app.config import engine_config
 from app.control.auth import require_admin
+from app.domain.durations import parse_duration
 from app.domain.events import MottaSupplering
 from app.domain.serial import to_plain
 from app.engine.changes import apply_event, new_supplering_ref
 from app.engine.clock import advance_clock, clock_of
-from app.engine.durations import parse_duration
 from app.engine.reads import load_sak
 from app.engine.runs import finish_run, start_run
 from app.engine.settings import EngineConfig

@@ -12,20 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from app.engine.apply import Write, write_run
 from app.store.models import Run
+from app.vocabulary import CLOCK_MODES, ClockModeName
 
-ClockMode = Literal["realtime", "manual", "accelerated", "on_poll"]
-FACTORS: dict[str, float] = {
-    "realtime": 1.0,
-    "manual": 0.0,
-    "accelerated": 86_400.0,
-    "on_poll": 0.0,
-}
+ClockMode = ClockModeName
+FACTORS: dict[str, float] = {name: mode.factor for name, mode in CLOCK_MODES.items()}
 
 
 def utcnow() -> datetime:

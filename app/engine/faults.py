@@ -4,23 +4,26 @@ Each fault names the API it hits and when it is active (``after_step``, the firs
 ``times`` requests, or a seeded ``probability``). How often a fault has struck is read
 from the journal, where every response records the fault that shaped it; the random
 draw is seeded by the run's seed, the fault and the request's position, so a run replays.
+The kinds are :data:`app.vocabulary.FAULT_KINDS`; ``STRIKES`` holds what each one does.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.engine.durations import parse_delay
+from app.domain.durations import parse_delay
 from app.engine.timeline import step_state
 from app.errors import Problem, RequestError
 from app.store import journal_reads
 from app.store.models import Run
+from app.vocabulary import ANY_API, FAULT_KINDS
 
 
 class InjectedFault(RequestError):
@@ -57,6 +60,90 @@ def _active(session: Session, run: Run, fault: dict[str, Any], journal_count: in
     return True
 
 
+@dataclass
+class _Strike:
+    """One active fault striking one request: what it may read, and the plan it adds to."""
+
+    fault: dict[str, Any]
+    run: Run
+    now: datetime
+    result: FaultPlan
+
+    def applied(self) -> None:
+        """Record in the journal that this fault shaped the response."""
+        self.result.applied.append(self.fault["id"])
+
+    def step_oppdateringer(self) -> tuple[dict[str, Any], set[int]]:
+        """The progress of the fault's ``step`` and the oppdateringer it sent."""
+        state = step_state(self.run, self.fault.get("step", ""))
+        return state, set(state.get("oppdateringer", []))
+
+
+_MESSAGES = {
+    429: "For mange forespørsler; prøv igjen etter Retry-After sekunder.",
+    500: "Midlertidig intern feil (injisert av scenarioet).",
+    503: "Tjenesten er midlertidig utilgjengelig; prøv igjen etter Retry-After.",
+}
+
+
+def _status(strike: _Strike) -> None:
+    fault = strike.fault
+    status = int(fault["status"])
+    message = _MESSAGES[status]
+    error = InjectedFault(
+        message,
+        [Problem(f"feil.{fault['id']}", "$", message)],
+        {"Retry-After": str(int(fault.get("retry_after", 1)))},
+    )
+    error.status = status
+    strike.applied()
+    strike.result.error = error
+
+
+def _slow(strike: _Strike) -> None:
+    time.sleep(int(strike.fault["delay_ms"]) / 1000)
+    strike.applied()
+
+
+def _duplicate(strike: _Strike) -> None:
+    _state, seqs = strike.step_oppdateringer()
+    if seqs:
+        strike.result.duplicate_seqs |= seqs
+        strike.applied()
+
+
+def _out_of_order(strike: _Strike) -> None:
+    state, seqs = strike.step_oppdateringer()
+    if not seqs:
+        return
+    sent = datetime.fromisoformat(state["at"])
+    if strike.now < parse_delay(str(strike.fault["duration"])).after(sent):
+        strike.result.hidden_seqs |= seqs
+        strike.applied()
+
+
+def _document_gone(strike: _Strike) -> None:
+    # Not recorded as applied: it shapes the documents, not this response.
+    now = strike.now
+    strike.result.document_lifetime = parse_delay(str(strike.fault["duration"])).after(now) - now
+
+
+def _unknown_field(strike: _Strike) -> None:
+    strike.result.unknown_field = True
+    strike.applied()
+
+
+# What each fault kind of app.vocabulary.FAULT_KINDS does (a test keeps the two in step).
+STRIKES: dict[str, Callable[[_Strike], None]] = {
+    "status": _status,
+    "slow": _slow,
+    "duplicate": _duplicate,
+    "out_of_order": _out_of_order,
+    "document_gone": _document_gone,
+    "unknown_field": _unknown_field,
+}
+
+
 def plan(session: Session, run: Run, api: str, now: datetime, journal_count: int) -> FaultPlan:
     """Work out what the active faults do to one request on ``api``.
 
@@ -65,52 +152,17 @@ def plan(session: Session, run: Run, api: str, now: datetime, journal_count: int
     """
     result = FaultPlan()
     for fault in _faults(run):
-        if fault.get("api", "*") not in ("*", api):
+        if fault.get("api", ANY_API) not in (ANY_API, api):
             continue
-        kind = fault["kind"]
-        if kind in ("duplicate", "out_of_order", "unknown_field") and api != "oppdatering":
-            continue
-        if kind == "document_gone":
-            if _active(session, run, fault, journal_count):
-                result.document_lifetime = parse_delay(str(fault["duration"])).after(now) - now
+        kind = FAULT_KINDS.get(fault["kind"])
+        strike = STRIKES.get(fault["kind"])
+        if kind is None or strike is None or kind.only_api not in (None, api):
             continue
         if not _active(session, run, fault, journal_count):
             continue
-        if kind == "status":
-            retry_after = str(int(fault.get("retry_after", 1)))
-            status = int(fault["status"])
-            message = {
-                429: "For mange forespørsler; prøv igjen etter Retry-After sekunder.",
-                500: "Midlertidig intern feil (injisert av scenarioet).",
-                503: "Tjenesten er midlertidig utilgjengelig; prøv igjen etter Retry-After.",
-            }[status]
-            error = InjectedFault(
-                message,
-                [Problem(f"feil.{fault['id']}", "$", message)],
-                {"Retry-After": retry_after},
-            )
-            error.status = status
-            result.applied.append(fault["id"])
-            result.error = error
+        strike(_Strike(fault, run, now, result))
+        if result.error is not None:
             return result
-        if kind == "slow":
-            time.sleep(int(fault["delay_ms"]) / 1000)
-            result.applied.append(fault["id"])
-        if kind == "unknown_field":
-            result.unknown_field = True
-            result.applied.append(fault["id"])
-        state = step_state(run, fault.get("step", ""))
-        seqs = set(state.get("oppdateringer", []))
-        if kind == "duplicate" and seqs:
-            result.duplicate_seqs |= seqs
-            result.applied.append(fault["id"])
-        if kind == "out_of_order" and seqs:
-            shown_from = parse_delay(str(fault["duration"])).after(
-                datetime.fromisoformat(state["at"])
-            )
-            if now < shown_from:
-                result.hidden_seqs |= seqs
-                result.applied.append(fault["id"])
     return result
 
 

@@ -23,10 +23,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
+from app.domain.durations import parse_delay
 from app.engine.apply import refuse_if_finished
 from app.engine.changes import Applied, RunContext, mutate
 from app.engine.clock import advance_clock, aware, clock_of
-from app.engine.durations import parse_delay
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, SandboxError
 from app.store import journal_reads

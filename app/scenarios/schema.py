@@ -4,6 +4,8 @@ The event part is generated from the same marshmallow schemas the control plane 
 events with (``app.wire.inputs.EVENT_SCHEMAS``), so a field an event accepts by hand is a
 field a scenario may use, and ``scenarios/scenario.schema.json`` is this module's output
 (``byggesak-sandbox schema`` writes it; a test fails when the committed file is stale).
+Every list of names in it (event kinds, client actions, fault kinds and APIs, checks,
+severities) comes from :mod:`app.vocabulary`.
 """
 
 from __future__ import annotations
@@ -16,27 +18,10 @@ from typing import Any
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import Schema
 
-from app.engine.durations import DELAY_PATTERN
+from app import vocabulary
+from app.domain.durations import DELAY_PATTERN
 from app.wire import inputs
 
-CLIENT_ACTIONS = {
-    "innsending": "the client submitted a søknad (POST /api/v1/innsending answered 201)",
-    "kvittering_hentet": "the client fetched a kvittering (GET /api/v1/kvittering answered 200)",
-    "oppdatering_hentet": "the client fetched oppdateringer (GET /api/v1/oppdatering answered 200)",
-    "status_hentet": "the client fetched the status (GET /api/v1/status answered 200)",
-    "dokument_hentet": "the client downloaded a document (GET /api/v1/dokument/{id} answered 200)",
-    "supplering_mottatt": "the client's supplering was received (POST /api/v1/supplering: 201)",
-    "poll": "any GET on kvittering, oppdatering or status, whatever the answer",
-}
-FAULT_KINDS = {
-    "status": "answer with an error status instead (429, 500 or 503), with Retry-After",
-    "slow": "answer after delay_ms milliseconds of real time",
-    "duplicate": "deliver the oppdatering of `step` twice in the list",
-    "out_of_order": "hide the oppdatering of `step` until `duration` after it was sent",
-    "document_gone": "documents answer 410 once `duration` has passed, not 30 days",
-    "unknown_field": "add a field DiBK might introduce later to every oppdatering",
-}
-FAULT_APIS = ["kvittering", "oppdatering", "status", "dokument", "innsending", "supplering", "*"]
 REF = r"^(\$\{innsending\.[a-z][a-z0-9_-]*\}|AR\d+)$"
 
 
@@ -81,7 +66,13 @@ def _event_schema() -> dict[str, Any]:
         "type": "object",
         "description": "A kommune event: the same body as POST /sandbox/runs/{id}/events.",
         "required": ["type"],
-        "properties": {"type": {"enum": kinds, "description": "The event kind."}},
+        "properties": {
+            "type": {
+                "enum": kinds,
+                "description": "The event kind: "
+                + _glossary({k: v.description for k, v in vocabulary.EVENT_KINDS.items()}),
+            }
+        },
         "allOf": branches,
     }
 
@@ -106,6 +97,10 @@ def _innsending_schema() -> dict[str, Any]:
     return body
 
 
+def _glossary(words: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {meaning}" for name, meaning in words.items())
+
+
 def _duration(description: str) -> dict[str, Any]:
     return {"type": "string", "pattern": DELAY_PATTERN, "description": description}
 
@@ -122,9 +117,9 @@ def scenario_schema() -> dict[str, Any]:
             "at": _duration("Virtual time after the run starts, e.g. PT2H or '1 virkedag'."),
             "after": {**step_id, "description": "Fire after this step has fired."},
             "on": {
-                "enum": list(CLIENT_ACTIONS),
+                "enum": list(vocabulary.TRIGGER_ACTIONS),
                 "description": "Fire after a client action: "
-                + "; ".join(f"{k}: {v}" for k, v in CLIENT_ACTIONS.items()),
+                + _glossary(vocabulary.TRIGGER_ACTIONS),
             },
             "count": {
                 "type": "integer",
@@ -157,10 +152,16 @@ def scenario_schema() -> dict[str, Any]:
         "properties": {
             "id": {**step_id, "description": "Unique fault id (shown in the journal)."},
             "kind": {
-                "enum": list(FAULT_KINDS),
-                "description": "; ".join(f"{k}: {v}" for k, v in FAULT_KINDS.items()),
+                "enum": list(vocabulary.FAULT_KINDS),
+                "description": _glossary(
+                    {k: v.description for k, v in vocabulary.FAULT_KINDS.items()}
+                ),
             },
-            "api": {"enum": FAULT_APIS, "default": "*", "description": "Which API it hits."},
+            "api": {
+                "enum": list(vocabulary.FAULT_APIS),
+                "default": vocabulary.ANY_API,
+                "description": "Which API it hits.",
+            },
             "status": {"enum": [429, 500, 503], "description": "For kind status."},
             "retry_after": {
                 "type": "integer",
@@ -204,11 +205,18 @@ def scenario_schema() -> dict[str, Any]:
                 "type": "string",
                 "description": "The DiBK rule it checks, e.g. DIBK-SUPPLERING-MANGELID.",
             },
-            "severity": {"enum": ["must", "should"], "default": "must"},
+            "severity": {
+                "enum": list(vocabulary.SEVERITIES),
+                "default": vocabulary.DEFAULT_SEVERITY,
+                "description": _glossary(
+                    {k: v.description for k, v in vocabulary.SEVERITIES.items()}
+                ),
+            },
             "weight": {"type": "number", "minimum": 0, "default": 1},
             "check": {
-                "type": "string",
-                "description": "A reusable protocol check instead of a request matcher.",
+                "enum": list(vocabulary.PROTOCOL_CHECKS),
+                "description": "A reusable protocol check instead of a request matcher: "
+                + _glossary({k: v.title for k, v in vocabulary.PROTOCOL_CHECKS.items()}),
             },
             "request": {
                 "type": "object",
@@ -296,4 +304,4 @@ def schema_json() -> str:
     return json.dumps(copy.deepcopy(scenario_schema()), ensure_ascii=False, indent=2) + "\n"
 
 
-__all__ = ["CLIENT_ACTIONS", "FAULT_KINDS", "REF", "scenario_schema", "schema_json"]
+__all__ = ["REF", "scenario_schema", "schema_json"]

@@ -1,5 +1,8 @@
 """Reusable protocol checks any scenario may name with ``check:``.
 
+Their names and titles are in :data:`app.vocabulary.PROTOCOL_CHECKS`; ``CHECKS`` below
+maps each name to its function (a test keeps the two in step).
+
 Each reads the run's exchanges and the kommune's side of the case and returns an outcome:
 True (passed), False (failed, with the first divergence), or None (not exercised: the run
 never gave the client the chance, e.g. no mangel was sent).
@@ -338,13 +341,4 @@ CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Outcome]] = {
     "echoes_mangel_ids": echoes_mangel_ids,
     "downloads_documents": downloads_documents,
     "tolerates_unknown_fields": tolerates_unknown_fields,
-}
-TITLES = {
-    "polls_sanely": "Polls no faster than agreed",
-    "backs_off": "Backs off as Retry-After says",
-    "picks_up_all_oppdateringer": "Picks up every oppdatering",
-    "uses_current_saksnummer": "Uses the current saksnummer",
-    "echoes_mangel_ids": "Echoes every mangelID before the svarfrist",
-    "downloads_documents": "Downloads outgoing documents before they expire",
-    "tolerates_unknown_fields": "Tolerates unknown fields",
 }

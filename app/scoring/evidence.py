@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak, Saksnummer
+from app.domain.durations import parse_delay
 from app.engine.clock import aware, clock_of
-from app.engine.durations import parse_delay
 from app.engine.reads import load_sak
 from app.store import journal_reads
 from app.store.models import DokumentRow, KvitteringRow, OppdateringRow, Run
-
-POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
+from app.vocabulary import POLL_PATHS
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Exchange:
 
     @property
     def is_poll(self) -> bool:
-        """A GET on kvittering, oppdatering or status."""
+        """A GET on an API that is polled (kvittering, oppdatering, status)."""
         return self.method == "GET" and self.path in POLL_PATHS
 
     def reference(self) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from app.scoring import checks
 from app.scoring.evidence import Exchange, Facts, after, deadline
 from app.scoring.outcome import Outcome
+from app.vocabulary import DEFAULT_SEVERITY, PROTOCOL_CHECKS, fails
 from app.wire.dates import iso
 
 PASSED, FAILED, WARNING, SKIPPED = "PASSED", "FAILED", "WARNING", "SKIPPED"
@@ -61,13 +62,13 @@ def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
         outcome = checks.CHECKS[expectation["check"]](facts, expectation)
     else:
         outcome = _request_outcome(facts, expectation)
-    severity = expectation.get("severity", "must")
+    severity = expectation.get("severity", DEFAULT_SEVERITY)
     if outcome.ok is None:
         status = SKIPPED
     elif outcome.ok:
         status = PASSED
     else:
-        status = FAILED if severity == "must" else WARNING
+        status = FAILED if fails(severity) else WARNING
     return Verdict(
         id=expectation["id"],
         title=expectation.get("title") or _default_title(expectation),
@@ -83,7 +84,7 @@ def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
 
 def _default_title(expectation: dict[str, Any]) -> str:
     if "check" in expectation:
-        return str(checks.TITLES[expectation["check"]])
+        return PROTOCOL_CHECKS[expectation["check"]].title
     request = expectation.get("request", {})
     return f"{request.get('method', 'any method')} {request.get('path', 'any path')}"
 

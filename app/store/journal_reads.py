@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.store.models import JournalEntry
+from app.vocabulary import POLL_PATHS
 from app.wire.dates import iso
-
-POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
 
 
 def entries(

@@ -27,10 +27,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.config import engine_config
 from app.control.runs import run_or_404, summary
+from app.domain.durations import parse_duration
 from app.domain.serial import to_plain
 from app.engine import runs as engine_runs
 from app.engine.clock import advance_clock
-from app.engine.durations import parse_duration
 from app.engine.reads import load_sak
 from app.engine.runs import finish_run
 from app.engine.timeline import catch_up, next_event
@@ -43,6 +43,7 @@ from app.store import journal_reads
 from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
+from app.vocabulary import form_clock_modes
 from app.wire.dates import iso
 
 bp = Blueprint(
@@ -54,11 +55,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 COOKIE = "byggesak_sandbox_ui"
-CLOCK_MODES = {
-    "manual": "manuell — flyttes bare når du ber om det",
-    "accelerated": "akselerert — et døgn per sekund",
-    "realtime": "sanntid",
-}
+CLOCK_MODES = form_clock_modes()
 SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
 
 

@@ -1,0 +1,344 @@
+"""Every fixed list of words the sandbox uses, in one place that everything else reads.
+
+Clock modes, client actions (and which count as a poll), the simulated APIs a fault may
+hit, fault kinds, protocol checks, event kinds and severities. The scenario JSON Schema,
+lint, the engine, scoring and the UI take their lists from here; the tests check that the
+code implementing each word (event classes and input schemas, fault implementations,
+check functions, the journal's action mapping) covers exactly these words, using
+:func:`disagreements`. Plain data only: nothing of the app is imported here, so every
+layer may read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar, get_args
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+T = TypeVar("T")
+
+
+def _by_name(*entries: N) -> dict[str, N]:
+    return {entry.name: entry for entry in entries}
+
+
+# ---- clock modes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockModeDef:
+    """A way a run's virtual clock moves."""
+
+    name: str
+    factor: float  # virtual seconds per real second (accelerated: the default)
+    description: str
+    label: str  # in the UI's start form
+
+
+CLOCK_MODES = _by_name(
+    ClockModeDef("realtime", 1.0, "moves with the wall clock; for staging soaks", "sanntid"),
+    ClockModeDef(
+        "manual",
+        0.0,
+        "moves only when told (…/clock, …/next); for CI",
+        "manuell — flyttes bare når du ber om det",
+    ),
+    ClockModeDef(
+        "accelerated",
+        86_400.0,
+        "`factor` virtual seconds per real second (default: a day a second); for demos",
+        "akselerert — et døgn per sekund",
+    ),
+    ClockModeDef(
+        "on_poll",
+        0.0,
+        "moves `step` on every client request; the case progresses as the client polls",
+        "ett steg per forespørsel",
+    ),
+)
+ClockModeName = Literal["realtime", "manual", "accelerated", "on_poll"]
+DEFAULT_CLOCK_MODE = "realtime"
+# The UI's start form, first one preselected; on_poll needs a step the form does not ask for.
+FORM_CLOCK_MODES = ("manual", "accelerated", "realtime")
+
+
+def form_clock_modes() -> dict[str, str]:
+    """The clock modes the UI offers, each with its label."""
+    return {name: CLOCK_MODES[name].label for name in FORM_CLOCK_MODES}
+
+
+# ---- the simulated API and what a client does on it ---------------------------------------
+
+APIS = ("kvittering", "oppdatering", "status", "dokument", "innsending", "supplering")
+ANY_API = "*"
+FAULT_APIS = (*APIS, ANY_API)
+
+
+@dataclass(frozen=True)
+class ClientActionDef:
+    """A successful exchange that scenario triggers count (stored in the journal)."""
+
+    name: str
+    method: str
+    path: str  # a trailing ``{…}`` part matches any rest of the path
+    status: int
+    summary: str
+    poll: bool = False  # any GET on its path counts as a poll, whatever the answer
+    # An event kind without which this action cannot happen, and what lint then says.
+    needs_event: tuple[str, str] | None = None
+
+    @property
+    def api(self) -> str:
+        """The simulated API it is made on (``kvittering`` for /api/v1/kvittering)."""
+        return self.path.split("/")[3]
+
+    @property
+    def prefix(self) -> str | None:
+        """For a path with a ``{…}`` part: what every matching path starts with."""
+        return self.path.partition("{")[0] if "{" in self.path else None
+
+    @property
+    def description(self) -> str:
+        """What it means, with the exchange it stands for."""
+        return f"{self.summary} ({self.method} {self.path} answered {self.status})"
+
+
+CLIENT_ACTIONS = _by_name(
+    ClientActionDef(
+        "innsending", "POST", "/api/v1/innsending", 201, "the client submitted a søknad"
+    ),
+    ClientActionDef(
+        "kvittering_hentet",
+        "GET",
+        "/api/v1/kvittering",
+        200,
+        "the client fetched a kvittering",
+        poll=True,
+        needs_event=("journalfor", "no step journalfører, so a kvittering can never be fetched"),
+    ),
+    ClientActionDef(
+        "oppdatering_hentet",
+        "GET",
+        "/api/v1/oppdatering",
+        200,
+        "the client fetched oppdateringer",
+        poll=True,
+    ),
+    ClientActionDef(
+        "status_hentet", "GET", "/api/v1/status", 200, "the client fetched the status", poll=True
+    ),
+    ClientActionDef(
+        "dokument_hentet", "GET", "/api/v1/dokument/{id}", 200, "the client downloaded a document"
+    ),
+    ClientActionDef(
+        "supplering_mottatt",
+        "POST",
+        "/api/v1/supplering",
+        201,
+        "the client's supplering was received",
+        needs_event=("mangel", "no step sends a mangel, so no supplering can answer one"),
+    ),
+)
+POLL = "poll"
+POLL_PATHS = tuple(a.path for a in CLIENT_ACTIONS.values() if a.poll)
+_POLLED = [a.api for a in CLIENT_ACTIONS.values() if a.poll]
+POLL_DESCRIPTION = (
+    f"any GET on {', '.join(_POLLED[:-1])} or {_POLLED[-1]}, whatever the answer"
+    if len(_POLLED) > 1
+    else f"any GET on {''.join(_POLLED)}, whatever the answer"
+)
+# What a trigger's ``on`` may name: every client action, and any poll.
+TRIGGER_ACTIONS = {
+    **{name: action.description for name, action in CLIENT_ACTIONS.items()},
+    POLL: POLL_DESCRIPTION,
+}
+_EXACT = {(a.method, a.path, a.status): a.name for a in CLIENT_ACTIONS.values() if a.prefix is None}
+_PREFIXED = [
+    (a.method, a.prefix, a.status, a.name) for a in CLIENT_ACTIONS.values() if a.prefix is not None
+]
+
+
+def client_action(method: str, path: str, status: int) -> str | None:
+    """The client action a successful exchange stands for (scenario triggers count these)."""
+    found = _EXACT.get((method, path, status))
+    if found is None:
+        for m, prefix, s, name in _PREFIXED:
+            if method == m and status == s and path.startswith(prefix):
+                return name
+    return found
+
+
+# ---- faults -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaultKindDef:
+    """A way a scenario makes the simulated API misbehave."""
+
+    name: str
+    description: str
+    needs: tuple[str, ...] = ()  # keys a fault of this kind must give
+    only_api: str | None = None  # strikes only requests on this API
+
+
+FAULT_KINDS = _by_name(
+    FaultKindDef(
+        "status",
+        "answer with an error status instead (429, 500 or 503), with Retry-After",
+        ("status",),
+    ),
+    FaultKindDef("slow", "answer after delay_ms milliseconds of real time", ("delay_ms",)),
+    FaultKindDef(
+        "duplicate",
+        "deliver the oppdatering of `step` twice in the list",
+        ("step",),
+        "oppdatering",
+    ),
+    FaultKindDef(
+        "out_of_order",
+        "hide the oppdatering of `step` until `duration` after it was sent",
+        ("step", "duration"),
+        "oppdatering",
+    ),
+    FaultKindDef(
+        "document_gone",
+        "documents answer 410 once `duration` has passed, not 30 days",
+        ("duration",),
+    ),
+    FaultKindDef(
+        "unknown_field",
+        "add a field DiBK might introduce later to every oppdatering",
+        (),
+        "oppdatering",
+    ),
+)
+
+
+# ---- expectations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """A reusable protocol check an expectation names with ``check:``."""
+
+    name: str
+    title: str  # the verdict's title when the expectation gives none
+
+
+PROTOCOL_CHECKS = _by_name(
+    CheckDef("polls_sanely", "Polls no faster than agreed"),
+    CheckDef("backs_off", "Backs off as Retry-After says"),
+    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering"),
+    CheckDef("uses_current_saksnummer", "Uses the current saksnummer"),
+    CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist"),
+    CheckDef("downloads_documents", "Downloads outgoing documents before they expire"),
+    CheckDef("tolerates_unknown_fields", "Tolerates unknown fields"),
+)
+
+
+@dataclass(frozen=True)
+class SeverityDef:
+    """How much an expectation that does not hold counts."""
+
+    name: str
+    description: str
+    fails: bool  # a verdict that does not hold is FAILED (else WARNING)
+
+
+SEVERITIES = _by_name(
+    SeverityDef("must", "fails the build when it does not hold", True),
+    SeverityDef("should", "a warning when it does not hold", False),
+)
+DEFAULT_SEVERITY = "must"
+
+
+def fails(severity: str) -> bool:
+    """True when an expectation of ``severity`` that does not hold fails the run."""
+    found = SEVERITIES.get(severity)
+    return found is not None and found.fails
+
+
+# ---- kommune events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventKindDef:
+    """A kommune event: a class in app.domain.events and a schema in app.wire.inputs."""
+
+    name: str
+    description: str
+
+
+EVENT_KINDS = _by_name(
+    EventKindDef("journalfor", "register the innsending and issue the kvittering (once)"),
+    EventKindDef("endre_saksnummer", "change the saksnummer: endring, samling or splitting"),
+    EventKindDef("tildel_saksbehandler", "assign or change the caseworker"),
+    EventKindDef(
+        "sett_frist", "set the saksbehandlingsfrist to a date, or start it for a number of weeks"
+    ),
+    EventKindDef("endre_soknadstype", "change søknadstype and/or tiltakstyper"),
+    EventKindDef("mangel", "a mangelbrev with one or more deficiencies (milepæl MB)"),
+    EventKindDef("supplering", "receive a supplering on the client's behalf"),
+    EventKindDef("komplett", "register the søknad as complete (milepæl KS)"),
+    EventKindDef("vedtak", "decide: innvilget, avslag or avvisning (milepæl VF)"),
+    EventKindDef("publiser_dokument", "publish an outgoing letter"),
+)
+
+
+# ---- keeping the lists in step --------------------------------------------------------------
+
+
+def in_order(registered: Mapping[str, T], registry: Iterable[str]) -> dict[str, T]:
+    """``registered`` in the vocabulary's order; names the vocabulary lacks come last."""
+    order = {name: index for index, name in enumerate(registry)}
+    return dict(sorted(registered.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def disagreements(
+    what: str, registry: Iterable[str], lists: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """Every name one of ``lists`` has and the registry lacks, or the other way, one line each."""
+    names = set(registry)
+    out: list[str] = []
+    for where, listed in lists.items():
+        found = set(listed)
+        out += [
+            f"{what} '{n}' is in the vocabulary but not in {where}" for n in sorted(names - found)
+        ]
+        out += [
+            f"{what} '{n}' is in {where} but not in the vocabulary" for n in sorted(found - names)
+        ]
+    return out
+
+
+def missing(what: str, names: Iterable[str], known: Iterable[str], where: str) -> list[str]:
+    """Every one of ``names`` that is not among ``known``, one line each."""
+    allowed = set(known)
+    return [f"{what} '{n}' is not in {where}" for n in names if n not in allowed]
+
+
+def internal_disagreements() -> list[str]:
+    """Where this module's own lists refer to each other and do not agree."""
+    out = disagreements("clock mode", CLOCK_MODES, {"ClockModeName": get_args(ClockModeName)})
+    out += missing(
+        "clock mode", [DEFAULT_CLOCK_MODE, *FORM_CLOCK_MODES], CLOCK_MODES, "CLOCK_MODES"
+    )
+    out += missing("severity", [DEFAULT_SEVERITY], SEVERITIES, "SEVERITIES")
+    out += missing("client action API", [a.api for a in CLIENT_ACTIONS.values()], APIS, "APIS")
+    out += missing(
+        "fault API", [k.only_api for k in FAULT_KINDS.values() if k.only_api], APIS, "APIS"
+    )
+    out += missing(
+        "event kind",
+        [a.needs_event[0] for a in CLIENT_ACTIONS.values() if a.needs_event],
+        EVENT_KINDS,
+        "EVENT_KINDS",
+    )
+    return out

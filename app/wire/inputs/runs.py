@@ -1,0 +1,72 @@
+"""What the control plane accepts to start a run and move its clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from app.vocabulary import CLOCK_MODES, DEFAULT_CLOCK_MODE
+from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
+from app.wire.inputs.submissions import InnsendingSchema
+
+
+class ClockSchema(WireSchema):
+    """The run's virtual clock: mode and an optional start time."""
+
+    mode = fields.String(load_default=DEFAULT_CLOCK_MODE, validate=one_of(CLOCK_MODES, "mode"))
+    start = UtcDateTime(load_default=None)
+    factor = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, min_inclusive=False, max=10_000_000),
+        metadata={"description": "accelerated: virtual seconds per real second (86400 = a day)."},
+    )
+    step = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$",
+            error="step er en ISO-8601-varighet, f.eks. PT6H.",
+        ),
+        metadata={"description": "on_poll: how far each client request moves the clock."},
+    )
+
+    @validates_schema
+    def _mode_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["mode"] == "on_poll" and not data["step"]:
+            raise ValidationError("Klokke i modus on_poll trenger 'step', f.eks. PT6H.", "step")
+
+
+class ClockMoveSchema(WireSchema):
+    """POST /sandbox/runs/{id}/clock: move the virtual clock forward."""
+
+    advance = fields.String(required=True, validate=validate.Length(min=2, max=40))
+
+
+class RunCreateSchema(WireSchema):
+    """POST /sandbox/runs: a new run, optionally with an innsending already submitted."""
+
+    label = fields.String(load_default=None, validate=validate.Length(max=200))
+    scenario = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Play this scenario from the library."},
+    )
+    seed = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0))
+    profile = fields.String(
+        load_default="utkast-2022", validate=one_of(("utkast-2022",), "profile")
+    )
+    kommunenummer = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\d{4}$", error="Kommunenummer skal være fire siffer."),
+    )
+    fraEbyggesaksystem = fields.String(load_default=None, validate=validate.Length(max=100))
+    clock = fields.Nested(ClockSchema, load_default=None)
+    pollInterval = fields.Float(
+        load_default=1.0,
+        validate=validate.Range(min=0.01, max=86_400),
+        metadata={
+            "description": "Seconds the client is told to wait between polls; polling "
+            "the same API and reference sooner than half of it fails polls_sanely."
+        },
+    )
+    innsending = fields.Nested(InnsendingSchema, load_default=None)

@@ -1,0 +1,142 @@
+"""What a søknadssystem sends: the innsending (søknad) and the supplering, and their parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from app.domain import codes
+from app.domain.case import Kontaktpunkt, MottattDokument, Saksnummer
+from app.domain.events import MottaSupplering
+from app.wire.inputs.base import DigitString, WireSchema, one_of
+
+
+class SaksnummerSchema(WireSchema):
+    """saksnummer: saksaar, sakssekvensnummer (and journalpostnummer), all strings."""
+
+    saksaar = DigitString(required=True, validate=validate.Length(equal=4))
+    sakssekvensnummer = DigitString(required=True, validate=validate.Length(min=1, max=10))
+    journalpostnummer = DigitString(load_default=None)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Saksnummer:
+        return Saksnummer(**data)
+
+
+class KontaktpunktSchema(WireSchema):
+    """avsenderKontaktpunkt: the caseworker or department."""
+
+    navn = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    epost = fields.Email(load_default=None)
+    telefon = fields.String(load_default=None, validate=validate.Length(max=30))
+    mobil = fields.String(load_default=None, validate=validate.Length(max=30))
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Kontaktpunkt:
+        return Kontaktpunkt(**data)
+
+
+class EkstraMetadataSchema(WireSchema):
+    """A key/value pair from DiBK's 'Metadata om vedlegg'."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1))
+    value = fields.String(required=True)
+
+
+class MottattDokumentSchema(WireSchema):
+    """A file submitted with an innsending or a supplering."""
+
+    dokumentNavn = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    mimeType = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    dokumentStorrelse = DigitString(required=True)
+    ekstraMetadata = fields.List(fields.Nested(EkstraMetadataSchema), load_default=list)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> MottattDokument:
+        return MottattDokument(**data)
+
+
+class InnsendingSchema(WireSchema):
+    """POST /api/v1/innsending: the søknad the client submits (sandbox stand-in for Altinn/FtB)."""
+
+    soknadstype = fields.String(required=True, validate=one_of(codes.SOKNADSTYPE, "soknadstype"))
+    tiltakstype = fields.List(
+        fields.String(validate=one_of(codes.TILTAKSTYPE, "tiltakstype")),
+        required=True,
+        validate=validate.Length(min=1, error="Du må oppgi minst én tiltakstype."),
+    )
+    kommunenummer = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\d{4}$", error="Kommunenummer skal være fire siffer."),
+    )
+    ftBID = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^BYGG-\d{1,12}$", error="ftBID skal ha formen BYGG-1234."),
+    )
+    tittel = fields.String(load_default=None, validate=validate.Length(max=200))
+    dokumenter = fields.List(
+        fields.Nested(MottattDokumentSchema),
+        required=True,
+        validate=validate.Length(min=1, error="Du må sende med minst ett dokument."),
+    )
+
+
+class MangelbesvarelseSchema(WireSchema):
+    """A structured answer to one mangel, echoing the kommune's mangelID."""
+
+    mangelID = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kommentar = fields.String(load_default=None)
+    vedlegg = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
+
+    @pre_load
+    def _mangel_id_spellings(self, data: Any, **kwargs: Any) -> Any:
+        # DiBK spells it mangelID; the split APIs' examples use mangelId. Accept both.
+        if isinstance(data, dict) and "mangelId" in data and "mangelID" not in data:
+            data = dict(data)
+            data["mangelID"] = data.pop("mangelId")
+        return data
+
+
+class EttersendingSchema(WireSchema):
+    """New information not triggered by a mangel."""
+
+    tema = fields.String(required=True, validate=one_of(codes.ETTERSENDING_TEMA, "tema"))
+    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kommentar = fields.String(load_default=None)
+    vedleggsliste = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
+
+
+class SuppleringSchema(WireSchema):
+    """POST /api/v1/supplering: mangelbesvarelse and/or ettersending (Supplering av søknad)."""
+
+    innsendingReferanse = fields.String(required=True, validate=validate.Length(min=1))
+    kommunensSaksnummer = fields.Nested(SaksnummerSchema, load_default=None)
+    mangelbesvarelse = fields.List(fields.Nested(MangelbesvarelseSchema), load_default=list)
+    ettersending = fields.List(fields.Nested(EttersendingSchema), load_default=list)
+
+    @validates_schema
+    def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data["mangelbesvarelse"] and not data["ettersending"]:
+            raise ValidationError(
+                "Suppleringen må ha mangelbesvarelse eller ettersending.", "mangelbesvarelse"
+            )
+        if data["mangelbesvarelse"] and data["kommunensSaksnummer"] is None:
+            raise ValidationError(
+                "Du må fylle ut kommunensSaksnummer når du besvarer mangler.",
+                "kommunensSaksnummer",
+            )
+
+
+def supplering_event(data: dict[str, Any], referanse: str) -> MottaSupplering:
+    """Turn a loaded supplering body into the kommune event that receives it."""
+    return MottaSupplering(
+        innsendingReferanse=data["innsendingReferanse"],
+        referanse=referanse,
+        kommunensSaksnummer=data["kommunensSaksnummer"],
+        mangelIDer=[m["mangelID"] for m in data["mangelbesvarelse"]],
+        ettersending=[
+            {"tema": e["tema"], "tittel": e["tittel"], "kommentar": e["kommentar"] or ""}
+            for e in data["ettersending"]
+        ],
+    )
