@@ -6,29 +6,21 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.config import engine_config
+from app.control.actions import caught_up
 from app.control.auth import require_admin
-from app.control.runs import run_or_404
-from app.engine.timeline import catch_up
 from app.errors import Problem, ValidationFailed
 from app.reports import MEDIA_TYPES, RENDERERS
 from app.scoring.result import combine, score_run
 from app.store.db import get_session, settle_journal
-from app.store.models import Run
 
 bp = Blueprint("control_reports", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
 bp.before_request(settle_journal)
+SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
 
 
 def _scored(run_id: str) -> dict[str, Any]:
-    run_or_404(run_id)
-    session = get_session()
-    catch_up(session, run_id, engine_config())
-    session.rollback()
-    run = session.get(Run, run_id)
-    assert run is not None
-    return score_run(session, run)
+    return score_run(get_session(), caught_up(run_id))
 
 
 @bp.get("/runs/<run_id>/result")
@@ -47,6 +39,5 @@ def get_report(run_id: str) -> Response:
     document = combine([_scored(run_id)], request.host_url.rstrip("/"))
     response = Response(RENDERERS[fmt](document), mimetype=MEDIA_TYPES[fmt])
     if request.args.get("download"):
-        suffix = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}[fmt]
-        response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.{suffix}"'
+        response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.{SUFFIX[fmt]}"'
     return response
