@@ -12,6 +12,7 @@ from markupsafe import escape
 from app.control.actions import run_or_404
 from app.store.db import get_session
 from app.ui import run_form
+from tests.conftest import INNSENDING, basic
 
 SCENARIO = "mangel-then-vedtak"
 
@@ -116,3 +117,25 @@ def test_an_unknown_run_is_404_on_both(client: FlaskClient, action: str) -> None
         api = client.post(f"/sandbox/runs/run-000000000000/{action}")
         assert api.status_code == 404
         assert api.json["errors"][0]["rule"] == "run.ukjent"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=5001", "limit=lots", "etter=-1"])
+def test_journal_paging_out_of_range_is_400(client: FlaskClient, query: str) -> None:
+    run_id = client.post("/sandbox/runs", json={}).json["id"]  # type: ignore[index]
+    response = client.get(f"/sandbox/runs/{run_id}/journal?{query}")
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == query.split("=")[0]  # type: ignore[index]
+
+
+def test_journal_pages_by_one(client: FlaskClient) -> None:
+    run = client.post("/sandbox/runs", json={"innsending": INNSENDING}).json
+    assert run is not None
+    ref = run["innsendingReferanser"][0]
+    auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+    for _ in range(3):
+        client.get(f"/api/v1/status?innsendingReferanse={ref}", headers=auth)
+    first = client.get(f"/sandbox/runs/{run['id']}/journal?limit=1").json
+    assert first is not None and len(first["entries"]) == 1
+    assert first["next"] == first["entries"][0]["id"]
+    rest = client.get(f"/sandbox/runs/{run['id']}/journal?etter={first['next']}&limit=5").json
+    assert rest is not None and len(rest["entries"]) == 2 and rest["next"] is None

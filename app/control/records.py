@@ -50,10 +50,10 @@ def get_case(run_id: str) -> Response:
     )
 
 
-def _int_arg(name: str, default: int, maximum: int) -> int:
+def _int_arg(name: str, default: int, maximum: int, minimum: int = 0) -> int:
     raw = request.args.get(name, str(default))
-    if not raw.isdigit() or int(raw) > maximum:
-        message = f"'{name}' må være et heltall fra 0 til {maximum}, ikke '{raw}'."
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        message = f"'{name}' må være et heltall fra {minimum} til {maximum}, ikke '{raw}'."
         raise ValidationFailed(message, [Problem(f"journal.{name}.format", name, message)])
     return int(raw)
 
@@ -63,7 +63,7 @@ def get_journal(run_id: str) -> Response:
     """The run's exchanges in order; page with ``etter`` (an entry id) and ``limit``."""
     run_or_404(run_id)
     etter = _int_arg("etter", 0, MAX_ETTER)
-    limit = _int_arg("limit", 500, MAX_LIMIT)
+    limit = _int_arg("limit", 500, MAX_LIMIT, minimum=1)
     entries = list(
         get_session().scalars(
             select(JournalEntry)
