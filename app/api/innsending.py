@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from app import openapi_dibk as docs
 from app.api.prepare import client_request
 from app.config import engine_config
 from app.engine.runs import submit_innsending
@@ -15,6 +16,7 @@ from app.wire.inputs import InnsendingSchema
 bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 
 
+@docs.INNSENDING
 @bp.post("/innsending")
 def post_innsending() -> tuple[Response, int, dict[str, str]]:
     """Register the søknad and return its innsendingReferanse and ftBID."""

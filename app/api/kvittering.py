@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from app import openapi_dibk as docs
 from app.api.kept_answers import offer
 from app.api.prepare import client_request
 from app.engine.runs import kvittering_for
@@ -13,6 +14,7 @@ from app.store.db import get_session
 bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
 
 
+@docs.KVITTERING
 @bp.get("/kvittering")
 def get_kvittering() -> Response:
     """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from app import openapi_dibk as docs
 from app.api.kept_answers import offer
 from app.api.prepare import client_request
 from app.engine.faults import shape_oppdateringer
@@ -36,6 +37,7 @@ def _all_for(snapshot: Snapshot, ref: str | None) -> list[dict[str, Any]]:
     return items
 
 
+@docs.OPPDATERING
 @bp.get("/oppdatering")
 def list_oppdateringer() -> Response:
     """Return the oppdateringer for ``innsendingReferanse`` after sekvensnummer ``etter``."""

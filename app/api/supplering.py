@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from app import openapi_dibk as docs
 from app.api.prepare import client_request
 from app.config import engine_config
 from app.engine.runs import apply_event, innsending_of, new_supplering_ref
@@ -14,6 +15,7 @@ from app.wire.inputs import SuppleringSchema, supplering_event
 bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 
 
+@docs.SUPPLERING
 @bp.post("/supplering")
 def post_supplering() -> tuple[Response, int]:
     """Receive the supplering; answering every open mangel makes the søknad complete."""

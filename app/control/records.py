@@ -12,6 +12,7 @@ from app.control.runs import summary
 from app.domain.serial import to_plain
 from app.engine.runs import load_sak
 from app.errors import Problem, ValidationFailed
+from app.openapi_docs import UNKNOWN_RUN, doc, query
 from app.store.db import get_session, settle_journal
 from app.store.models import EventLog, JournalEntry
 from app.wire.dates import iso
@@ -25,6 +26,7 @@ MAX_LIMIT = 5000
 
 
 @bp.get("/runs/<run_id>/case")
+@doc("The case and event log", responses={"200": "Case", "404": UNKNOWN_RUN})
 def get_case(run_id: str) -> Response:
     """The case as the kommune sees it, with the event log."""
     run = caught_up(run_id)
@@ -59,6 +61,26 @@ def _int_arg(name: str, default: int, maximum: int, minimum: int = 0) -> int:
 
 
 @bp.get("/runs/<run_id>/journal")
+@doc(
+    "Recorded exchanges",
+    parameters=[
+        query(
+            "etter",
+            "Only entries after this entry id.",
+            {"type": "integer", "minimum": 0, "maximum": MAX_ETTER},
+        ),
+        query(
+            "limit",
+            "At most this many entries (default 500).",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        ),
+    ],
+    responses={
+        "200": "Journal entries; `next` is the id to page on from, or null",
+        "400": "etter or limit not a whole number in range",
+        "404": UNKNOWN_RUN,
+    },
+)
 def get_journal(run_id: str) -> Response:
     """The run's exchanges in order; page with ``etter`` (an entry id) and ``limit``."""
     run_or_404(run_id)

@@ -15,10 +15,11 @@ from app.engine.runs import clock_of, load_sak
 from app.engine.settings import EngineConfig
 from app.engine.timeline import timeline_view
 from app.http import load_body, read_json_object
+from app.openapi_docs import BODY_ERRORS, UNKNOWN_RUN, doc
 from app.store.db import get_session, settle_journal
 from app.store.models import Run
 from app.wire.dates import iso
-from app.wire.inputs import RunCreateSchema
+from app.wire.inputs import EVENT_SCHEMAS, RunCreateSchema
 
 bp = Blueprint("control", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
@@ -55,6 +56,17 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
 
 
 @bp.post("/runs")
+@doc(
+    "Create a run (returns credentials once)",
+    body="RunCreate",
+    body_required=False,
+    responses={
+        "201": "The run with its credentials",
+        "400": "Malformed JSON, field errors, an unknown scenario or kommunenummer, "
+        "or an innsending the kommune refuses",
+        **BODY_ERRORS,
+    },
+)
 def post_run() -> tuple[Response, int, dict[str, str]]:
     """Create a run, by hand or from a scenario; only this response shows its password."""
     data = load_body(RunCreateSchema(), "run", allow_empty=True)
@@ -66,6 +78,7 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
 
 
 @bp.get("/runs")
+@doc("List runs", responses={"200": "Runs, newest first"})
 def list_runs() -> Response:
     """All runs, newest first."""
     config = engine_config()
@@ -74,12 +87,14 @@ def list_runs() -> Response:
 
 
 @bp.get("/runs/<run_id>")
+@doc("One run", responses={"200": "The run", "404": UNKNOWN_RUN})
 def get_run(run_id: str) -> Response:
     """One run."""
     return jsonify(summary(caught_up(run_id), engine_config()))
 
 
 @bp.delete("/runs/<run_id>")
+@doc("Delete a run", responses={"204": "Deleted", "404": UNKNOWN_RUN})
 def delete_run(run_id: str) -> tuple[str, int]:
     """Delete a run with its case, journal and documents."""
     run_or_404(run_id)
@@ -90,6 +105,18 @@ def delete_run(run_id: str) -> tuple[str, int]:
 
 
 @bp.post("/runs/<run_id>/events")
+@doc(
+    "Apply a kommune event",
+    description="Event types: " + ", ".join(EVENT_SCHEMAS) + ".",
+    body="Event",
+    responses={
+        "201": "What the client will see",
+        "400": "Malformed JSON, field errors or an innsendingReferanse the case does not have",
+        "404": UNKNOWN_RUN,
+        "409": "The case does not allow this event now",
+        **BODY_ERRORS,
+    },
+)
 def post_event(run_id: str) -> tuple[Response, int]:
     """Apply one kommune event by hand."""
     run_or_404(run_id)
@@ -97,6 +124,17 @@ def post_event(run_id: str) -> tuple[Response, int]:
 
 
 @bp.post("/runs/<run_id>/clock")
+@doc(
+    "Move the run's virtual clock forward",
+    body="ClockMove",
+    responses={
+        "200": "The new virtual time and the steps that fired",
+        "400": "Malformed JSON or not an ISO-8601 duration",
+        "404": UNKNOWN_RUN,
+        "409": "The clock was being moved by many at once; try again",
+        **BODY_ERRORS,
+    },
+)
 def post_clock(run_id: str) -> Response:
     """Move the run's virtual clock forward by an ISO-8601 duration."""
     run_or_404(run_id)
@@ -105,18 +143,34 @@ def post_clock(run_id: str) -> Response:
 
 
 @bp.post("/runs/<run_id>/next")
+@doc(
+    "Jump to the kommune's next step (move the clock or fire a manual one)",
+    responses={"200": "What fired, the new time, what waits", "404": UNKNOWN_RUN},
+)
 def post_next(run_id: str) -> Response:
     """Jump to the kommune's next step: move the clock to it, or fire the next manual one."""
     return jsonify(actions.next_step(run_id))
 
 
 @bp.post("/runs/<run_id>/steps/<step_id>/fire")
+@doc(
+    "Fire one scenario step now",
+    responses={
+        "201": "What the client will see",
+        "404": "Unknown run, or a step the run's scenario does not have",
+        "409": "Already fired, waiting for the client, or the run is finished",
+    },
+)
 def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
     """Fire one step now, whatever its trigger."""
     return jsonify(actions.fire(run_id, step_id)), 201
 
 
 @bp.post("/runs/<run_id>/finish")
+@doc(
+    "End the run: no more steps fire",
+    responses={"200": "The run", "404": UNKNOWN_RUN},
+)
 def post_finish(run_id: str) -> Response:
     """End the run: no more steps fire; the client may still read what was sent."""
     actions.finish(run_id)
@@ -124,6 +178,10 @@ def post_finish(run_id: str) -> Response:
 
 
 @bp.get("/runs/<run_id>/timeline")
+@doc(
+    "The scenario's steps with status, due and fire times",
+    responses={"200": "Timeline", "404": UNKNOWN_RUN},
+)
 def get_timeline(run_id: str) -> Response:
     """The scenario's steps with status, due and fire times."""
     run = caught_up(run_id)

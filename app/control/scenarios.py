@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from app.control.auth import require_admin
 from app.errors import NotFound, Problem
+from app.openapi_docs import doc, query
 from app.scenarios.registry import get_registry
 
 bp = Blueprint("control_scenarios", __name__, url_prefix="/sandbox")
@@ -13,6 +14,10 @@ bp.before_request(require_admin)
 
 
 @bp.get("/scenarios")
+@doc(
+    "The scenario library and the problems of files that did not load",
+    responses={"200": "Catalogue"},
+)
 def list_scenarios() -> Response:
     """The scenario library, and the problems of files that did not load."""
     catalogue = get_registry().catalogue()
@@ -37,6 +42,23 @@ def list_scenarios() -> Response:
 
 
 @bp.get("/scenarios/<scenario_id>")
+@doc(
+    "One scenario (JSON, or YAML with ?format=yaml)",
+    parameters=[
+        query(
+            "format",
+            "yaml for the scenario file as written; anything else gives JSON.",
+            {"type": "string", "examples": ["yaml"]},
+        )
+    ],
+    responses={
+        "200": {
+            "description": "Scenario",
+            "content": {"application/json": {}, "application/yaml": {}},
+        },
+        "404": "Unknown scenario",
+    },
+)
 def get_scenario(scenario_id: str) -> Response:
     """One scenario as JSON, or its YAML with ``?format=yaml``."""
     entry = get_registry().get(scenario_id)
