@@ -102,6 +102,7 @@ def _methods(rule: Rule) -> list[str]:
 
 def _paths(app: Flask) -> dict[str, dict[str, Any]]:
     paths: dict[str, dict[str, Any]] = {}
+    creators: list[tuple[dict[str, Any], str]] = []
     for rule in documented_rules(app):
         operation = operation_of(app.view_functions[rule.endpoint])
         if operation is None:
@@ -117,12 +118,31 @@ def _paths(app: Flask) -> dict[str, dict[str, Any]]:
             body["parameters"] = path_parameters(rule) + body.get("parameters", [])
             if not body["parameters"]:
                 del body["parameters"]
+            # The control plane asks for the token only when SANDBOX_ADMIN_TOKEN is set.
             body["security"] = (
-                [{"adminBearer": []}] if prefix == "/sandbox/" else [{"runBasic": []}]
+                [{"adminBearer": []}, {}] if prefix == "/sandbox/" else [{"runBasic": []}]
             )
             body["responses"].setdefault("401", UNAUTHORISED[prefix])
             paths.setdefault(openapi_path(rule.rule), {})[method] = body
+            if operation.creates:
+                creators.append((body, operation.creates))
+    for creator, param in creators:
+        _link(creator, param, paths)
     return paths
+
+
+def _link(creator: dict[str, Any], param: str, paths: dict[str, dict[str, Any]]) -> None:
+    """Link ``creator``'s success response to each operation that takes ``param``."""
+    status = next(s for s in creator["responses"] if s.startswith("2"))
+    creator["responses"][status]["links"] = {
+        operation["operationId"]: {
+            "operationId": operation["operationId"],
+            "parameters": {param: "$response.body#/id"},
+        }
+        for path, operations in paths.items()
+        if "{" + param + "}" in path
+        for operation in operations.values()
+    }
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
@@ -141,7 +161,14 @@ def build_spec(app: Flask) -> dict[str, Any]:
         },
     )
     spec.components.security_scheme("runBasic", {"type": "http", "scheme": "basic"})
-    spec.components.security_scheme("adminBearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme(
+        "adminBearer",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "SANDBOX_ADMIN_TOKEN; the control plane is open when it is not set.",
+        },
+    )
     for name, schema in COMPONENTS:
         spec.components.schema(name, schema=schema)
     for path, operations in _paths(app).items():

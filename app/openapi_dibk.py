@@ -16,7 +16,7 @@ STAND_INS = ("Sandbox stand-ins",)
 REF_PARAM = query(
     "innsendingReferanse",
     "The submission's Altinn reference.",
-    {"type": "string", "example": "AR12345679"},
+    {"type": "string", "minLength": 1, "example": "AR12345679"},
     required=True,
 )
 # A scenario's `faults:` can answer any client request with one of these.

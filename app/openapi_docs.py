@@ -76,6 +76,7 @@ class Operation:
     body: str | None = None
     body_required: bool = True
     assumption: bool = False
+    creates: str | None = None
 
     def __call__(self, view: F) -> F:
         """Attach this operation to ``view`` and return the view unchanged."""
@@ -112,12 +113,15 @@ def doc(
     body: str | None = None,
     body_required: bool = True,
     assumption: bool = False,
+    creates: str | None = None,
 ) -> Operation:
     """Document a view: ``@doc("One run", responses={"200": "The run", "404": "…"})``.
 
     A response given as a string is its description; for a 4xx/5xx it is a problem body.
     ``body`` names the component schema of the JSON request body. ``assumption`` marks a
-    sandbox choice where DiBK's documentation is silent.
+    sandbox choice where DiBK's documentation is silent. ``creates`` names the path
+    parameter (e.g. ``runId``) that the ``id`` of the success body fills in: the document
+    links this operation to every operation with that parameter, for stateful fuzzing.
     """
     return Operation(
         summary=summary,
@@ -128,6 +132,7 @@ def doc(
         body=body,
         body_required=body_required,
         assumption=assumption,
+        creates=creates,
     )
 
 

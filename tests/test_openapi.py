@@ -110,7 +110,7 @@ def test_declared_path_parameters_match_the_url_placeholders(
                 assert param["required"] is True and param["schema"]["type"] == "string"
                 assert param["description"]
             checked += bool(placeholders)
-    assert checked >= 14  # every operation on a run, a step, a scenario or a document
+    assert checked == 14  # every operation on a run, a step, a scenario or a document
 
 
 def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
@@ -149,7 +149,7 @@ def test_existing_content_is_kept(spec: dict[str, Any]) -> None:
         "$ref": "#/components/schemas/Event"
     }
     for path, _method, operation in _operations(spec):
-        expected = [{"adminBearer": []}] if path.startswith("/sandbox") else [{"runBasic": []}]
+        expected = [{"adminBearer": []}, {}] if path.startswith("/sandbox") else [{"runBasic": []}]
         assert operation["security"] == expected, path
         assert operation["tags"] and operation["summary"], path
 
@@ -199,3 +199,23 @@ def test_what_the_sandbox_answers_is_declared(client: FlaskClient, spec: dict[st
     for query in ("limit=0", "limit=lots", "etter=-1"):
         response = client.get(f"/sandbox/runs/{run['id']}/journal?{query}")
         assert response.status_code == 400 and "400" in journal, query
+
+
+def test_creating_a_run_links_to_every_operation_on_it(
+    client: FlaskClient, spec: dict[str, Any]
+) -> None:
+    links = spec["paths"]["/sandbox/runs"]["post"]["responses"]["201"]["links"]
+    on_a_run = {
+        op["operationId"]: (path, method)
+        for path, method, op in _operations(spec)
+        if "{runId}" in path
+    }
+    assert set(links) == set(on_a_run) and len(links) == 12
+    run = client.post("/sandbox/runs", json={}).json
+    assert run is not None
+    for link in links.values():
+        assert link["parameters"] == {"runId": "$response.body#/id"}
+        path, method = on_a_run[link["operationId"]]
+        if method == "get" and path.count("{") == 1:
+            url = path.replace("{runId}", run[link["parameters"]["runId"].rsplit("/", 1)[1]])
+            assert client.get(url).status_code == 200, url

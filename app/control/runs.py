@@ -60,6 +60,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
     "Create a run (returns credentials once)",
     body="RunCreate",
     body_required=False,
+    creates="runId",
     responses={
         "201": "The run with its credentials",
         "400": "Malformed JSON, field errors, an unknown scenario or kommunenummer, "
