@@ -212,10 +212,10 @@ def spec_gaps(app: Flask, spec: dict[str, Any]) -> list[str]:
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     """Serve the OpenAPI document (built once per app: the url map does not change)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if "sandbox.openapi" not in app.extensions:
-        app.extensions["sandbox.openapi"] = build_spec(app)
-    return jsonify(app.extensions["sandbox.openapi"])
+    extensions = current_app.extensions
+    if "sandbox.openapi" not in extensions:
+        extensions["sandbox.openapi"] = build_spec(current_app)
+    return jsonify(extensions["sandbox.openapi"])
 
 
 def init_app(app: Flask) -> None:

@@ -66,12 +66,16 @@ def test_the_check_reports_an_undocumented_route_and_a_stray_parameter() -> None
     incomplete.register_blueprint(extra)
     try:
         gaps = spec_gaps(incomplete, build_spec(incomplete))
+        served = incomplete.test_client().get("/openapi.json").json
     finally:
         incomplete.extensions["sandbox.engine"].dispose()
     assert gaps == [
         "GET /sandbox/things/{thingId} (extra.undocumented) is not documented",
         "POST /api/v1/ghost declares path parameters ['ghostId'], its URL has []",
     ]
+    # The served document is this app's own, from its url map.
+    assert served is not None and "/api/v1/ghost" in served["paths"]
+    assert "/sandbox/things/{thingId}" not in served["paths"]
 
 
 def test_the_check_reports_an_undeclared_or_optional_path_parameter(
