@@ -1,295 +1,152 @@
-"""OpenAPI 3.1 for the simulated API and the control plane, from the marshmallow schemas."""
+"""OpenAPI 3.1 for the simulated API and the control plane, built from the url map.
+
+Every view under /api/v1 and /sandbox wears its operation (``app.openapi_docs``); this
+module walks ``app.url_map``, turns Flask's ``<run_id>`` into ``{runId}`` with a declared
+path parameter, adds security and the 401 that goes with it, and puts the marshmallow
+schemas in the components. :func:`spec_gaps` says what the document misses.
+"""
 
 from __future__ import annotations
 
-import functools
+import re
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from werkzeug.routing import BaseConverter, Rule
+from werkzeug.routing.converters import FloatConverter, IntegerConverter, UUIDConverter
 
+from app.openapi_docs import ASSUMPTION, operation_of, problem
 from app.wire import inputs, outputs
 
-ASSUMPTION = "x-sandbox-assumption"
 bp = Blueprint("openapi", __name__)
+PREFIXES = ("/api/v1/", "/sandbox/")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+PLACEHOLDER = re.compile(r"<(?:[^<>:]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+TEMPLATE = re.compile(r"{([^{}]+)}")
+PATH_PARAMETERS = {
+    "runId": "The run's id, as POST /sandbox/runs returned it.",
+    "stepId": "The id of a step in the run's scenario timeline.",
+    "scenarioId": "The id of a scenario in the library (GET /sandbox/scenarios).",
+    "dokumentId": "The id of an outgoing document, from an oppdatering's dokument list.",
+}
+DEFAULT_TAGS = {"/api/v1/": "DiBK saksbehandlingsdata", "/sandbox/": "Sandbox control plane"}
+UNAUTHORISED = {
+    "/api/v1/": problem("Missing or wrong HTTP Basic credentials"),
+    "/sandbox/": problem("SANDBOX_ADMIN_TOKEN is set and the Bearer token is missing or wrong"),
+}
+COMPONENTS = (
+    ("Kvittering", outputs.KvitteringOut),
+    ("Oppdatering", outputs.OppdateringOut),
+    ("Status", outputs.StatusOut),
+    ("Problem", outputs.ProblemOut),
+    ("Innsending", inputs.InnsendingSchema),
+    ("Supplering", inputs.SuppleringSchema),
+    ("RunCreate", inputs.RunCreateSchema),
+    ("ClockMove", inputs.ClockMoveSchema),
+    ("Event", inputs.EventSchema),
+)
 
 
-def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+def camel(name: str) -> str:
+    """``run_id`` → ``runId``: Python's argument name as the document spells it."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
+def openapi_path(rule: str) -> str:
+    """``/sandbox/runs/<run_id>`` → ``/sandbox/runs/{runId}``."""
+    return PLACEHOLDER.sub(lambda m: "{" + camel(m.group(1)) + "}", rule)
+
+
+def _schema(converter: BaseConverter) -> dict[str, Any]:
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": 0}
+    if isinstance(converter, FloatConverter):
+        return {"type": "number", "minimum": 0}
+    if isinstance(converter, UUIDConverter):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+
+
+def path_parameters(rule: Rule) -> list[dict[str, Any]]:
+    """The declared path parameters of ``rule``, in the order the URL names them."""
+    converters: dict[str, BaseConverter] = rule._converters
+    out = []
+    for name in PLACEHOLDER.findall(rule.rule):
+        param: dict[str, Any] = {
+            "name": camel(name),
+            "in": "path",
+            "required": True,
+            "schema": _schema(converters[name]),
+        }
+        if camel(name) in PATH_PARAMETERS:
+            param["description"] = PATH_PARAMETERS[camel(name)]
+        out.append(param)
+    return out
+
+
+def documented_rules(app: Flask) -> list[Rule]:
+    """The url map's rules that belong in the document: the API and the control plane."""
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(PREFIXES) and rule.endpoint != "static"
+    ]
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted(m.lower() for m in (rule.methods or set()) - IGNORED_METHODS)
+
+
+def _paths(app: Flask) -> dict[str, dict[str, Any]]:
+    paths: dict[str, dict[str, Any]] = {}
+    creators: list[tuple[dict[str, Any], str]] = []
+    for rule in documented_rules(app):
+        operation = operation_of(app.view_functions[rule.endpoint])
+        if operation is None:
+            continue  # spec_gaps reports it
+        prefix = next(p for p in PREFIXES if rule.rule.startswith(p))
+        methods = _methods(rule)
+        for method in methods:
+            body = operation.to_dict()
+            body.setdefault("tags", [DEFAULT_TAGS[prefix]])
+            body["operationId"] = rule.endpoint.replace(".", "_") + (
+                f"_{method}" if len(methods) > 1 else ""
+            )
+            body["parameters"] = path_parameters(rule) + body.get("parameters", [])
+            if not body["parameters"]:
+                del body["parameters"]
+            # The control plane asks for the token only when SANDBOX_ADMIN_TOKEN is set.
+            body["security"] = (
+                [{"adminBearer": []}, {}] if prefix == "/sandbox/" else [{"runBasic": []}]
+            )
+            body["responses"].setdefault("401", UNAUTHORISED[prefix])
+            paths.setdefault(openapi_path(rule.rule), {})[method] = body
+            if operation.creates:
+                creators.append((body, operation.creates))
+    for creator, param in creators:
+        _link(creator, param, paths)
+    return paths
+
+
+def _link(creator: dict[str, Any], param: str, paths: dict[str, dict[str, Any]]) -> None:
+    """Link ``creator``'s success response to each operation that takes ``param``."""
+    status = next(s for s in creator["responses"] if s.startswith("2"))
+    creator["responses"][status]["links"] = {
+        operation["operationId"]: {
+            "operationId": operation["operationId"],
+            "parameters": {param: "$response.body#/id"},
+        }
+        for path, operations in paths.items()
+        if "{" + param + "}" in path
+        for operation in operations.values()
     }
 
 
-REF_PARAM = {
-    "name": "innsendingReferanse",
-    "in": "query",
-    "required": True,
-    "schema": {"type": "string", "example": "AR12345679"},
-    "description": "The submission's Altinn reference.",
-}
-COMMON_ERRORS = {
-    "400": _problem("innsendingReferanse missing or malformed"),
-    "401": _problem("Missing or wrong HTTP Basic credentials"),
-    "404": _problem("Unknown reference (also another run's)"),
-}
-
-
-def _paths() -> dict[str, dict[str, Any]]:
-    return {
-        "/api/v1/kvittering": {
-            "get": {
-                "tags": ["DiBK saksbehandlingsdata"],
-                "summary": "The kvittering (receipt) for a submission",
-                "description": "DiBK fact: path and shape. 404 until the kommune has journalført.",
-                "parameters": [REF_PARAM],
-                "responses": {"200": {"description": "Kvittering", "content": _json("Kvittering")}}
-                | COMMON_ERRORS,
-            }
-        },
-        "/api/v1/oppdatering": {
-            "get": {
-                "tags": ["DiBK saksbehandlingsdata"],
-                "summary": "All oppdateringer for a submission, in order",
-                "description": (
-                    "Draft 1 (utkast-2022) API. Sandbox assumption: the response is a JSON array; "
-                    "each item has a string `sekvensnummer`, strictly increasing per run (gaps "
-                    "are possible when several submissions share a run); `etter=N` returns only "
-                    "items after N."
-                ),
-                ASSUMPTION: True,
-                "parameters": [
-                    REF_PARAM,
-                    {
-                        "name": "etter",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
-                        "description": "Cursor: the last sekvensnummer the client has seen.",
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "Oppdateringer",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Oppdatering"},
-                                }
-                            }
-                        },
-                    }
-                }
-                | COMMON_ERRORS,
-            }
-        },
-        "/api/v1/status": {
-            "get": {
-                "tags": ["DiBK saksbehandlingsdata"],
-                "summary": "The current view of a submission",
-                "description": (
-                    "Sandbox extension modelled on DiBK's planned 'API for status (ny versjon)'."
-                ),
-                ASSUMPTION: True,
-                "parameters": [REF_PARAM],
-                "responses": {"200": {"description": "Status", "content": _json("Status")}}
-                | COMMON_ERRORS,
-            }
-        },
-        "/api/v1/dokument/{dokumentId}": {
-            "get": {
-                "tags": ["DiBK saksbehandlingsdata"],
-                "summary": "An outgoing document (PDF)",
-                "description": "DiBK fact: 410 Gone once the document is 30 days old (run's time).",
-                "parameters": [
-                    {
-                        "name": "dokumentId",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": {"description": "The letter", "content": {"application/pdf": {}}},
-                    "401": _problem("Missing or wrong credentials"),
-                    "404": _problem("Unknown document"),
-                    "410": _problem("Deleted after 30 days"),
-                },
-            }
-        },
-        "/api/v1/innsending": {
-            "post": {
-                "tags": ["Sandbox stand-ins"],
-                "summary": "Submit a søknad (stand-in for Altinn/FtB)",
-                "description": "Sandbox assumption: real submissions go through Altinn and FtB.",
-                ASSUMPTION: True,
-                "requestBody": {"required": True, "content": _json("Innsending")},
-                "responses": {
-                    "201": {"description": "Registered; innsendingReferanse and kvitteringUrl"},
-                    "400": _problem("Malformed JSON or field errors"),
-                    "401": _problem("Missing or wrong credentials"),
-                    "413": _problem("Body over SANDBOX_MAX_BODY_BYTES"),
-                    "415": _problem("Not application/json"),
-                },
-            }
-        },
-        "/api/v1/supplering": {
-            "post": {
-                "tags": ["Sandbox stand-ins"],
-                "summary": "Supplering av søknad: mangelbesvarelse or ettersending",
-                "description": (
-                    "Sandbox assumption: real suppleringer go through Altinn and FtB. Each "
-                    "mangelbesvarelse must echo a mangelID; kommunensSaksnummer is required then."
-                ),
-                ASSUMPTION: True,
-                "requestBody": {"required": True, "content": _json("Supplering")},
-                "responses": {
-                    "201": {"description": "Received; advarsler lists soft problems"},
-                    "400": _problem("Malformed JSON, field errors or an unknown mangelID"),
-                    "401": _problem("Missing or wrong credentials"),
-                    "404": _problem("Unknown innsendingReferanse"),
-                    "413": _problem("Body over SANDBOX_MAX_BODY_BYTES"),
-                    "415": _problem("Not application/json"),
-                },
-            }
-        },
-        "/sandbox/runs": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Create a run (returns credentials once)",
-                "requestBody": {"required": False, "content": _json("RunCreate")},
-                "responses": {"201": {"description": "The run with its credentials"}},
-            },
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "List runs",
-                "responses": {"200": {"description": "Runs"}},
-            },
-        },
-        "/sandbox/runs/{runId}": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "One run",
-                "responses": {"200": {"description": "The run"}},
-            },
-            "delete": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Delete a run",
-                "responses": {"204": {"description": "Deleted"}},
-            },
-        },
-        "/sandbox/runs/{runId}/events": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Apply a kommune event",
-                "description": "Event types: " + ", ".join(inputs.EVENT_SCHEMAS) + ".",
-                "requestBody": {"required": True, "content": _json("Event")},
-                "responses": {
-                    "201": {"description": "What the client will see"},
-                    "400": _problem("Field errors"),
-                    "409": _problem("The case does not allow this event now"),
-                },
-            }
-        },
-        "/sandbox/runs/{runId}/clock": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Move the run's virtual clock forward",
-                "requestBody": {"required": True, "content": _json("ClockMove")},
-                "responses": {"200": {"description": "The new virtual time"}},
-            }
-        },
-        "/sandbox/runs/{runId}/next": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Jump to the kommune's next step (move the clock or fire a manual one)",
-                "responses": {"200": {"description": "What fired, the new time, what waits"}},
-            }
-        },
-        "/sandbox/runs/{runId}/steps/{stepId}/fire": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Fire one scenario step now",
-                "responses": {
-                    "201": {"description": "What the client will see"},
-                    "404": _problem("Unknown step"),
-                    "409": _problem("Already fired, or waiting for the client"),
-                },
-            }
-        },
-        "/sandbox/runs/{runId}/finish": {
-            "post": {
-                "tags": ["Sandbox control plane"],
-                "summary": "End the run: no more steps fire",
-                "responses": {"200": {"description": "The run"}},
-            }
-        },
-        "/sandbox/runs/{runId}/timeline": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "The scenario's steps with status, due and fire times",
-                "responses": {"200": {"description": "Timeline"}},
-            }
-        },
-        "/sandbox/runs/{runId}/result": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Score the run: verdicts, score, coverage (docs/results.md)",
-                "responses": {"200": {"description": "The run's result"}},
-            }
-        },
-        "/sandbox/runs/{runId}/report": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "The run's report: ?format=html|junit|markdown|json",
-                "responses": {
-                    "200": {"description": "The report"},
-                    "400": _problem("Unknown format"),
-                },
-            }
-        },
-        "/sandbox/scenarios": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "The scenario library and the problems of files that did not load",
-                "responses": {"200": {"description": "Catalogue"}},
-            }
-        },
-        "/sandbox/scenarios/{scenarioId}": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "One scenario (JSON, or YAML with ?format=yaml)",
-                "responses": {"200": {"description": "Scenario"}, "404": _problem("Unknown")},
-            }
-        },
-        "/sandbox/runs/{runId}/case": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "The case and event log",
-                "responses": {"200": {"description": "Case"}},
-            }
-        },
-        "/sandbox/runs/{runId}/journal": {
-            "get": {
-                "tags": ["Sandbox control plane"],
-                "summary": "Recorded exchanges",
-                "responses": {"200": {"description": "Journal"}},
-            }
-        },
-    }
-
-
-@functools.cache
-def build_spec() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document for ``app``."""
     spec = APISpec(
         title="byggesak-sandbox",
         version="0.1.0",
@@ -304,32 +161,61 @@ def build_spec() -> dict[str, Any]:
         },
     )
     spec.components.security_scheme("runBasic", {"type": "http", "scheme": "basic"})
-    spec.components.security_scheme("adminBearer", {"type": "http", "scheme": "bearer"})
-    for name, schema in (
-        ("Kvittering", outputs.KvitteringOut),
-        ("Oppdatering", outputs.OppdateringOut),
-        ("Status", outputs.StatusOut),
-        ("Problem", outputs.ProblemOut),
-        ("Innsending", inputs.InnsendingSchema),
-        ("Supplering", inputs.SuppleringSchema),
-        ("RunCreate", inputs.RunCreateSchema),
-        ("ClockMove", inputs.ClockMoveSchema),
-        ("Event", inputs.EventSchema),
-    ):
+    spec.components.security_scheme(
+        "adminBearer",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "SANDBOX_ADMIN_TOKEN; the control plane is open when it is not set.",
+        },
+    )
+    for name, schema in COMPONENTS:
         spec.components.schema(name, schema=schema)
-    for path, operations in _paths().items():
-        for operation in operations.values():
-            operation["security"] = (
-                [{"adminBearer": []}] if path.startswith("/sandbox") else [{"runBasic": []}]
-            )
+    for path, operations in _paths(app).items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
+def spec_gaps(app: Flask, spec: dict[str, Any]) -> list[str]:
+    """What ``spec`` misses of ``app``: undocumented routes, undeclared or stray parameters."""
+    gaps = []
+    paths = spec.get("paths", {})
+    for rule in documented_rules(app):
+        path = openapi_path(rule.rule)
+        for method in _methods(rule):
+            if method not in paths.get(path, {}):
+                gaps.append(f"{method.upper()} {path} ({rule.endpoint}) is not documented")
+    for path, operations in paths.items():
+        placeholders = TEMPLATE.findall(path)
+        for method, operation in operations.items():
+            declared = [
+                str(p.get("name"))
+                for p in operation.get("parameters", [])
+                if isinstance(p, dict) and p.get("in") == "path"
+            ]
+            if sorted(declared) != sorted(placeholders):
+                gaps.append(
+                    f"{method.upper()} {path} declares path parameters {declared}, "
+                    f"its URL has {placeholders}"
+                )
+            for param in operation.get("parameters", []):
+                if param.get("in") == "path" and (
+                    param.get("required") is not True or "schema" not in param
+                ):
+                    gaps.append(
+                        f"{method.upper()} {path}: path parameter {param.get('name')} "
+                        "must be required and have a schema"
+                    )
+    return gaps
+
+
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    """Serve the OpenAPI document."""
-    return jsonify(build_spec())
+    """Serve the OpenAPI document (built once per app: the url map does not change)."""
+    extensions = current_app.extensions
+    if "sandbox.openapi" not in extensions:
+        extensions["sandbox.openapi"] = build_spec(current_app)
+    return jsonify(extensions["sandbox.openapi"])
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.engine.reads import dokument_for
 from app.store.db import get_session
@@ -11,6 +12,7 @@ from app.store.db import get_session
 bp = Blueprint("api_dokument", __name__, url_prefix="/api/v1")
 
 
+@docs.DOKUMENT
 @bp.get("/dokument/<dokument_id>")
 def get_dokument(dokument_id: str) -> Response:
     """Return the letter as a PDF."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
 from app.config import engine_config
@@ -19,6 +20,7 @@ from app.wire.inputs import InnsendingSchema
 bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 
 
+@docs.INNSENDING
 @bp.post("/innsending")
 def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""

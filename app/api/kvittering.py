@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.http import json_body
 from app.store.db import get_session
@@ -11,6 +12,7 @@ from app.store.db import get_session
 bp = Blueprint("api_kvittering", __name__, url_prefix="/api/v1")
 
 
+@docs.KVITTERING
 @bp.get("/kvittering")
 def get_kvittering() -> Response:
     """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.engine.faults import shape_oppdateringer
 from app.errors import Problem, ValidationFailed
@@ -21,6 +22,7 @@ def _cursor() -> int:
     return int(raw)
 
 
+@docs.OPPDATERING
 @bp.get("/oppdatering")
 def list_oppdateringer() -> Response:
     """Return the oppdateringer for ``innsendingReferanse`` after sekvensnummer ``etter``."""

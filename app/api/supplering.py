@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
 from app.config import engine_config
@@ -18,6 +19,7 @@ from app.wire.inputs import SuppleringSchema, supplering_event
 bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 
 
+@docs.SUPPLERING
 @bp.post("/supplering")
 def post_supplering() -> Response:
     """Receive the supplering; answering every open mangel makes the søknad complete."""

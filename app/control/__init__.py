@@ -6,8 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the control-plane blueprint."""
-    from app.control import reports, runs
+    """Register the control-plane blueprints."""
+    from app.control import records, reports, runs, scenarios
 
-    app.register_blueprint(runs.bp)
-    app.register_blueprint(reports.bp)
+    for module in (runs, records, scenarios, reports):
+        app.register_blueprint(module.bp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -26,14 +27,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.config import engine_config
-from app.control.runs import run_or_404, summary
-from app.domain.durations import parse_duration
+from app.control import actions
+from app.control.actions import caught_up
+from app.control.runs import summary
 from app.domain.serial import to_plain
-from app.engine import runs as engine_runs
-from app.engine.clock import advance_clock
 from app.engine.reads import load_sak
-from app.engine.runs import finish_run
-from app.engine.timeline import catch_up, next_event
 from app.errors import RequestError
 from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
@@ -45,6 +43,7 @@ from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
 from app.vocabulary import form_clock_modes
 from app.wire.dates import iso
+from app.wire.inputs import RunCreateSchema
 
 bp = Blueprint(
     "ui",
@@ -119,35 +118,26 @@ def scenario(scenario_id: str) -> tuple[str, int] | str:
 @bp.post("/runs")
 def start_run() -> tuple[str, int]:
     """Start a run of a scenario and show its credentials (only now) and the live page."""
-    scenario_id = request.form.get("scenario", "")
-    entry = get_registry().get(scenario_id)
-    if entry is None:
-        return render_template(
-            "ui/error.html", message=f"Scenarioet '{scenario_id}' finnes ikke."
-        ), 400
-    seed_text = request.form.get("seed", "").strip()
-    if seed_text and not seed_text.isdigit():
-        return render_template("ui/error.html", message="Seed må være et heltall ≥ 0."), 400
-    mode = request.form.get("clock", "manual")
-    if mode not in CLOCK_MODES:
-        return render_template("ui/error.html", message="Ukjent klokkemodus."), 400
-    try:
-        poll_interval = float(request.form.get("poll_interval", "1") or "1")
-    except ValueError:
-        poll_interval = -1.0
-    if not 0.01 <= poll_interval <= 86_400:
-        message = "Poll interval må være et tall sekunder mellom 0.01 og 86400."
-        return render_template("ui/error.html", message=message), 400
-    run, password = engine_runs.start_run(
-        get_session(),
-        engine_config(),
-        scenario=entry.scenario,
-        seed=int(seed_text) if seed_text else None,
-        label="startet fra nettsiden",
-        clock_mode=mode,
-        poll_interval=poll_interval,
-    )
+    data = actions.load(RunCreateSchema(), run_form(request.form), "run")
+    run, password = actions.create(data)
     return _run_page(run.id, password=password), 201
+
+
+def run_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """The run-creation form as the control plane's JSON body, for RunCreateSchema to judge."""
+    body: dict[str, Any] = {
+        "scenario": form.get("scenario", ""),
+        "label": "startet fra nettsiden",
+        "clock": {"mode": form.get("clock", "manual")},
+    }
+    seed = form.get("seed", "").strip()
+    if seed:
+        # A form sends text; a whole number is what the JSON body would carry.
+        body["seed"] = int(seed) if seed.lstrip("-").isdigit() else seed
+    poll_interval = form.get("poll_interval", "").strip()
+    if poll_interval:
+        body["pollInterval"] = poll_interval
+    return body
 
 
 @bp.get("/runs")
@@ -164,11 +154,8 @@ def run(run_id: str) -> str:
 
 
 def _run_page(run_id: str, password: str | None = None) -> str:
-    session = get_session()
-    session.rollback()
-    catch_up(session, run_id, engine_config())
-    session.rollback()
-    current = run_or_404(run_id)
+    get_session().rollback()
+    current = caught_up(run_id)
     info = summary(current, engine_config())
     return render_template(
         "ui/run.html",
@@ -181,11 +168,8 @@ def _run_page(run_id: str, password: str | None = None) -> str:
 @bp.get("/runs/<run_id>/live")
 def live(run_id: str) -> str:
     """The live part of a run page, for the page's script to swap in."""
-    session = get_session()
-    catch_up(session, run_id, engine_config())
-    session.rollback()
     return render_template(
-        "ui/_live.html", live=_live_context(run_or_404(run_id)), run={"id": run_id}
+        "ui/_live.html", live=_live_context(caught_up(run_id)), run={"id": run_id}
     )
 
 
@@ -210,30 +194,21 @@ def _live_context(run: Run) -> dict[str, Any]:
 @bp.post("/runs/<run_id>/next")
 def run_next(run_id: str) -> WerkzeugResponse:
     """Move the kommune to its next step."""
-    run_or_404(run_id)
-    next_event(get_session(), run_id, engine_config())
+    actions.next_step(run_id)
     return redirect(url_for("ui.run", run_id=run_id), code=303)
 
 
 @bp.post("/runs/<run_id>/advance")
-def run_advance(run_id: str) -> WerkzeugResponse | tuple[str, int]:
+def run_advance(run_id: str) -> WerkzeugResponse:
     """Move the run's clock forward."""
-    run_or_404(run_id)
-    try:
-        delta = parse_duration(request.form.get("duration", "P1D").strip())
-    except ValueError as exc:
-        return render_template("ui/error.html", message=str(exc)), 400
-    session = get_session()
-    advance_clock(session, run_id, delta)
-    catch_up(session, run_id, engine_config())
+    actions.move_clock(run_id, {"advance": request.form.get("duration", "P1D").strip()})
     return redirect(url_for("ui.run", run_id=run_id), code=303)
 
 
 @bp.post("/runs/<run_id>/finish")
 def run_finish(run_id: str) -> WerkzeugResponse:
     """End the run."""
-    run_or_404(run_id)
-    finish_run(get_session(), run_id, engine_config())
+    actions.finish(run_id)
     return redirect(url_for("ui.run", run_id=run_id), code=303)
 
 
@@ -242,11 +217,8 @@ def report(run_id: str, fmt: str) -> Response | tuple[str, int]:
     """Download a report of the run."""
     if fmt not in RENDERERS:
         return render_template("ui/error.html", message=f"Ukjent rapportformat '{fmt}'."), 404
-    session = get_session()
-    catch_up(session, run_id, engine_config())
-    session.rollback()
-    current = run_or_404(run_id)
-    document = combine([score_run(session, current)], request.host_url.rstrip("/"))
+    current = caught_up(run_id)
+    document = combine([score_run(get_session(), current)], request.host_url.rstrip("/"))
     response = Response(RENDERERS[fmt](document), mimetype=MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.{SUFFIX[fmt]}"'
     return response
@@ -267,7 +239,9 @@ def _when(value: Any) -> str:
 @bp.errorhandler(RequestError)
 def _errors(error: RequestError) -> tuple[str, int]:
     """Errors on UI pages as a page, not as problem JSON."""
-    return render_template("ui/error.html", message=error.detail), error.status
+    return render_template(
+        "ui/error.html", message=error.detail, problems=error.problems
+    ), error.status
 
 
 def _root() -> WerkzeugResponse:

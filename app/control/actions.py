@@ -1,0 +1,148 @@
+"""What the control plane and the UI do to a run, in one place: both only translate.
+
+The control plane answers JSON and the UI renders pages, but creating a run, moving its
+clock, jumping to the next step, firing a step and finishing go through these functions,
+so the two validate alike and fail with the same problems.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from app.config import engine_config
+from app.domain.durations import parse_duration
+from app.domain.events import MottaSupplering
+from app.engine.changes import apply_event, new_supplering_ref
+from app.engine.clock import advance_clock
+from app.engine.runs import finish_run, start_run
+from app.engine.timeline import catch_up, fire_step, next_event
+from app.errors import Conflict, NotFound, Problem, ValidationFailed
+from app.http import validation_failed
+from app.scenarios.registry import get_registry
+from app.store.db import get_session
+from app.store.models import Run
+from app.wire.inputs import ClockMoveSchema, load_event
+
+NO_CLOCK: dict[str, Any] = {"mode": "realtime", "start": None, "factor": None, "step": None}
+
+
+def run_or_404(run_id: str) -> Run:
+    """The run, or a 404 problem."""
+    run = get_session().get(Run, run_id)
+    if run is None:
+        message = f"Kjøringen {run_id} finnes ikke."
+        raise NotFound(message, [Problem("run.ukjent", "runId", message)])
+    return run
+
+
+def caught_up(run_id: str) -> Run:
+    """The run after firing whatever is due (reads move a lazily applied case forward too)."""
+    run_or_404(run_id)
+    session = get_session()
+    catch_up(session, run_id, engine_config())
+    session.rollback()
+    return run_or_404(run_id)
+
+
+def load(schema: Schema, data: Any, prefix: str) -> Any:
+    """Load ``data`` with ``schema``; field errors become one 400 with a problem per field."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise validation_failed(exc, prefix) from exc
+
+
+def scenario_for_run(scenario_id: str) -> dict[str, Any]:
+    """The library's scenario ``scenario_id``; an unknown one is a field error of the run."""
+    entry = get_registry().get(scenario_id)
+    if entry is None:
+        message = f"Scenarioet '{scenario_id}' finnes ikke i biblioteket."
+        raise ValidationFailed(message, [Problem("run.scenario.ukjent", "scenario", message)])
+    return entry.scenario
+
+
+def create(data: dict[str, Any]) -> tuple[Run, str]:
+    """Start a run from what ``RunCreateSchema`` loaded; return it with its password."""
+    scenario = scenario_for_run(data["scenario"]) if data["scenario"] else None
+    clock: dict[str, Any] = data["clock"] or NO_CLOCK
+    run, password = start_run(
+        get_session(),
+        engine_config(),
+        scenario=scenario,
+        innsending=data["innsending"],
+        seed=data["seed"],
+        clock_start=clock["start"],
+        kommunenummer=data["kommunenummer"],
+        fraEbyggesaksystem=data["fraEbyggesaksystem"],
+        label=data["label"],
+        profile=data["profile"],
+        clock_mode=clock["mode"],
+        clock_factor=clock["factor"],
+        clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
+        poll_interval=data["pollInterval"],
+    )
+    return run, password
+
+
+def move_clock(run_id: str, body: Any) -> tuple[datetime, list[str]]:
+    """Move the clock by ``body["advance"]`` (ISO-8601) and fire what came due."""
+    run_or_404(run_id)
+    data = load(ClockMoveSchema(), body, "klokke")
+    try:
+        delta = parse_duration(data["advance"])
+    except ValueError as exc:
+        raise ValidationFailed(
+            str(exc), [Problem("klokke.advance.format", "advance", str(exc))]
+        ) from exc
+    session = get_session()
+    now = advance_clock(session, run_id, delta)
+    return now, catch_up(session, run_id, engine_config())
+
+
+def next_step(run_id: str) -> dict[str, Any]:
+    """Jump to the kommune's next step: move the clock to it, or fire the next manual one."""
+    run_or_404(run_id)
+    return next_event(get_session(), run_id, engine_config())
+
+
+def fire(run_id: str, step_id: str) -> dict[str, Any]:
+    """Fire one step now, whatever its trigger; what the client will see, and what fired."""
+    run = run_or_404(run_id)
+    if run.status != "active":
+        message = f"Kjøringen {run_id} er avsluttet."
+        raise Conflict(message, [Problem("run.avsluttet", "runId", message)])
+    session = get_session()
+    config = engine_config()
+    applied = fire_step(session, run_id, config, step_id)
+    if applied is None:
+        message = f"Steget '{step_id}' er allerede avfyrt."
+        raise Conflict(message, [Problem("steg.allerede_avfyrt", "steg", message)])
+    body = applied.to_dict()
+    body["stegAvfyrt"] = [step_id, *catch_up(session, run_id, config)]
+    return body
+
+
+def apply(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply one kommune event by hand; what the client will see, and the steps it let fire."""
+    run_or_404(run_id)
+    session = get_session()
+    try:
+        event = load_event(body, "")
+    except ValidationError as exc:
+        raise validation_failed(exc, "hendelse") from exc
+    if isinstance(event, MottaSupplering):
+        event.referanse = new_supplering_ref(session, run_id)
+    config = engine_config()
+    applied = apply_event(session, run_id, config, event, source="control")
+    out = applied.to_dict()
+    out["stegAvfyrt"] = catch_up(session, run_id, config)
+    return out
+
+
+def finish(run_id: str) -> None:
+    """End the run: no more steps fire; the client may still read what was sent."""
+    run_or_404(run_id)
+    finish_run(get_session(), run_id, engine_config())
