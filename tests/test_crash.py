@@ -2,16 +2,19 @@
 database, SQLite and PostgreSQL: every acknowledged exchange is in the journal, no event is
 applied twice, and the verdict equals that of an uninterrupted run with the same seed.
 
-The server is the project's own ``serve`` command in a process of its own, killed with
-SIGKILL (its whole process group) and started again on the same database. Kill points are
-varied with a seeded random generator; one kill point is exact: while the server writes the
-journal entry of a supplering (``crash_harness.Stall``), where a case change committed
-apart from its journal entry is left behind.
+The server is the project's own ``serve`` command in a process group of its own, killed
+with SIGKILL and started again on the same database. Kill points are varied with a seeded
+random generator: under polling load (with another writer holding the database part of the
+time, as a second worker would), while the control plane fires a step, among suppleringer
+and innsendinger. One kill point is exact: inside the journal write of a supplering
+(``crash_harness.Stall`` holds that insert), where a case change committed apart from its
+journal entry is left behind.
 
 Assertions marked ``FAILS TODAY`` catch the defects the issue "One request path, one write
-path" names: on SQLite the journal is written behind the answer, so an acknowledged exchange
-can be lost; a supplering's (and an innsending's) case change and its journal entry are two
-transactions, so a crash between them leaves a change no journal entry accounts for.
+path" names. On SQLite the journal is written behind the answer, so an answered exchange can
+die with the process. A supplering's (and an innsending's) case change and its journal entry
+are two transactions, so a crash between them leaves a change in the case that no journal
+entry accounts for, and a step waiting for that supplering in the journal never fires.
 """
 
 from __future__ import annotations
@@ -220,6 +223,10 @@ def test_every_answered_poll_is_journalled_once_after_kill_9(
         for thread in threads:
             thread.join(timeout=30)
     assert server.kills == rounds and len(answered) >= 150 * rounds
+    # Only the kvittering before journalføring is refused (404); nothing failed.
+    assert {(a.path, a.status) for a in answered if a.status != 200} <= {
+        ("/api/v1/kvittering", 404)
+    }
 
     # Whatever a kill interrupted, the steps come as the control plane asks for them.
     for run in runs:
@@ -303,6 +310,7 @@ def _sender(
     prefix: str,
     stop: threading.Event,
     acknowledged: dict[str, dict[str, Any]],
+    refused: list[str],
 ) -> None:
     """Send one request after another (each titled uniquely) until the server dies."""
     http = requests.Session()
@@ -315,8 +323,10 @@ def _sender(
             response = http.post(f"{base}{path}", json=make(title), timeout=30)
         except requests.RequestException:
             return
-        assert response.status_code == 201, response.text
-        acknowledged[title] = response.json()
+        if response.status_code == 201:
+            acknowledged[title] = response.json()
+        else:
+            refused.append(f"{path} {response.status_code}: {response.text}")
 
 
 def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
@@ -334,10 +344,11 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
     control(server, "POST", f"/runs/{run_id}/events", 201, json={"type": "journalfor"})
     suppleringer: dict[str, dict[str, Any]] = {}
     innsendinger: dict[str, dict[str, Any]] = {"i-first": first.json()}
+    refused: list[str] = []
 
     # Suppleringer one after another, innsendinger beside them; the kill lands anywhere in
     # the traffic (a varied short delay once both have been answered a few times).
-    iterations = 4
+    iterations = 3
     for iteration in range(iterations):
         stop = threading.Event()
         before = (len(suppleringer), len(innsendinger))
@@ -352,6 +363,7 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
                     f"s{iteration}",
                     stop,
                     suppleringer,
+                    refused,
                 ),
             ),
             threading.Thread(
@@ -364,6 +376,7 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
                     f"i{iteration}",
                     stop,
                     innsendinger,
+                    refused,
                 ),
             ),
         ]
@@ -412,7 +425,7 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
     sak = case_of(server, run_id)["sak"]
     case_suppleringer = Counter(e["tittel"] for s in sak["suppleringer"] for e in s["ettersending"])
     case_innsendinger = Counter(i["tittel"] for i in sak["innsendinger"])
-    assert server.kills == iterations + 1
+    assert server.kills == iterations + 1 and refused == []
     assert len(suppleringer) >= 3 * iterations and len(innsendinger) >= 3 * iterations
 
     # Every acknowledged supplering and innsending is in the journal, once.
@@ -427,8 +440,9 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
 
     # The case holds exactly what the journal accounts for: no change without its entry,
     # no entry without its change, none applied twice.
-    # FAILS TODAY on both backends: the supplering's case change was committed in its own
-    # transaction before the server died inside the journal write.
+    # FAILS TODAY on both backends (and so do the two equalities after it): the case change
+    # was committed in its own transaction before the server died inside the journal write
+    # (the supplering stalled there; on PostgreSQL random kills catch innsendinger too).
     unaccounted = sorted((case_suppleringer - journalled_suppleringer).elements())
     unaccounted += sorted((case_innsendinger - journalled_innsendinger).elements())
     assert not unaccounted, f"in the case, but no journal entry accounts for them: {unaccounted}"
@@ -548,8 +562,8 @@ def _next_until(server: Server, run_id: str, step: str, rng: random.Random | Non
 
 def _answer(server: Server, client: Client, rng: random.Random | None) -> None:
     """Answer the mangel; with ``rng``, kill inside the supplering's journal write first, then
-    at varied short delays, re-reading the status after each restart as a client would."""
-    for attempt in range(8):
+    at a varied short delay, re-reading the status after each restart as a client would."""
+    for attempt in range(4):
         client.poll()
         answer = client.supplering()
         if answer is None:
@@ -559,11 +573,10 @@ def _answer(server: Server, client: Client, rng: random.Random | None) -> None:
             response = kill_inside_journal_write(
                 server, "/api/v1/supplering", partial(client.send, answer)
             )
-        elif rng is not None and attempt < 3:
+        elif rng is not None and attempt < 2:
             response = kill_after(server, rng.uniform(0.0, 0.03), partial(client.send, answer))
         else:
             response = client.send(answer)
-            assert response.status_code == 201, response.text
         if response is not None:
             assert response.status_code == 201, response.text
             client.answers.append(response.json())
@@ -612,9 +625,9 @@ def test_a_run_killed_at_every_step_reaches_the_uninterrupted_verdict(server: Se
     reference_run, reference = _play(server, None)
     assert server.kills == 0
     crashed_run, crashed = _play(server, random.Random(SEED + 2))
-    # journalføring, mangel and vedtak once each; the supplering once in its journal write,
-    # twice at varied delays (or fewer, when an answer got through first).
-    assert 4 <= server.kills <= 6
+    # journalføring, mangel and vedtak once each; the supplering once in its journal write
+    # and once at a varied delay (unless the case already holds it then).
+    assert 4 <= server.kills <= 5
 
     expected = control(server, "GET", f"/runs/{reference_run['id']}/result")
     result = control(server, "GET", f"/runs/{crashed_run['id']}/result")
