@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
 import requests
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -65,8 +66,14 @@ def postgres_database() -> Iterator[Database]:
     """A database of our own on the test PostgreSQL server, dropped afterwards."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"bsbx_crash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no server"
+        pytest.fail(
+            f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({exc.__class__.__name__}). "
+            "Start it, or set SANDBOX_TEST_BACKENDS=sqlite to test on SQLite alone."
+        )
     url = make_url(PG_ADMIN_URL).set(database=name)
     server_url = url.set(query={"application_name": SERVER_APPLICATION_NAME})
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -175,7 +182,7 @@ class Server:
             self.kill()
 
     def log_tail(self, lines: int = 30) -> str:
-        """The last lines the server wrote, newest start."""
+        """The last lines the server wrote since it was last started."""
         path = self.folder / f"server-{self.starts - 1}.log"
         if not path.exists():
             return ""

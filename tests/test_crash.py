@@ -182,7 +182,7 @@ def test_every_answered_poll_is_journalled_once_after_kill_9(
         for scenario in POLLED
     ]
     answered: list[Answered] = []
-    rounds = 3
+    rounds = 2
 
     def next_steps() -> requests.Response:
         for run in runs:
@@ -212,13 +212,9 @@ def test_every_answered_poll_is_journalled_once_after_kill_9(
         # Under load, with another writer holding the database part of the time (as a
         # second worker would), the kommune's next steps are fired through the control
         # plane (journalføring, then the vedtak or the mangel) and the server is killed at
-        # a varied point during or after that; the last round kills plain polling.
+        # a varied point while they fire or, later, among the polls alone.
         with BusyDatabase(database):
-            if round_ < rounds - 1:
-                kill_after(server, rng.uniform(0.0, 0.08), next_steps)
-            else:
-                time.sleep(rng.uniform(0.0, 0.08))
-                server.restart()
+            kill_after(server, rng.uniform(0.0, 0.1), next_steps)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
@@ -348,7 +344,7 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
 
     # Suppleringer one after another, innsendinger beside them; the kill lands anywhere in
     # the traffic (a varied short delay once both have been answered a few times).
-    iterations = 3
+    iterations = 2
     for iteration in range(iterations):
         stop = threading.Event()
         before = (len(suppleringer), len(innsendinger))
