@@ -370,12 +370,17 @@ def kill_inside_journal_write(
 
 
 def kill_after(
-    server: Server, delay: float, send: Callable[[], requests.Response]
+    server: Server,
+    delay: float,
+    send: Callable[[], requests.Response],
+    then: Callable[[], None] | None = None,
 ) -> requests.Response | None:
-    """Send a request, SIGKILL the server ``delay`` seconds later, start it again; the
-    answer if it came before the kill."""
+    """Send a request, SIGKILL the server ``delay`` seconds later (and once ``then`` has
+    returned), start it again; the answer if it came before the kill."""
     sender = _InBackground(send)
     time.sleep(delay)
+    if then is not None:
+        then()
     server.kill()
     answer = sender.answer()
     server.start()
@@ -407,11 +412,12 @@ class BusyDatabase:
     would. On SQLite that is the database's write lock; on PostgreSQL a lock on the journal
     table that keeps inserts out."""
 
-    def __init__(self, database: Database, hold: float = 0.03, period: float = 0.04) -> None:
+    def __init__(self, database: Database, hold: float = 0.045, period: float = 0.05) -> None:
         self.database = database
         self.hold = hold
         self.period = period
         self.held = 0
+        self._since: float | None = None  # when the lock now held was taken
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -423,14 +429,29 @@ class BusyDatabase:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def inside(self, elapsed: float, timeout: float = 10.0) -> None:
+        """Wait until the lock has been held for ``elapsed`` seconds (< ``hold``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            since = self._since
+            if since is not None and elapsed <= time.monotonic() - since < self.hold:
+                return
+            assert time.monotonic() < deadline, "the database was never held"
+            time.sleep(0.001)
+
+    def _holding(self) -> None:
+        self.held += 1
+        self._since = time.monotonic()
+        time.sleep(self.hold)
+        self._since = None
+
     def _run(self) -> None:
         if self.database.backend == "sqlite":
             assert self.database.sqlite_path is not None
             with _sqlite(self.database.sqlite_path) as conn:
                 while not self._stop.is_set():
                     conn.execute("BEGIN IMMEDIATE")
-                    self.held += 1
-                    time.sleep(self.hold)
+                    self._holding()
                     conn.execute("ROLLBACK")
                     time.sleep(self.period - self.hold)
             return
@@ -439,7 +460,6 @@ class BusyDatabase:
             while not self._stop.is_set():
                 conn.execute(text("BEGIN"))
                 conn.execute(text(f"LOCK TABLE {JOURNAL_TABLE} IN SHARE ROW EXCLUSIVE MODE"))
-                self.held += 1
-                time.sleep(self.hold)
+                self._holding()
                 conn.execute(text("ROLLBACK"))
                 time.sleep(self.period - self.hold)

@@ -209,12 +209,19 @@ def test_every_answered_poll_is_journalled_once_after_kill_9(
         for thread in threads:
             thread.start()
         wait_for(_grown(answered, len(answered) + 150), 30, "polls to be answered")
-        # Under load, with another writer holding the database part of the time (as a
-        # second worker would), the kommune's next steps are fired through the control
-        # plane (journalføring, then the vedtak or the mangel) and the server is killed at
-        # a varied point while they fire or, later, among the polls alone.
-        with BusyDatabase(database):
-            kill_after(server, rng.uniform(0.0, 0.1), next_steps)
+        # Under load, with another writer holding the database most of the time (as a
+        # second worker or a long transaction would), the kommune's next steps are fired
+        # through the control plane (journalføring, then the vedtak or the mangel) and the
+        # server is killed at a varied point while they fire or, later, among the polls
+        # alone; always some milliseconds into the other writer's hold, when polls have
+        # been answered while no journal entry could be committed.
+        with BusyDatabase(database) as busy:
+            kill_after(
+                server,
+                rng.uniform(0.0, 0.1),
+                next_steps,
+                then=partial(busy.inside, rng.uniform(0.01, 0.03)),
+            )
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
