@@ -10,11 +10,11 @@ and innsendinger. One kill point is exact: inside the journal write of a suppler
 (``crash_harness.Stall`` holds that insert), where a case change committed apart from its
 journal entry is left behind.
 
-Assertions marked ``FAILS TODAY`` catch the defects the issue "One request path, one write
-path" names. On SQLite the journal is written behind the answer, so an answered exchange can
-die with the process. A supplering's (and an innsending's) case change and its journal entry
-are two transactions, so a crash between them leaves a change in the case that no journal
-entry accounts for, and a step waiting for that supplering in the journal never fires.
+The assertions marked ``Caught before`` failed on the code before the one write path
+(2026-12-01): the SQLite journal was written behind the answer, so an answered exchange
+could die with the process, and a supplering's (and an innsending's) case change and its
+journal entry were two transactions, so a crash between them left a change in the case
+that no journal entry accounted for, and a step waiting for that supplering never fired.
 """
 
 from __future__ import annotations
@@ -243,8 +243,8 @@ def test_every_answered_poll_is_journalled_once_after_kill_9(
 
     entries = [e for run in runs for e in journal(server.url, run["id"])]
     marks = Counter(header(e, MARK) for e in entries)
-    # FAILS TODAY on SQLite: the entry of an answered poll was still in the journal
-    # writer's queue (written behind the answer) when the process died.
+    # Caught before: the entry of an answered poll was still in the journal writer's
+    # queue (written behind the answer) when the process died.
     lost = [a for a in answered if marks[a.mark] == 0]
     assert not lost, (
         f"{len(lost)} of {len(answered)} answered polls are missing from the journal "
@@ -432,7 +432,7 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
     assert len(suppleringer) >= 3 * iterations and len(innsendinger) >= 3 * iterations
 
     # Every acknowledged supplering and innsending is in the journal, once.
-    # FAILS TODAY on SQLite: written behind the answer, the entry died with the process.
+    # Caught before: written behind the answer, the entry died with the process.
     lost = sorted(t for t in suppleringer if journalled_suppleringer[t] == 0)
     lost += sorted(t for t in innsendinger if journalled_innsendinger[t] == 0)
     assert not lost, f"acknowledged with 201 but missing from the journal: {lost}"
@@ -443,9 +443,8 @@ def test_suppleringer_and_innsendinger_are_journalled_with_their_case_change(
 
     # The case holds exactly what the journal accounts for: no change without its entry,
     # no entry without its change, none applied twice.
-    # FAILS TODAY on both backends (and so do the two equalities after it): the case change
-    # was committed in its own transaction before the server died inside the journal write
-    # (the supplering stalled there; on PostgreSQL random kills catch innsendinger too).
+    # Caught before (and so were the two equalities after it): the case change was
+    # committed in its own transaction before the server died inside the journal write.
     unaccounted = sorted((case_suppleringer - journalled_suppleringer).elements())
     unaccounted += sorted((case_innsendinger - journalled_innsendinger).elements())
     assert not unaccounted, f"in the case, but no journal entry accounts for them: {unaccounted}"
@@ -599,9 +598,9 @@ def _check_suppleringer(server: Server, client: Client) -> None:
     acknowledged = [a["suppleringReferanse"] for a in client.answers]
     assert [r for r in acknowledged if journalled[r] != 1] == []
     in_case = Counter(s["referanse"] for s in case_of(server, run_id)["sak"]["suppleringer"])
-    # FAILS TODAY on both backends: the supplering was applied to the case in its own
-    # transaction; the server died before the journal entry was committed, so the vedtak,
-    # which waits for the client's supplering in the journal, can never come.
+    # Caught before: the supplering was applied to the case in its own transaction; the
+    # server died before the journal entry was committed, so the vedtak, which waits for
+    # the client's supplering in the journal, could never come.
     assert in_case == journalled, (
         f"suppleringer in the case {dict(in_case)}, in the journal {dict(journalled)}"
     )
