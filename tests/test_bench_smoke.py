@@ -55,17 +55,18 @@ def test_http_bench_measures_the_sandbox_with_wrk() -> None:
         str(BENCH / "http_bench.py"),
         *("--seconds", "1", "--rounds", "1", "--warm-up", "0", "--runs", "1,3", "--no-peers"),
     )
-    names = ("kvittering (1 run)", "kvittering (1 run, via Flask)", "oppdatering (1 run)")
-    for name in (*names, "spread (1 run)", "spread (3 runs)"):
+    names = ("kvittering (1 run)", "oppdatering (1 run)", "spread (1 run)", "spread (3 runs)")
+    for name in names:
         line = next(ln for ln in out.splitlines() if name in ln)
         assert float(re.search(r"(\d+) req/s", line)[1]) > 0, line  # type: ignore[index]
+        # Memory is summed over granian's three processes (one alone is about 80 MB).
+        assert float(re.search(r"RSS +(\d+) MB", line)[1]) > 150, line  # type: ignore[index]
     # Every answer was a 200 (the runs were live and journalført), and the journal held.
     assert re.search(
         r"journal: busiest run holds \d+ rows of \d+ exchanges \(cap 10000\); non-2xx answers: 0\.0%",
         out,
     ), out
     assert re.search(r"ratio 3 runs/1 run: \d+\.\d\d", out), out
-    assert re.search(r"ratio kept answers/via Flask: \d+\.\d\d", out), out
 
 
 def test_journal_bench_writes_what_it_measures() -> None:
