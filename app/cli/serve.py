@@ -126,11 +126,11 @@ def serve_command(
     access_log: bool,
 ) -> None:
     """Serve the sandbox with granian; all state is in the database, so workers may be many."""
-    check_address(host, port)
     # Built once here so that a bad setting stops the command with one line before any
     # worker starts, and the tables exist before workers race to create them.
     app = info.load_app()
     app.extensions["sandbox.engine"].dispose()
+    check_address(host, port)
     click.echo(
         f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
     )
