@@ -78,3 +78,22 @@ def test_journal_bench_writes_what_it_measures() -> None:
     for count in ("    1 run ", "    3 runs"):
         line = next(ln for ln in out.splitlines() if ln.startswith(count))
         assert float(re.search(r"median +([\d.]+) µs", line)[1]) > 0, line  # type: ignore[index]
+
+
+def test_serve_settings_bench_compares_settings_side_by_side() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("the settings benchmark needs wrk: apt-get install wrk")
+    out = _bench(
+        str(BENCH / "serve_settings_bench.py"),
+        *("--seconds", "1", "--rounds", "1", "--warm-up", "0", "--only", "defaults,workers 1"),
+    )
+    for label, poll in (
+        ("defaults", "kvittering"),
+        ("defaults", "status"),
+        ("workers 1", "status"),
+    ):
+        line = next(ln for ln in out.splitlines() if ln.startswith(label) and poll in ln)
+        assert float(re.search(r"(\d+) req/s", line)[1]) > 0, line  # type: ignore[index]
+    # The defaults' own ratio is 1 by construction; the one-worker server has one share.
+    assert re.search(r"^defaults .* kvittering .* vs defaults 1\.00 ", out, re.M), out
+    assert re.search(r"^workers 1 .* worker CPU shares \[1\.0\]$", out, re.M), out
