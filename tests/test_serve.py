@@ -240,3 +240,16 @@ def test_an_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
         done.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_python_dash_m_app_serve_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Error: Invalid value for '--port': 0 is not in the range 1<=x<=65535."
+    )
