@@ -1,5 +1,5 @@
 # Multi-stage build: a virtual environment built in the first stage, copied into a slim,
-# non-root runtime that serves create_app() with gunicorn.
+# non-root runtime that serves create_app() with granian (`byggesak-sandbox serve`).
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
@@ -24,4 +24,5 @@ VOLUME ["/data"]
 EXPOSE 8080
 # All run state lives in the database, so several workers are safe; with SQLite keep them on
 # one container, with PostgreSQL (SANDBOX_DATABASE_URL=postgresql://...) scale out freely.
-CMD ["gunicorn", "--workers", "2", "--threads", "8", "--reuse-port", "--bind", "0.0.0.0:8080", "app:create_app()"]
+# Workers, threads, backlog and keep-alive are serve's defaults, chosen in bench/README.md.
+CMD ["byggesak-sandbox", "serve", "--host", "0.0.0.0", "--port", "8080"]

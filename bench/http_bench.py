@@ -5,16 +5,16 @@ load (32 connections), in rounds: every target once a round, figures the medians
 rounds and each ratio the median of the rounds' own ratios. On a shared machine whose
 speed drifts by the minute, a ratio of neighbours in time is what means something:
 
-- the sandbox as the README deploys it (gunicorn, 2 workers × 8 threads, --reuse-port),
-  journal on, on a SQLite file: GET /api/v1/kvittering and GET /api/v1/oppdatering of a
-  live run of the happy-path scenario (journalført, the vedtak still to come) — repeated
-  polls, so given their kept answers, and kvittering again on a sandbox with kept
-  answers off (every request through Flask) — then
-  kvittering with 1, 100 and 1000 such runs in the store (one sandbox and database per
-  scale point, requests spread over all of its runs); the server's memory and CPU per
+- the sandbox as the README deploys it (``byggesak-sandbox serve``: granian, 2 workers ×
+  8 threads), journal on, on a SQLite file: GET /api/v1/kvittering and GET
+  /api/v1/oppdatering of a live run of the happy-path scenario (journalført, the vedtak
+  still to come), repeated as a polling client repeats them, then kvittering with 1, 100
+  and 1000 such runs in the store (one sandbox and database per scale point, requests
+  spread over all of its runs); the server's memory (all its processes) and CPU per
   request, and the journal rows of the busiest run against the cap;
 - WireMock 3.13.2 (journal on) and Stoplight Prism 5.16.0 serving the same kvittering as a
-  static stub, and a bare Flask route under the same gunicorn settings.
+  static stub, and a bare Flask route under granian with the same workers and threads;
+  the peers' memory next to the sandbox's.
 
 Every target gets a warm-up of the same load before its first measurement (JIT, caches).
 
@@ -73,10 +73,14 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 def wrk(
-    url: str, seconds: int, headers: dict[str, str] | None = None, script: Path | None = None
+    url: str,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+    connections: int = 32,
 ) -> dict[str, float]:
-    """Run wrk -c32 and return req/s, p50 and p99 in ms (and the share of non-2xx answers)."""
-    command = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    """Run wrk (-c32): req/s, p50 and p99 in ms, the share of non-2xx answers, socket errors."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
     if script is not None:
@@ -93,18 +97,20 @@ def wrk(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": rate,
         "p50": latency("50"),
         "p99": latency("99"),
         "non2xx": (int(non2xx[1]) / total) if non2xx else 0.0,
+        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
     }
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
+    """Resident memory of a process and all its descendants (a server's workers), in MB."""
     total = 0
-    for candidate in [pid, *_children(pid)]:
+    for candidate in [pid, *_descendants(pid)]:
         try:
             for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -114,11 +120,17 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+def _descendants(pid: int) -> list[int]:
+    """Children of every thread of ``pid`` (a worker may be forked by any), and theirs."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(p) for p in children.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_descendants(kid)]
+    return found
 
 
 class Process:
@@ -142,25 +154,33 @@ class Process:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def gunicorn(target: str, port: int, workers: int, threads: int) -> list[str]:
-    """The README's deployment: the sandbox and the bare-Flask peer both run under it."""
+def serve(port: int, workers: int, threads: int, extra: list[str] | None = None) -> list[str]:
+    """The README's deployment: ``byggesak-sandbox serve`` (granian, its chosen settings)."""
     return [
-        str(VENV_BIN / "gunicorn"),
-        *("-w", str(workers), "--threads", str(threads), "--reuse-port"),
-        *("-b", f"127.0.0.1:{port}", target),
+        str(VENV_BIN / "byggesak-sandbox"),
+        *("serve", "--port", str(port), "--workers", str(workers), "--threads", str(threads)),
+        *(extra or []),
+    ]
+
+
+def granian(target: str, port: int, workers: int, threads: int) -> list[str]:
+    """The bare-Flask peer under granian as ``serve`` runs the sandbox (WSGI, HTTP/1)."""
+    return [
+        str(VENV_BIN / "granian"),
+        *("--interface", "wsgi", "--http", "1", "--no-ws", "--port", str(port)),
+        *("--workers", str(workers), "--blocking-threads", str(threads), target),
     ]
 
 
 def sandbox(
-    folder: Path, workers: int = 2, threads: int = 8, keep_answers: bool = True
+    folder: Path, workers: int = 2, threads: int = 8, extra: list[str] | None = None
 ) -> tuple[Process, str]:
     port = free_port()
     server = Process(
-        gunicorn("app:create_app()", port, workers, threads),
+        serve(port, workers, threads, extra),
         env={
             "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
             "SANDBOX_SCENARIO_RELOAD": "false",
-            "SANDBOX_KEEP_ANSWERS": "true" if keep_answers else "false",
         },
     )
     base = f"http://127.0.0.1:{port}"
@@ -193,7 +213,7 @@ def make_runs(base: str, count: int) -> list[dict[str, str]]:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children so far."""
     total = 0
-    for candidate in [pid, *_children(pid)]:
+    for candidate in [pid, *_descendants(pid)]:
         try:
             fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -312,7 +332,7 @@ def start_peers(folder: Path, payload: dict[str, Any], workers: int, threads: in
         "def kvittering():\n    return Response(BODY, mimetype='application/json')\n"
     )
     port = free_port()
-    server = Process(gunicorn("bare_app:app", port, workers, threads), cwd=folder)
+    server = Process(granian("bare_app:app", port, workers, threads), cwd=folder)
     url = f"http://127.0.0.1:{port}/api/v1/kvittering"
     wait_for(url)
     targets.append(Target("bare-flask", url, server=server))
@@ -347,10 +367,10 @@ def measure(target: Target, seconds: int, warm_up: int) -> None:
 
 
 def summary(target: Target) -> str:
-    """Medians over the rounds."""
+    """Medians over the rounds; memory (after the last round) and CPU for servers we watch."""
     figures = {key: median([r[key] for r in target.results]) for key in ("rps", "p50", "p99")}
     extra = ""
-    if target.name.startswith("sandbox"):
+    if target.server is not None:
         cpu = median([r["cpu_us"] for r in target.results])
         extra = f"   RSS {target.results[-1]['rss']:5.0f} MB   CPU {cpu:5.0f} µs/req"
     return line(target.name, figures, extra)
@@ -371,12 +391,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--no-peers", action="store_true", help="measure the sandbox alone")
     parser.add_argument("--warm-up", type=int, default=WARM_UP, help="seconds, 0 for none")
+    parser.add_argument(
+        "--serve-args",
+        default="",
+        help="more options for the sandbox's serve, e.g. '--backlog 128'",
+    )
     args = parser.parse_args()
+    extra = args.serve_args.split()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     counts = sorted({1, *(int(c) for c in args.runs.split(","))})
     print(
-        f"gunicorn -w {args.workers} --threads {args.threads}; wrk -t2 -c32 -d{args.seconds}s; "
+        f"byggesak-sandbox serve (granian) --workers {args.workers} --threads {args.threads}"
+        f"{' ' + ' '.join(extra) if extra else ''}; wrk -t2 -c32 -d{args.seconds}s; "
         f"{args.rounds} rounds, every target once a round; medians over the rounds"
     )
     servers: list[Process] = []
@@ -388,7 +415,7 @@ def main() -> None:
             for count in counts:
                 store = folder / f"runs-{count}"
                 store.mkdir()
-                server, base = sandbox(store, args.workers, args.threads)
+                server, base = sandbox(store, args.workers, args.threads, extra)
                 servers.append(server)
                 stores[count] = (store, base, make_runs(base, count))
             _store, base, runs = stores[1]
@@ -413,19 +440,6 @@ def main() -> None:
                 {"headers": headers},
                 single,
             )
-            # The same poll with kept answers off: what a request costs through Flask.
-            flask_store = folder / "via-flask"
-            flask_store.mkdir()
-            flask_server, flask_base = sandbox(
-                flask_store, args.workers, args.threads, keep_answers=False
-            )
-            [flask_run] = make_runs(flask_base, 1)
-            via_flask = Target(
-                "sandbox kvittering (1 run, via Flask)",
-                f"{flask_base}/api/v1/kvittering?innsendingReferanse={flask_run['ref']}",
-                {"headers": {"Authorization": flask_run["auth"]}},
-                flask_server,
-            )
             # Scale: every point through the same wrk script (its Lua costs wrk CPU on these
             # same two cores), so the points differ only in how many runs they spread over.
             spread = [
@@ -437,23 +451,19 @@ def main() -> None:
                 )
                 for count, server in zip(counts, servers, strict=True)
             ]
-            servers.append(flask_server)  # after the scale points, which pair with servers
             others = (
                 [] if args.no_peers else start_peers(folder, payload, args.workers, args.threads)
             )
             servers += [t.server for t in others if t.server is not None]
             # The peers right after the sandbox's kvittering: a ratio compares neighbours.
-            order = [kvittering, via_flask, *others, oppdatering, *spread]
+            order = [kvittering, *others, oppdatering, *spread]
             for _round in range(args.rounds):
                 for target in order:
                     measure(target, args.seconds, args.warm_up)
-            mine = [kvittering, via_flask, oppdatering, *spread]
+            mine = [kvittering, oppdatering, *spread]
             for target in mine:
                 print(summary(target))
-            busiest = max(
-                journal_rows(store / "bench.db")
-                for store in [flask_store, *(store for store, _b, _r in stores.values())]
-            )
+            busiest = max(journal_rows(store / "bench.db") for store, _b, _r in stores.values())
             non2xx = max(r["non2xx"] for t in mine for r in t.results)
             print(
                 f"journal: busiest run holds {busiest[0]} rows of {busiest[1]} exchanges "
@@ -463,8 +473,11 @@ def main() -> None:
                 print(summary(target))
             for target in others:
                 print(f"ratio sandbox/{target.name}: {ratio(kvittering, target)}")
-                print(f"ratio sandbox via Flask/{target.name}: {ratio(via_flask, target)}")
-            print(f"ratio kept answers/via Flask: {ratio(kvittering, via_flask)}")
+            # Memory of the whole server, every process of it, after the last round.
+            for target in others:
+                if target.server is not None:
+                    mb = target.results[-1]["rss"]
+                    print(f"RSS sandbox/{target.name}: {kvittering.results[-1]['rss'] / mb:.2f}")
             # What the peers' own ratio says of the targets: a bare route is the ceiling.
             by_name = {target.name: target for target in others}
             if "bare-flask" in by_name:

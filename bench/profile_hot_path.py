@@ -6,10 +6,9 @@ authentication, the run snapshot, the journal entry — handed to the worker's j
 thread, which commits it alongside, as in production). The run is a happy-path run,
 journalført, vedtak pending, as in the HTTP benchmark. Prints the time per request
 without the profiler (median of repeats), a bare route's time for comparison, then the
-30 most expensive calls. A repeated poll is given its kept answer (``app.api.kept_answers``);
-``--flask`` switches that off, to profile the path through Flask.
+30 most expensive calls: the request path as the app takes it, with its default settings.
 
-    .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering] [--flask]
+    .venv/bin/python bench/profile_hot_path.py [kvittering|oppdatering]
 """
 
 from __future__ import annotations
@@ -32,13 +31,11 @@ from app import create_app
 def main() -> None:
     words = [word for word in sys.argv[1:] if not word.startswith("--")]
     api = words[0] if words else "kvittering"
-    keep = "--flask" not in sys.argv[1:]
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(
             {
                 "DATABASE_URL": f"sqlite:///{folder}/profile.db",
                 "SCENARIO_RELOAD": False,
-                "KEEP_ANSWERS": keep,
             }
         )
         client = app.test_client()
@@ -72,9 +69,8 @@ def main() -> None:
         per_request(environ, 200)  # warm: snapshot, encoded body
         timings = [per_request(environ) for _ in range(5)]
         bare_timings = [per_request(bare) for _ in range(5)]
-        way = "kept answers" if keep else "through Flask"
         print(
-            f"GET /api/v1/{api} ({way}): median {statistics.median(timings):.0f} µs a request "
+            f"GET /api/v1/{api}: median {statistics.median(timings):.0f} µs a request "
             f"(min {min(timings):.0f}); GET /healthz on the same app: "
             f"{statistics.median(bare_timings):.0f} µs (5 × 1000 requests, profiler off)"
         )

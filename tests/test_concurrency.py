@@ -1,4 +1,4 @@
-"""Many requests at once, and two gunicorn workers on one store: events apply exactly once."""
+"""Many requests at once, and two server workers on one store: events apply exactly once."""
 
 from __future__ import annotations
 
@@ -61,26 +61,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_two_gunicorn_workers_serve_one_run(database_url: str, tmp_path: Path) -> None:
+def test_two_server_workers_serve_one_run(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "SANDBOX_DATABASE_URL": database_url}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = Path(sys.executable).with_name("byggesak-sandbox")
     server = subprocess.Popen(
-        # As the README deploys it: each worker on its own SO_REUSEPORT socket.
-        [
-            str(gunicorn),
-            "-w",
-            "2",
-            "--threads",
-            "4",
-            "--reuse-port",
-            "-b",
-            f"127.0.0.1:{port}",
-            "app:create_app()",
-        ],
+        # As the README deploys it: granian, two worker processes.
+        [str(command), "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115 - closed with the process
+        stderr=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 - closed with the process
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -16,7 +16,7 @@ from tests.conftest import basic
 
 @pytest.fixture
 def two_workers(database_url: str) -> Iterator[tuple[Flask, Flask]]:
-    """Two apps on one database, as two gunicorn workers would be."""
+    """Two apps on one database, as two server workers would be."""
     first = create_app({"TESTING": True, "DATABASE_URL": database_url})
     second = create_app({"TESTING": True, "DATABASE_URL": database_url})
     yield first, second

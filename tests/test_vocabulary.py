@@ -19,7 +19,7 @@ import pytest
 
 from app import vocabulary
 from app.api import journal
-from app.cli_runs import runs_group
+from app.cli.runs import runs_group
 from app.domain.events import EVENT_TYPES
 from app.engine import clock, faults
 from app.scoring import checks

@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     engine = build_engine(app.config["DATABASE_URL"])
     create_tables(engine)
     # Leave no pooled connection behind: a server that forks workers after this point
-    # (gunicorn's serve command) must not share one socket between processes.
+    # (the serve command's granian workers) must not share one socket between processes.
     engine.dispose()
     app.extensions["sandbox.db"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["sandbox.engine"] = engine

@@ -1,0 +1,148 @@
+"""``byggesak-sandbox serve``: the sandbox under granian, as the Dockerfile and the README run it.
+
+The defaults are the measured choice (bench/README.md, "Server settings"). Exit 0 on a
+clean stop, 1 when a setting or the address cannot be used, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import click
+from flask.cli import ScriptInfo, pass_script_info
+
+WORKERS = 2
+THREADS = 8
+BACKLOG = 1024
+# granian closes a keep-alive connection that sends nothing for this long (its HTTP/1
+# header read timeout). A client that polls more often never meets a close, so it can
+# never send a request into a connection the server is closing; 60 s is granian's maximum.
+KEEP_ALIVE = 60
+
+
+class _OneLineUsage(click.Command):
+    """A usage error is one line (``Error: …``, exit 2), without click's usage banner."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse as click does; drop the context so the error prints without the banner."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            error.ctx = None
+            raise
+
+
+class _MeasuredThreads(logging.Filter):
+    """Drop granian's warning about threads above 2 × cores + 1 for counts we measured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every other record."""
+        return not record.getMessage().startswith("Configuration allows spawning up to")
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail with one line now if the address cannot be listened on, rather than in granian."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def run_granian(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    backlog: int = BACKLOG,
+    keep_alive: int = KEEP_ALIVE,
+    access_log: bool = False,
+) -> None:
+    """Serve ``app.create_app()`` over WSGI until a signal stops granian."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    server = Server(
+        "app:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        # Each worker builds its own app: nothing opened before the fork is shared.
+        factory=True,
+        workers=workers,
+        blocking_threads=threads,
+        backlog=backlog,
+        http=HTTPModes.http1,
+        websockets=False,
+        http1_settings=HTTP1Settings(header_read_timeout=keep_alive * 1000),
+        log_access=access_log,
+    )
+    if threads <= THREADS:
+        logging.getLogger("_granian").addFilter(_MeasuredThreads())
+    try:
+        server.serve()
+    except RuntimeError as error:  # granian's own bind errors come as RuntimeError
+        raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None
+
+
+@click.command("serve", cls=_OneLineUsage)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@click.option(
+    "--workers",
+    default=WORKERS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="granian worker processes.",
+)
+@click.option(
+    "--threads",
+    default=THREADS,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Python threads per worker running requests.",
+)
+@click.option(
+    "--backlog",
+    default=BACKLOG,
+    show_default=True,
+    type=click.IntRange(128, 65535),
+    help="Connections the kernel holds before they are accepted.",
+)
+@click.option(
+    "--keep-alive",
+    default=KEEP_ALIVE,
+    show_default=True,
+    type=click.IntRange(1, 60),
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (the journal records them).")
+@pass_script_info
+def serve_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    backlog: int,
+    keep_alive: int,
+    access_log: bool,
+) -> None:
+    """Serve the sandbox with granian; all state is in the database, so workers may be many."""
+    # Built once here so that a bad setting stops the command with one line before any
+    # worker starts, and the tables exist before workers race to create them.
+    app = info.load_app()
+    app.extensions["sandbox.engine"].dispose()
+    check_address(host, port)
+    click.echo(
+        f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
+    )
+    run_granian(host, port, workers, threads, backlog, keep_alive, access_log)
