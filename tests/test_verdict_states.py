@@ -210,6 +210,50 @@ def test_optional_lets_a_must_stay_undecided(optional_app: tuple[Flask, bool]) -
     assert (result["score"], result["coverage"]) == (1.0, 0.5)
 
 
+NEVER_EXPECTATION = """\
+  - id: ikke-status-forste-dag
+    request: {method: GET, path: /api/v1/status}
+    never: true
+    after: journalfor
+    within: P1D
+"""
+
+
+@pytest.fixture
+def never_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    text = OPTIONAL_SCENARIO.replace("id: optional-check", "id: never-check")
+    (tmp_path / "never.yaml").write_text(text.replace("OPTIONAL_LINE\n", NEVER_EXPECTATION))
+    application = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SCENARIO_DIR": str(tmp_path)}
+    )
+    yield application
+    application.extensions["sandbox.engine"].dispose()
+
+
+def test_never_is_pending_until_its_window_closes_and_fails_at_once(never_app: Flask) -> None:
+    client = never_app.test_client()
+    quiet, noisy = _start(client, "never-check"), _start(client, "never-check")
+    for run in (quiet, noisy):
+        client.post(f"/sandbox/runs/{run['id']}/next")
+    never = _verdict(_result(client, quiet["id"]), "ikke-status-forste-dag")
+    assert never["status"] == "PENDING", never
+    assert "the window is open until 2025-03-04T10:00:00.000Z" in never["reason"]
+
+    answer = client.get(
+        "/api/v1/status",
+        query_string={"innsendingReferanse": noisy["innsendingReferanser"][0]},
+        headers=basic(noisy["credentials"]["username"], noisy["credentials"]["password"]),
+    )
+    assert answer.status_code == 200
+    # Once it happened, nothing later can undo it: failed while the run is still live.
+    assert _statuses(_result(client, noisy["id"]))["ikke-status-forste-dag"] == "FAILED"
+
+    client.post(f"/sandbox/runs/{quiet['id']}/clock", json={"advance": "P2D"})
+    closed = _result(client, quiet["id"])
+    assert closed["final"] is False
+    assert _statuses(closed)["ikke-status-forste-dag"] == "PASSED"
+
+
 def test_optional_does_not_excuse_a_failure() -> None:
     verdict = {"status": "FAILED", "severity": "must", "optional": True, "weight": 1}
     assert blocks(verdict)
