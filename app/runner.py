@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from app.errors import SandboxError
+from app.scoring.tally import recount
 
 ENV_PREFIX = "BYGGESAK_"
 
@@ -258,9 +259,7 @@ def apply_expected_failures(result: dict[str, Any], expected: frozenset[str]) ->
             verdict["reason"] += (
                 " (listed as an expected failure, but passed: remove it from the list)"
             )
-    counts = {k: sum(v["status"] == k for v in result["verdicts"]) for k in result["counts"]}
-    result["counts"] = counts
-    result["passed"] = counts["FAILED"] == 0
+    recount(result)
 
 
 def load_expected_failures(path: Path) -> frozenset[str]:

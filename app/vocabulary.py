@@ -1,12 +1,12 @@
 """Every fixed list of words the sandbox uses, in one place that everything else reads.
 
 Clock modes, client actions (and which count as a poll), the simulated APIs a fault may
-hit, fault kinds, protocol checks, event kinds and severities. The scenario JSON Schema,
-lint, the engine, scoring and the UI take their lists from here; the tests check that the
-code implementing each word (event classes and input schemas, fault implementations,
-check functions, the journal's action mapping) covers exactly these words, using
-:func:`disagreements`. Plain data only: nothing of the app is imported here, so every
-layer may read it.
+hit, fault kinds, protocol checks, verdict states, event kinds and severities. The
+scenario JSON Schema, lint, the engine, scoring and the UI take their lists from here; the
+tests check that the code implementing each word (event classes and input schemas, fault
+implementations, check functions, the journal's action mapping) covers exactly these
+words, using :func:`disagreements`. Plain data only: nothing of the app is imported here,
+so every layer may read it.
 """
 
 from __future__ import annotations
@@ -224,22 +224,63 @@ FAULT_KINDS = _by_name(
 # ---- expectations -------------------------------------------------------------------------
 
 
+EVERY_EVENT = "*"
+LETTER_EVENTS = ("mangel", "vedtak", "endre_soknadstype", "publiser_dokument")
+
+
 @dataclass(frozen=True)
 class CheckDef:
     """A reusable protocol check an expectation names with ``check:``."""
 
     name: str
     title: str  # the verdict's title when the expectation gives none
+    # Event kinds whose steps must have fired before the check is complete; EVERY_EVENT: all.
+    needs: tuple[str, ...] = ()
+    # A failure seen on a live run cannot be undone by anything the run does later.
+    fails_for_good: bool = False
 
 
 PROTOCOL_CHECKS = _by_name(
-    CheckDef("polls_sanely", "Polls no faster than agreed"),
-    CheckDef("backs_off", "Backs off as Retry-After says"),
-    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering"),
-    CheckDef("uses_current_saksnummer", "Uses the current saksnummer"),
-    CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist"),
-    CheckDef("downloads_documents", "Downloads outgoing documents before they expire"),
+    CheckDef("polls_sanely", "Polls no faster than agreed", fails_for_good=True),
+    CheckDef("backs_off", "Backs off as Retry-After says", fails_for_good=True),
+    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering", needs=(EVERY_EVENT,)),
+    CheckDef(
+        "uses_current_saksnummer",
+        "Uses the current saksnummer",
+        needs=("mangel", "endre_saksnummer"),
+        fails_for_good=True,
+    ),
+    CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist", needs=("mangel",)),
+    CheckDef(
+        "downloads_documents", "Downloads outgoing documents before they expire", LETTER_EVENTS
+    ),
     CheckDef("tolerates_unknown_fields", "Tolerates unknown fields"),
+)
+
+
+@dataclass(frozen=True)
+class VerdictStateDef:
+    """What a verdict can say about one expectation."""
+
+    name: str
+    description: str
+    decided: bool  # counts in the score, and as covered
+    holds: bool  # a ``must`` in this state lets the run pass
+
+
+VERDICT_STATES = _by_name(
+    VerdictStateDef("PASSED", "the expectation held", True, True),
+    VerdictStateDef("FAILED", "a `must` that did not hold", True, False),
+    VerdictStateDef(
+        "WARNING", "a `should` that did not hold, or a failure listed as expected", True, True
+    ),
+    VerdictStateDef(
+        "PENDING", "the run is live and the window that decides it is still open", False, False
+    ),
+    VerdictStateDef(
+        "INCOMPLETE", "the run finished before a step it depends on fired", False, False
+    ),
+    VerdictStateDef("SKIPPED", "the run never gave the client the chance", False, False),
 )
 
 
@@ -331,6 +372,12 @@ def internal_disagreements() -> list[str]:
         "clock mode", [DEFAULT_CLOCK_MODE, *FORM_CLOCK_MODES], CLOCK_MODES, "CLOCK_MODES"
     )
     out += missing("severity", [DEFAULT_SEVERITY], SEVERITIES, "SEVERITIES")
+    out += missing(
+        "event kind a check needs",
+        [n for c in PROTOCOL_CHECKS.values() for n in c.needs if n != EVERY_EVENT],
+        EVENT_KINDS,
+        "EVENT_KINDS",
+    )
     out += missing("client action API", [a.api for a in CLIENT_ACTIONS.values()], APIS, "APIS")
     out += missing(
         "fault API", [k.only_api for k in FAULT_KINDS.values() if k.only_api], APIS, "APIS"

@@ -154,11 +154,17 @@ def test_catalogue_run_live_verdicts_and_report(
         expect(page.locator("#virtual-now")).to_have_text("2025-03-06 10:00")
         expect(page.locator("#timeline tbody tr").nth(1)).to_contain_text("fired")
         # ... the client answers it (the live section updates by itself), then the vedtak.
-        expect(page.locator('[data-verdict="ekko-mangelid"] td').nth(1)).to_have_text(
-            "PASSED", timeout=20_000
-        )
+        # A check reads the whole run, so while the run is live it is pending, not passed.
+        expect(page.locator(".mangler-cell").first).to_contain_text("besvart", timeout=20_000)
+        expect(page.locator('[data-verdict="ekko-mangelid"] td').nth(1)).to_have_text("PENDING")
+        expect(page.locator("#outcome")).to_contain_text("Not final")
         page.locator("#next-event").click()
         expect(page.locator("#timeline tbody tr").nth(2)).to_contain_text("fired")
+        # The client stops once it has the vedtak and its letter; then the run is finished.
+        client.wait(timeout=60)
+        page.locator("#finish-run").click()
+        expect(page.locator("#finished")).to_contain_text("this run is finished")
+        expect(page.locator("#controls")).to_have_count(0)
         for verdict in (
             "henter-kvittering",
             "ekko-mangelid",
@@ -202,6 +208,37 @@ def test_catalogue_run_live_verdicts_and_report(
     expect(offline.get_by_role("heading", name="byggesak-sandbox: bestått")).to_be_visible()
     offline.screenshot(path=str(SHOTS / "report.png"), full_page=True)
     assert run_url is None or "/ui/runs/" in run_url
+
+
+def test_a_new_run_is_pending_and_a_finished_one_is_read_only(
+    browser: Browser, served: Served
+) -> None:
+    page = _page(browser)
+    page.goto(f"{served.url}/ui/scenarios/mangel-then-vedtak")
+    page.get_by_role("button", name="Start kjøring").click()
+    expect(page.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    # Nothing has happened yet: nothing is decided, so there is no score to show.
+    expect(page.locator("#score")).to_have_text("n/a")
+    expect(page.locator("#coverage")).to_have_text("0 %")
+    expect(page.locator("#outcome")).to_contain_text("Not final")
+    cells = page.locator("#verdicts tbody tr td:nth-child(2)")
+    expect(cells).to_have_count(6)
+    assert set(cells.all_inner_texts()) == {"PENDING"}
+    expect(page.locator("#next-event")).to_be_visible()
+
+    # Finished from outside (the CLI, the control plane): the open page drops its controls.
+    run_id = page.locator("h1 code").inner_text()
+    with served.app.test_client() as control:
+        assert control.post(f"/sandbox/runs/{run_id}/finish").status_code == 200
+    expect(page.locator("#finished")).to_contain_text("this run is finished", timeout=10_000)
+    for control_id in ("#controls", "#next-event", "#advance-clock", "#finish-run"):
+        expect(page.locator(control_id)).to_have_count(0)
+    expect(page.locator("#outcome")).to_contain_text("Not passed")
+    assert "PASSED" not in cells.all_inner_texts()
+    assert set(cells.all_inner_texts()) <= {"INCOMPLETE", "SKIPPED"}
+    expect(page.locator('[data-verdict="henter-kvittering"]')).to_contain_text(
+        "the run finished before step 'journalfor' fired"
+    )
 
 
 def test_past_runs_and_a_run_page_shows_only_its_own_run(browser: Browser, served: Served) -> None:

@@ -30,6 +30,7 @@ from app.runner import (
     play_scenario,
 )
 from app.scoring.result import combine
+from app.scoring.tally import blocks, percent
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -179,11 +180,12 @@ def run_command(
     for run in document["runs"]:
         mark = "PASS" if run["passed"] else "FAIL"
         click.echo(
-            f"{mark} {run['scenario']['id']}: score {run['score']:.0%}, coverage {run['coverage']:.0%}, "
+            f"{mark} {run['scenario']['id']}: score {percent(run['score'])}, "
+            f"coverage {percent(run['coverage'])}, "
             f"{run['counts']['FAILED']} failed, {run['counts']['WARNING']} warnings"
         )
         for verdict in run["verdicts"]:
-            if verdict["status"] in ("FAILED", "WARNING"):
+            if verdict["status"] == "WARNING" or blocks(verdict):
                 click.echo(
                     f"  {verdict['status']} {verdict['id']}: {verdict['firstDivergence'] or verdict['reason']}"
                 )

@@ -11,6 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from app.scoring.tally import percent
+
 MAX_ROWS = 300
 LANES = {"klient": 170, "api": 430, "kommune": 690}
 ROW = 24
@@ -21,6 +23,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["percent"] = percent
 
 
 def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 Properties come first in each suite; names are unique per suite; explanations are in the
 element bodies (GitLab has ignored ``message=``); characters XML 1.0 forbids are removed,
-since captured HTTP bodies may hold them.
+since captured HTTP bodies may hold them. A ``must`` left undecided (PENDING, INCOMPLETE,
+or SKIPPED without ``optional``) keeps the run from passing, so it is a ``failure`` whose
+type is its state; an undecided verdict that does not block is ``skipped``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 from typing import Any
+
+from app.scoring.tally import blocks
 
 ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -34,17 +38,31 @@ def _evidence(run: dict[str, Any], verdict: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def outcome(verdict: dict[str, Any]) -> str:
+    """``failure``, ``skipped`` or ``passed``: what the verdict is as a JUnit test case."""
+    if blocks(verdict):
+        return "failure"
+    if verdict["status"] in ("PASSED", "WARNING"):
+        return "passed"
+    return "skipped"
+
+
+def _tally(runs: list[dict[str, Any]], kind: str) -> int:
+    return sum(outcome(v) == kind for run in runs for v in run["verdicts"])
+
+
 def render(document: dict[str, Any]) -> str:
     """The whole result as a JUnit XML document."""
     counts = document["counts"]
+    runs = document["runs"]
     root = ET.Element(
         "testsuites",
         {
             "name": "byggesak-sandbox",
             "tests": str(sum(counts.values())),
-            "failures": str(counts["FAILED"]),
-            "errors": str(sum(1 for r in document["runs"] if r.get("error"))),
-            "skipped": str(counts["SKIPPED"]),
+            "failures": str(_tally(runs, "failure")),
+            "errors": str(sum(1 for r in runs if r.get("error"))),
+            "skipped": str(_tally(runs, "skipped")),
             "time": f"{sum(r.get('client', {}).get('seconds', 0) for r in document['runs']):.3f}",
         },
     )
@@ -58,9 +76,9 @@ def render(document: dict[str, Any]) -> str:
             {
                 "name": clean(scenario),
                 "tests": str(len(verdicts)),
-                "failures": str(run["counts"]["FAILED"]),
+                "failures": str(_tally([run], "failure")),
                 "errors": "1" if run.get("error") else "0",
-                "skipped": str(run["counts"]["SKIPPED"]),
+                "skipped": str(_tally([run], "skipped")),
                 "time": f"{run.get('client', {}).get('seconds', 0):.3f}",
                 "timestamp": document["generatedAt"][:19],
                 "hostname": clean(hostname),
@@ -74,11 +92,16 @@ def render(document: dict[str, Any]) -> str:
             ("scenario.version", run["scenario"]["version"]),
             ("run.id", run["run"]["id"]),
             ("run.seed", run["run"]["seed"]),
+            ("final", run.get("final")),
             ("score", run["score"]),
             ("coverage", run["coverage"]),
             ("client.exitCode", run.get("client", {}).get("exitCode")),
         ):
-            ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
+            ET.SubElement(
+                properties,
+                "property",
+                {"name": name, "value": clean("" if value is None else value)},
+            )
         seen: set[str] = set()
         for verdict in verdicts:
             name = clean(f"{verdict['id']}: {verdict['title']}")
@@ -95,18 +118,21 @@ def render(document: dict[str, Any]) -> str:
                 for x in (verdict["reason"], verdict["firstDivergence"], _evidence(run, verdict))
                 if x
             )
-            if verdict["status"] == "FAILED":
+            kind = outcome(verdict)
+            if kind == "failure":
                 failure = ET.SubElement(
                     case,
                     "failure",
                     {
                         "message": clean(verdict["firstDivergence"] or verdict["reason"]),
-                        "type": "FAILED",
+                        "type": verdict["status"],
                     },
                 )
                 failure.text = clean(detail)
-            elif verdict["status"] == "SKIPPED":
-                ET.SubElement(case, "skipped", {"message": clean(verdict["reason"])})
+            elif kind == "skipped":
+                ET.SubElement(
+                    case, "skipped", {"message": clean(f"{verdict['status']}: {verdict['reason']}")}
+                )
             out = ET.SubElement(case, "system-out")
             prefix = "WARNING: " if verdict["status"] == "WARNING" else ""
             out.text = clean(prefix + detail)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-ICON = {"PASSED": "✅", "FAILED": "❌", "WARNING": "⚠️", "SKIPPED": "⏭️"}
+from app.scoring.tally import blocks, percent
+
+ICON = {
+    "PASSED": "✅",
+    "FAILED": "❌",
+    "WARNING": "⚠️",
+    "PENDING": "⏳",
+    "INCOMPLETE": "🚧",
+    "SKIPPED": "⏭️",
+}
 MAX_ROWS = 60
 
 
@@ -12,43 +21,55 @@ def _cell(text: Any) -> str:
     return str(text or "").replace("|", "\\|").replace("\n", " ")
 
 
+def headline(document: dict[str, Any]) -> str:
+    """``passed``, ``FAILED``, or ``not final`` while a run is still live."""
+    if document["passed"]:
+        return "passed"
+    return "FAILED" if document.get("final", True) else "not final"
+
+
 def render(document: dict[str, Any]) -> str:
-    """Summary table per scenario, then every failure and warning with its first divergence."""
+    """Summary table per scenario, then every verdict that failed, warned or blocks the run."""
     counts = document["counts"]
-    verdict = "passed" if document["passed"] else "FAILED"
     lines = [
-        f"## byggesak-sandbox: {verdict}",
+        f"## byggesak-sandbox: {headline(document)}",
         "",
         f"{counts['PASSED']} passed, {counts['FAILED']} failed, {counts['WARNING']} warnings, "
-        f"{counts['SKIPPED']} skipped — target `{document['target']}`, sandbox {document['sandboxVersion']}",
+        f"{counts['PENDING']} pending, {counts['INCOMPLETE']} incomplete, "
+        f"{counts['SKIPPED']} skipped — target `{document['target']}`, "
+        f"sandbox {document['sandboxVersion']}",
         "",
-        "| scenario | result | score | coverage | passed | failed | warnings | skipped |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | result | score | coverage | passed | failed | warnings | pending "
+        "| incomplete | skipped |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in document["runs"]:
         c = run["counts"]
+        mark = "✅" if run["passed"] else ("❌" if run.get("final", True) else "⏳")
         lines.append(
-            f"| `{run['scenario']['id']}` | {'✅' if run['passed'] else '❌'} | {run['score']:.0%} | "
-            f"{run['coverage']:.0%} | {c['PASSED']} | {c['FAILED']} | {c['WARNING']} | {c['SKIPPED']} |"
+            f"| `{run['scenario']['id']}` | {mark} | {percent(run['score'])} | "
+            f"{percent(run['coverage'])} | {c['PASSED']} | {c['FAILED']} | {c['WARNING']} | "
+            f"{c['PENDING']} | {c['INCOMPLETE']} | {c['SKIPPED']} |"
         )
     problems = [
         (run, v)
         for run in document["runs"]
         for v in run["verdicts"]
-        if v["status"] in ("FAILED", "WARNING")
+        if v["status"] == "WARNING" or blocks(v)
     ]
     if problems:
         lines += [
             "",
-            "### Failures and warnings",
+            "### Not passed",
             "",
-            "| | scenario | expectation | first divergence |",
+            "| | scenario | expectation | first divergence or reason |",
             "|---|---|---|---|",
         ]
         for run, v in problems[:MAX_ROWS]:
             lines.append(
-                f"| {ICON[v['status']]} | `{run['scenario']['id']}` | {_cell(v['title'])} "
-                f"({_cell(v['requirement'] or v['id'])}) | {_cell(v['firstDivergence'] or v['reason'])} |"
+                f"| {ICON[v['status']]} {v['status']} | `{run['scenario']['id']}` | "
+                f"{_cell(v['title'])} ({_cell(v['requirement'] or v['id'])}) | "
+                f"{_cell(v['firstDivergence'] or v['reason'])} |"
             )
         if len(problems) > MAX_ROWS:
             lines.append(f"\n…and {len(problems) - MAX_ROWS} more; see the HTML or JSON report.")

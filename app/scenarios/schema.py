@@ -213,6 +213,12 @@ def scenario_schema() -> dict[str, Any]:
                 ),
             },
             "weight": {"type": "number", "minimum": 0, "default": 1},
+            "optional": {
+                "type": "boolean",
+                "default": False,
+                "description": "A must that the run may leave undecided (SKIPPED, PENDING, "
+                "INCOMPLETE) without failing; it still fails the run when it does not hold.",
+            },
             "check": {
                 "enum": list(vocabulary.PROTOCOL_CHECKS),
                 "description": "A reusable protocol check instead of a request matcher: "

@@ -10,10 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.engine.timeline import timeline_view
 from app.scoring.evidence import gather
-from app.scoring.verdicts import FAILED, PASSED, SKIPPED, WARNING, Verdict, judge, score
+from app.scoring.progress import live
+from app.scoring.tally import recount
+from app.scoring.verdicts import Verdict, judge
 from app.store import journal_reads
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
+from app.vocabulary import VERDICT_STATES
 from app.wire.dates import iso
 
 SCHEMA_VERSION = "byggesak-sandbox/result/v1"
@@ -41,14 +44,9 @@ def score_run(
     verdicts: list[Verdict] = []
     for expectation in scenario.get("expect") or []:
         verdicts.append(judge(facts, expectation))
-    run_score, coverage = score(verdicts)
     evidence_ids = sorted({i for v in verdicts for i in v.evidence})
     entries = journal_reads.entries_by_id(session, run.id, evidence_ids)
-    counts = {
-        status: sum(v.status == status for v in verdicts)
-        for status in (PASSED, FAILED, WARNING, SKIPPED)
-    }
-    return {
+    result: dict[str, Any] = {
         "scenario": {
             "id": scenario.get("id"),
             "version": scenario.get("version"),
@@ -62,10 +60,7 @@ def score_run(
             "clock": {"mode": run.clock_mode, "start": iso(facts.start), "end": iso(facts.now)},
         },
         "client": client or {},
-        "passed": counts[FAILED] == 0,
-        "score": run_score,
-        "coverage": coverage,
-        "counts": counts,
+        "final": not live(facts),
         "verdicts": [v.to_dict() for v in verdicts],
         "timeline": timeline_view(session, run),
         "exchanges": [
@@ -83,17 +78,20 @@ def score_run(
         ],
         "evidence": {str(entry.id): journal_json(entry) for entry in entries},
     }
+    recount(result)
+    return result
 
 
 def combine(results: list[dict[str, Any]], target: str) -> dict[str, Any]:
     """The top-level result document over one or more scenario runs."""
-    counts = {k: sum(r["counts"][k] for r in results) for k in (PASSED, FAILED, WARNING, SKIPPED)}
+    counts = {k: sum(r["counts"].get(k, 0) for r in results) for k in VERDICT_STATES}
     return {
         "schemaVersion": SCHEMA_VERSION,
         "sandboxVersion": sandbox_version(),
         "generatedAt": iso(datetime.now(UTC)),
         "target": target,
-        "passed": all(r["passed"] for r in results),
+        "passed": bool(results) and all(r["passed"] for r in results),
+        "final": all(r.get("final", False) for r in results),
         "counts": counts,
         "runs": results,
     }

@@ -1,24 +1,30 @@
 """Verdicts: each expectation of a scenario judged against the run's exchanges, with evidence.
 
-PASSED, FAILED, WARNING (a failed ``should``, or a failure listed as expected) and
-SKIPPED (the run never reached the point where the expectation applies). Every verdict
-names the exchanges that decided it and, when it failed, the first divergence.
+Decided: PASSED, FAILED, WARNING (a failed ``should``, or a failure listed as expected).
+Undecided: PENDING (the run is live and the window that decides it is open), INCOMPLETE
+(the run finished before a step it depends on fired) and SKIPPED (the run never gave the
+client the chance). Every verdict names the exchanges that decided it and, when it failed,
+the first divergence. The states are :data:`app.vocabulary.VERDICT_STATES`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from app.scoring import checks
 from app.scoring.evidence import Exchange, Facts, after, deadline
 from app.scoring.outcome import Outcome
-from app.vocabulary import DEFAULT_SEVERITY, PROTOCOL_CHECKS, fails
+from app.scoring.progress import live, never_fired, step_status, unfired, waits_for
+from app.vocabulary import DEFAULT_SEVERITY, PROTOCOL_CHECKS, VERDICT_STATES, fails
 from app.wire.dates import iso
 
-PASSED, FAILED, WARNING, SKIPPED = "PASSED", "FAILED", "WARNING", "SKIPPED"
+PASSED, FAILED, WARNING = "PASSED", "FAILED", "WARNING"
+PENDING, INCOMPLETE, SKIPPED = "PENDING", "INCOMPLETE", "SKIPPED"
+STATES = tuple(VERDICT_STATES)
 MAX_EVIDENCE = 12
 ALIAS = re.compile(r"\$\{innsending\.([a-z][a-z0-9_-]*)\}")
 SAKSNUMMER = re.compile(r"\$\{saksnummer\.(saksaar|sakssekvensnummer)\}")
@@ -39,6 +45,7 @@ class Verdict:
     first_divergence: str | None = None
     evidence: list[int] = field(default_factory=list)
     expected_failure: bool = False
+    optional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (result schema v1)."""
@@ -53,17 +60,21 @@ class Verdict:
             "firstDivergence": self.first_divergence,
             "evidence": self.evidence,
             "expectedFailure": self.expected_failure,
+            "optional": self.optional,
         }
 
 
 def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
     """Judge one expectation of the scenario."""
     if "check" in expectation:
-        outcome = checks.CHECKS[expectation["check"]](facts, expectation)
+        found = checks.CHECKS[expectation["check"]](facts, expectation)
+        outcome = _check_outcome(facts, expectation["check"], found)
     else:
         outcome = _request_outcome(facts, expectation)
     severity = expectation.get("severity", DEFAULT_SEVERITY)
-    if outcome.ok is None:
+    if outcome.state is not None:
+        status = outcome.state
+    elif outcome.ok is None:
         status = SKIPPED
     elif outcome.ok:
         status = PASSED
@@ -79,6 +90,34 @@ def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
         reason=outcome.reason,
         first_divergence=outcome.first_divergence,
         evidence=outcome.evidence[:MAX_EVIDENCE],
+        optional=bool(expectation.get("optional", False)),
+    )
+
+
+def _check_outcome(facts: Facts, name: str, found: Outcome) -> Outcome:
+    """A check reads the whole run: it is decided only when the run is over.
+
+    On a live run it is PENDING, unless it already failed in a way nothing later can undo;
+    on a finished run where a step it needs never fired, what did not fail is INCOMPLETE.
+    """
+    definition = PROTOCOL_CHECKS[name]
+    if live(facts):
+        if found.ok is False and definition.fails_for_good:
+            return found
+        return replace(
+            found,
+            state=PENDING,
+            reason=f"decided when the run finishes; so far: {found.reason}",
+            first_divergence=None,
+        )
+    missing = unfired(facts, definition.needs)
+    if found.ok is False or not missing:
+        return found
+    return replace(
+        found,
+        state=INCOMPLETE,
+        reason=f"the run finished and {never_fired(facts, missing)}; so far: {found.reason}",
+        first_divergence=None,
     )
 
 
@@ -170,22 +209,42 @@ def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str |
     return None
 
 
+def _unopened(facts: Facts, step: str) -> Outcome:
+    """The verdict on an expectation whose ``after`` step has not fired."""
+    if step_status(facts, step) == "failed":
+        return Outcome(None, f"step '{step}' failed, so this was not exercised")
+    why = waits_for(facts, step)
+    if live(facts):
+        return Outcome(
+            None, f"waits for step '{step}', which has not fired yet ({why})", state=PENDING
+        )
+    return Outcome(
+        None,
+        f"the run finished before step '{step}' fired ({why}), so this was never exercised",
+        state=INCOMPLETE,
+    )
+
+
 def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
     step = expectation.get("after")
     opened = after(facts, step)
     if opened is None:
-        return Outcome(None, f"step '{step}' never fired, so this was not exercised")
+        return _unopened(facts, str(step))
     closes = deadline(opened, expectation.get("within"))
     request = expectation["request"]
     window = [e for e in facts.exchanges if e.virtual_time >= opened]
+    polls_used = False
     if "within_polls" in expectation:
         polls = [e for e in window if e.is_poll]
         limit = int(expectation["within_polls"])
         if len(polls) >= limit:
+            polls_used = True
             last = polls[limit - 1].id
             window = [e for e in window if e.id <= last]
     if closes is not None:
         window = [e for e in window if e.virtual_time <= closes]
+    # Open: more exchanges may still count, so only an excess is already final.
+    still_open = not polls_used and (closes is None or facts.now <= closes)
     matching = [e for e in window if mismatch(facts, e, request) is None]
     count = expectation.get("count") or {}
     never = bool(expectation.get("never"))
@@ -203,16 +262,35 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
             f"unexpected {offender.label} at {iso(offender.virtual_time)}",
             [e.id for e in matching],
         )
+    found = f"{len(matching)} × {described} {where}"
+    ids = [e.id for e in matching]
     if len(matching) < low:
+        if still_open and (live(facts) or closes is not None):
+            return _undecided(facts, f"{found}; expected at least {low}", closes, ids)
         near = _nearest_miss(facts, window, request)
         return Outcome(
             False,
-            f"{len(matching)} × {described} {where}; expected at least {low}",
+            f"{found}; expected at least {low}",
             near or f"expected {described} {where}, but the client sent none",
-            [e.id for e in matching]
-            or ([] if near is None else [_nearest_id(facts, window, request)]),
+            ids or ([] if near is None else [_nearest_id(facts, window, request)]),
         )
-    return Outcome(True, f"{len(matching)} × {described} {where}", None, [e.id for e in matching])
+    if still_open and high is not None and live(facts):
+        return _undecided(facts, found, closes, ids)
+    return Outcome(True, found, None, ids)
+
+
+def _undecided(facts: Facts, found: str, closes: datetime | None, ids: list[int]) -> Outcome:
+    """A window still open when the verdict is read: PENDING while live, else INCOMPLETE."""
+    until = f"until {iso(closes)}" if closes is not None else "until the run finishes"
+    if live(facts):
+        return Outcome(None, f"the window is open {until}; so far {found}", None, ids, PENDING)
+    return Outcome(
+        None,
+        f"the run finished at {iso(facts.now)}, before its window closed ({until}); so far {found}",
+        None,
+        ids,
+        INCOMPLETE,
+    )
 
 
 def _describe(request: dict[str, Any]) -> str:
@@ -236,13 +314,3 @@ def _nearest_miss(facts: Facts, window: list[Exchange], request: dict[str, Any])
 
 def _nearest_id(facts: Facts, window: list[Exchange], request: dict[str, Any]) -> int:
     return next(e.id for e in window if _same_endpoint(e, request))
-
-
-def score(verdicts: list[Verdict]) -> tuple[float, float]:
-    """(score, coverage): weighted share of exercised expectations passed; share exercised."""
-    exercised = [v for v in verdicts if v.status != SKIPPED]
-    total_weight = sum(v.weight for v in exercised)
-    passed_weight = sum(v.weight for v in exercised if v.status == PASSED)
-    result = passed_weight / total_weight if total_weight else 1.0
-    coverage = len(exercised) / len(verdicts) if verdicts else 1.0
-    return round(result, 4), round(coverage, 4)

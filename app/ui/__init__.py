@@ -37,6 +37,7 @@ from app.reports import MEDIA_TYPES, RENDERERS
 from app.reports.html import sequence_svg
 from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
+from app.scoring.tally import percent
 from app.store import journal_reads
 from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
@@ -228,6 +229,12 @@ def report(run_id: str, fmt: str) -> Response | tuple[str, int]:
 def _short(value: str | None) -> str:
     """``2025-03-03T10:00:00.000Z`` → ``2025-03-03 10:00``."""
     return (value or "")[:16].replace("T", " ")
+
+
+@bp.app_template_filter("percent")
+def _percent(value: float | None) -> str:
+    """A share as ``75 %``; ``n/a`` when nothing is decided yet."""
+    return percent(value)
 
 
 @bp.app_template_filter("when")

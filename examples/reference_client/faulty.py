@@ -119,3 +119,24 @@ VARIANTS: dict[str, type[Client]] = {
     "crashes-on-unknown-field": CrashesOnUnknownField,
     "answers-after-svarfrist": AnswersAfterSvarfrist,
 }
+
+
+# -- clients that end early -------------------------------------------------------------------
+
+
+class ExitsAfterMangelbrev(Client):
+    """Downloads the mangelbrev, then treats the case as handed to a human and exits."""
+
+    def answer_mangler(self, sak: Sak) -> None:
+        """Never answer: the user is meant to do it elsewhere."""
+
+    def done(self) -> bool:
+        """Stop once every innsending has a mangel and every queued letter is downloaded."""
+        return (
+            all(s.mangler for s in self.saker.values())
+            and bool(self.downloaded)
+            and not self.pending_documents
+        )
+
+
+VARIANTS["exits-after-mangelbrev"] = ExitsAfterMangelbrev

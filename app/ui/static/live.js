@@ -18,6 +18,12 @@
         live.innerHTML = html;
         open.forEach(function (id) { var d = id && document.getElementById(id); if (d) { d.open = true; } });
         live.setAttribute("data-refreshed", String(Date.now()));
+        // Finished elsewhere (CLI, control plane): load the run's page, so the controls go
+        // away. Not reload(): the page may be the answer to the form that started the run.
+        var status = live.querySelector("[data-status]");
+        if (status && status.getAttribute("data-status") !== "active" && document.getElementById("controls")) {
+          window.location.assign(url.replace(/\/live$/, ""));
+        }
       })
       .catch(function () { /* the next tick tries again */ })
       .then(function () { busy = false; });
