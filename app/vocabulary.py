@@ -93,6 +93,8 @@ class ClientActionDef:
     poll: bool = False  # any GET on its path counts as a poll, whatever the answer
     # An event kind without which this action cannot happen, and what lint then says.
     needs_event: tuple[str, str] | None = None
+    # A kind of that other action its endpoint tells by the outcome; it counts as that too.
+    refines: str | None = None
 
     @property
     def api(self) -> str:
@@ -138,12 +140,20 @@ CLIENT_ACTIONS = _by_name(
         "dokument_hentet", "GET", "/api/v1/dokument/{id}", 200, "the client downloaded a document"
     ),
     ClientActionDef(
+        "supplering_sendt",
+        "POST",
+        "/api/v1/supplering",
+        201,
+        "the client sent a supplering, any: answers to some mangler, an ettersending",
+    ),
+    ClientActionDef(
         "supplering_mottatt",
         "POST",
         "/api/v1/supplering",
         201,
-        "the client's supplering was received",
+        "the client's supplering made the søknad complete, leaving no mangel awaited",
         needs_event=("mangel", "no step sends a mangel, so no supplering can answer one"),
+        refines="supplering_sendt",
     ),
 )
 POLL = "poll"
@@ -159,10 +169,9 @@ TRIGGER_ACTIONS = {
     **{name: action.description for name, action in CLIENT_ACTIONS.items()},
     POLL: POLL_DESCRIPTION,
 }
-_EXACT = {(a.method, a.path, a.status): a.name for a in CLIENT_ACTIONS.values() if a.prefix is None}
-_PREFIXED = [
-    (a.method, a.prefix, a.status, a.name) for a in CLIENT_ACTIONS.values() if a.prefix is not None
-]
+_PLAIN = [a for a in CLIENT_ACTIONS.values() if a.refines is None]
+_EXACT = {(a.method, a.path, a.status): a.name for a in _PLAIN if a.prefix is None}
+_PREFIXED = [(a.method, a.prefix, a.status, a.name) for a in _PLAIN if a.prefix is not None]
 
 
 def client_action(method: str, path: str, status: int) -> str | None:
@@ -173,6 +182,17 @@ def client_action(method: str, path: str, status: int) -> str | None:
             if method == m and status == s and path.startswith(prefix):
                 return name
     return found
+
+
+def refined_action(base: str | None, outcome: str | None) -> str | None:
+    """``outcome`` when it is a kind of the client action ``base``, else ``base``."""
+    found = CLIENT_ACTIONS.get(outcome or "")
+    return outcome if found is not None and base is not None and found.refines == base else base
+
+
+def counted_as(action: str) -> tuple[str, ...]:
+    """The journal actions a trigger ``on: action`` counts: it and every kind of it."""
+    return (action, *(a.name for a in CLIENT_ACTIONS.values() if a.refines == action))
 
 
 # ---- faults -------------------------------------------------------------------------------
@@ -324,6 +344,10 @@ def missing(what: str, names: Iterable[str], known: Iterable[str], where: str) -
     return [f"{what} '{n}' is not in {where}" for n in names if n not in allowed]
 
 
+def _made(action: ClientActionDef) -> tuple[str, str, int]:
+    return action.method, action.path, action.status
+
+
 def internal_disagreements() -> list[str]:
     """Where this module's own lists refer to each other and do not agree."""
     out = disagreements("clock mode", CLOCK_MODES, {"ClockModeName": get_args(ClockModeName)})
@@ -332,6 +356,17 @@ def internal_disagreements() -> list[str]:
     )
     out += missing("severity", [DEFAULT_SEVERITY], SEVERITIES, "SEVERITIES")
     out += missing("client action API", [a.api for a in CLIENT_ACTIONS.values()], APIS, "APIS")
+    out += missing(
+        "refined client action",
+        [a.refines for a in CLIENT_ACTIONS.values() if a.refines],
+        [a.name for a in _PLAIN],
+        "the client actions that refine none",
+    )
+    out += [
+        f"client action '{a.name}' is not made like '{a.refines}', the action it refines"
+        for a in CLIENT_ACTIONS.values()
+        if a.refines in CLIENT_ACTIONS and _made(a) != _made(CLIENT_ACTIONS[a.refines])
+    ]
     out += missing(
         "fault API", [k.only_api for k in FAULT_KINDS.values() if k.only_api], APIS, "APIS"
     )
