@@ -131,7 +131,7 @@ FAULTY = [
     pytest.param(
         "stops-after-kvittering",
         "mangel-then-vedtak",
-        {"ekko-mangelid", "svarer-en-gang", "henter-dokumenter"},
+        {"ekko-mangelid", "svarer-strukturert", "henter-dokumenter"},
         {"bruker-gjeldende-saksnummer"},
         r"expected POST /api/v1/supplering after mangel \(2025-03-06T10:00:00.000Z\), but the client sent none",
         id="stops-after-kvittering",
