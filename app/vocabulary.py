@@ -359,7 +359,7 @@ def internal_disagreements() -> list[str]:
     out += missing(
         "refined client action",
         [a.refines for a in CLIENT_ACTIONS.values() if a.refines],
-        [a.name for a in _PLAIN],
+        [a.name for a in CLIENT_ACTIONS.values() if a.refines is None],
         "the client actions that refine none",
     )
     out += [
