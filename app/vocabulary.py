@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Literal, Protocol, TypeVar
 
 
 class _Named(Protocol):
@@ -93,6 +93,8 @@ class ClientActionDef:
     poll: bool = False  # any GET on its path counts as a poll, whatever the answer
     # An event kind without which this action cannot happen, and what lint then says.
     needs_event: tuple[str, str] | None = None
+    # A kind of that other action its endpoint tells by the outcome; it counts as that too.
+    refines: str | None = None
 
     @property
     def api(self) -> str:
@@ -138,12 +140,20 @@ CLIENT_ACTIONS = _by_name(
         "dokument_hentet", "GET", "/api/v1/dokument/{id}", 200, "the client downloaded a document"
     ),
     ClientActionDef(
+        "supplering_sendt",
+        "POST",
+        "/api/v1/supplering",
+        201,
+        "the client sent a supplering, any: answers to some mangler, an ettersending",
+    ),
+    ClientActionDef(
         "supplering_mottatt",
         "POST",
         "/api/v1/supplering",
         201,
-        "the client's supplering was received",
+        "the client's supplering made the søknad complete, leaving no mangel awaited",
         needs_event=("mangel", "no step sends a mangel, so no supplering can answer one"),
+        refines="supplering_sendt",
     ),
 )
 POLL = "poll"
@@ -159,10 +169,9 @@ TRIGGER_ACTIONS = {
     **{name: action.description for name, action in CLIENT_ACTIONS.items()},
     POLL: POLL_DESCRIPTION,
 }
-_EXACT = {(a.method, a.path, a.status): a.name for a in CLIENT_ACTIONS.values() if a.prefix is None}
-_PREFIXED = [
-    (a.method, a.prefix, a.status, a.name) for a in CLIENT_ACTIONS.values() if a.prefix is not None
-]
+_PLAIN = [a for a in CLIENT_ACTIONS.values() if a.refines is None]
+_EXACT = {(a.method, a.path, a.status): a.name for a in _PLAIN if a.prefix is None}
+_PREFIXED = [(a.method, a.prefix, a.status, a.name) for a in _PLAIN if a.prefix is not None]
 
 
 def client_action(method: str, path: str, status: int) -> str | None:
@@ -173,6 +182,17 @@ def client_action(method: str, path: str, status: int) -> str | None:
             if method == m and status == s and path.startswith(prefix):
                 return name
     return found
+
+
+def refined_action(base: str | None, outcome: str | None) -> str | None:
+    """``outcome`` when it is a kind of the client action ``base``, else ``base``."""
+    found = CLIENT_ACTIONS.get(outcome or "")
+    return outcome if found is not None and base is not None and found.refines == base else base
+
+
+def counted_as(action: str) -> tuple[str, ...]:
+    """The journal actions a trigger ``on: action`` counts: it and every kind of it."""
+    return (action, *(a.name for a in CLIENT_ACTIONS.values() if a.refines == action))
 
 
 # ---- faults -------------------------------------------------------------------------------
@@ -340,52 +360,3 @@ def in_order(registered: Mapping[str, T], registry: Iterable[str]) -> dict[str, 
     """``registered`` in the vocabulary's order; names the vocabulary lacks come last."""
     order = {name: index for index, name in enumerate(registry)}
     return dict(sorted(registered.items(), key=lambda item: order.get(item[0], len(order))))
-
-
-def disagreements(
-    what: str, registry: Iterable[str], lists: Mapping[str, Iterable[str]]
-) -> list[str]:
-    """Every name one of ``lists`` has and the registry lacks, or the other way, one line each."""
-    names = set(registry)
-    out: list[str] = []
-    for where, listed in lists.items():
-        found = set(listed)
-        out += [
-            f"{what} '{n}' is in the vocabulary but not in {where}" for n in sorted(names - found)
-        ]
-        out += [
-            f"{what} '{n}' is in {where} but not in the vocabulary" for n in sorted(found - names)
-        ]
-    return out
-
-
-def missing(what: str, names: Iterable[str], known: Iterable[str], where: str) -> list[str]:
-    """Every one of ``names`` that is not among ``known``, one line each."""
-    allowed = set(known)
-    return [f"{what} '{n}' is not in {where}" for n in names if n not in allowed]
-
-
-def internal_disagreements() -> list[str]:
-    """Where this module's own lists refer to each other and do not agree."""
-    out = disagreements("clock mode", CLOCK_MODES, {"ClockModeName": get_args(ClockModeName)})
-    out += missing(
-        "clock mode", [DEFAULT_CLOCK_MODE, *FORM_CLOCK_MODES], CLOCK_MODES, "CLOCK_MODES"
-    )
-    out += missing("severity", [DEFAULT_SEVERITY], SEVERITIES, "SEVERITIES")
-    out += missing(
-        "event kind a check needs",
-        [n for c in PROTOCOL_CHECKS.values() for n in c.needs if n != EVERY_EVENT],
-        EVENT_KINDS,
-        "EVENT_KINDS",
-    )
-    out += missing("client action API", [a.api for a in CLIENT_ACTIONS.values()], APIS, "APIS")
-    out += missing(
-        "fault API", [k.only_api for k in FAULT_KINDS.values() if k.only_api], APIS, "APIS"
-    )
-    out += missing(
-        "event kind",
-        [a.needs_event[0] for a in CLIENT_ACTIONS.values() if a.needs_event],
-        EVENT_KINDS,
-        "EVENT_KINDS",
-    )
-    return out

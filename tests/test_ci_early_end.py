@@ -40,7 +40,7 @@ def test_a_client_that_exits_after_the_mangelbrev_is_incomplete_on_the_vedtak(
     assert run["final"] is True and run["passed"] is False
     assert _by_status(run) == {
         "PASSED": {"henter-kvittering", "poller-fornuftig"},
-        "FAILED": {"ekko-mangelid", "svarer-en-gang"},
+        "FAILED": {"ekko-mangelid", "svarer-strukturert"},
         # The mangelbrev was downloaded, but the vedtak letter never existed.
         "INCOMPLETE": {"henter-dokumenter"},
         "SKIPPED": {"bruker-gjeldende-saksnummer"},

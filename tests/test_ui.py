@@ -169,7 +169,7 @@ def test_catalogue_run_live_verdicts_and_report(
             "henter-kvittering",
             "ekko-mangelid",
             "bruker-gjeldende-saksnummer",
-            "svarer-en-gang",
+            "svarer-strukturert",
             "henter-dokumenter",
             "poller-fornuftig",
         ):

@@ -67,8 +67,8 @@ def test_a_run_finished_before_its_last_step_is_incomplete_not_passed(
     assert statuses["henter-kvittering"] == "PASSED"
     assert statuses["henter-dokumenter"] == "INCOMPLETE"
     assert "steps 'mangel', 'vedtak' never fired" in _verdict(result, "henter-dokumenter")["reason"]
-    assert statuses["svarer-en-gang"] == "INCOMPLETE"
-    assert "before step 'mangel' fired" in _verdict(result, "svarer-en-gang")["reason"]
+    assert statuses["svarer-strukturert"] == "INCOMPLETE"
+    assert "before step 'mangel' fired" in _verdict(result, "svarer-strukturert")["reason"]
     assert statuses["ekko-mangelid"] == "INCOMPLETE"
     # What the client did so far is judged: one fetch, one poll, both fine.
     assert {k for k, v in statuses.items() if v == "PASSED"} == {
@@ -110,7 +110,7 @@ def test_a_silent_client_fails_when_the_kommune_plays_all_it_can(client: FlaskCl
     result = _result(client, run["id"])
     statuses = _statuses(result)
     assert result["passed"] is False and "PASSED" not in statuses.values()
-    assert statuses["henter-kvittering"] == statuses["svarer-en-gang"] == "FAILED"
+    assert statuses["henter-kvittering"] == statuses["svarer-strukturert"] == "FAILED"
     assert statuses["henter-dokumenter"] == "FAILED"  # the mangelbrev was never fetched
     assert statuses["poller-fornuftig"] == statuses["bruker-gjeldende-saksnummer"] == "SKIPPED"
     assert [s["id"] for s in result["timeline"] if s["status"] == "pending"] == ["vedtak"]

@@ -26,7 +26,7 @@ from app.scoring import checks
 from app.scoring.evidence import Exchange
 from app.store import journal_reads
 from app.ui import CLOCK_MODES as UI_CLOCK_MODES
-from app.vocabulary import disagreements, missing
+from app.vocabulary_audit import disagreements, internal_disagreements, missing
 from app.wire.inputs import EVENT_SCHEMAS, ClockSchema
 
 ROOT = Path(__file__).parents[1]
@@ -123,11 +123,18 @@ def client_action_problems(actions: Registry = vocabulary.CLIENT_ACTIONS) -> lis
     )
     for name, action in actions.items():
         path = action.path.replace("{id}", "0f7e1c2a")
-        recorded = journal._action(action.method, path, action.status)
+        outcome = name if action.refines else None
+        recorded = journal.action_of(action.method, path, action.status, outcome)
         if recorded != name:
             out.append(
                 f"client action '{name}': the journal records {action.method} {path} "
                 f"{action.status} as {recorded!r}"
+            )
+        plain = journal.action_of(action.method, path, action.status)
+        if action.refines is not None and plain != action.refines:
+            out.append(
+                f"client action '{name}': without its outcome the journal records "
+                f"{action.method} {path} {action.status} as {plain!r}, not '{action.refines}'"
             )
         if journal._action(action.method, path, 500) is not None:
             out.append(
@@ -201,7 +208,7 @@ AUDITS: dict[str, Callable[[], list[str]]] = {
     "clock modes": clock_mode_problems,
     "severities": severity_problems,
     "docs": docs_problems,
-    "the vocabulary itself": vocabulary.internal_disagreements,
+    "the vocabulary itself": internal_disagreements,
 }
 
 
@@ -300,7 +307,7 @@ def test_in_order_follows_the_vocabulary_and_keeps_strangers_last() -> None:
         ("GET", "/api/v1/kvittering", 404, None),
         ("GET", "/api/v1/dokument/abc", 200, "dokument_hentet"),
         ("POST", "/api/v1/dokument/abc", 200, None),
-        ("POST", "/api/v1/supplering", 201, "supplering_mottatt"),
+        ("POST", "/api/v1/supplering", 201, "supplering_sendt"),
         ("GET", "/api/v1/supplering", 200, None),
     ],
 )
@@ -308,6 +315,46 @@ def test_client_action_of_an_exchange(
     method: str, path: str, status: int, action: str | None
 ) -> None:
     assert vocabulary.client_action(method, path, status) == action
+
+
+def test_a_supplering_that_completes_is_recorded_as_its_kind() -> None:
+    assert journal.action_of("POST", "/api/v1/supplering", 201) == "supplering_sendt"
+    assert (
+        journal.action_of("POST", "/api/v1/supplering", 201, "supplering_mottatt")
+        == "supplering_mottatt"
+    )
+    # An outcome is no kind of another exchange's action, nor of a refused one.
+    assert journal.action_of("GET", "/api/v1/status", 200, "supplering_mottatt") == "status_hentet"
+    assert journal.action_of("POST", "/api/v1/supplering", 400, "supplering_mottatt") is None
+
+
+def test_a_trigger_counts_every_kind_of_its_action() -> None:
+    assert vocabulary.counted_as("supplering_sendt") == ("supplering_sendt", "supplering_mottatt")
+    assert vocabulary.counted_as("supplering_mottatt") == ("supplering_mottatt",)
+    assert vocabulary.counted_as("innsending") == ("innsending",)
+
+
+def test_the_journal_audit_reports_a_kind_it_cannot_tell() -> None:
+    wrong = dict(vocabulary.CLIENT_ACTIONS)
+    wrong["supplering_mottatt"] = dataclasses.replace(wrong["supplering_mottatt"], refines=None)
+    assert client_action_problems(wrong) == [
+        "client action 'supplering_mottatt': the journal records POST /api/v1/supplering 201 "
+        "as 'supplering_sendt'"
+    ]
+
+
+def test_the_vocabulary_reports_a_kind_of_an_action_made_otherwise(monkeypatch: Any) -> None:
+    wrong = dict(vocabulary.CLIENT_ACTIONS)
+    wrong["supplering_mottatt"] = dataclasses.replace(wrong["supplering_mottatt"], status=200)
+    monkeypatch.setattr(vocabulary, "CLIENT_ACTIONS", wrong)
+    assert internal_disagreements() == [
+        "client action 'supplering_mottatt' is not made like 'supplering_sendt', "
+        "the action it refines"
+    ]
+    wrong["supplering_mottatt"] = dataclasses.replace(wrong["supplering_mottatt"], refines="x")
+    assert internal_disagreements() == [
+        "refined client action 'x' is not in the client actions that refine none"
+    ]
 
 
 def test_severities_decide_failed_or_warning() -> None:

@@ -109,6 +109,11 @@ ACTIONS = vocabulary.CLIENT_ACTIONS
 _action = vocabulary.client_action
 
 
+def action_of(method: str, path: str, status: int, outcome: str | None = None) -> str | None:
+    """The client action the journal records for an exchange (and its endpoint's outcome)."""
+    return vocabulary.refined_action(_action(method, path, status), outcome)
+
+
 STARTED = "sandbox.started"
 RECORDED = "journal_recorded"  # g: this exchange's entry went in with the change it made
 
@@ -124,8 +129,12 @@ class _Timed:
         return self.wsgi_app(environ, start_response)
 
 
-def entry_for(response: Response) -> dict[str, Any] | None:
-    """The journal entry of this request and ``response``; None for no run's exchange."""
+def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] | None:
+    """The journal entry of this request and ``response``; None for no run's exchange.
+
+    ``outcome`` names the kind of client action the endpoint told by what the exchange
+    did (``supplering_mottatt`` for a supplering that made the søknad complete).
+    """
     # Plain objects, not Flask's context proxies: this runs on every request.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
@@ -169,7 +178,7 @@ def entry_for(response: Response) -> dict[str, Any] | None:
         "response_headers": _redact_headers(response.headers),
         "response_body": response_body,
         "response_body_truncated": response_truncated,
-        "action": _action(method, path, status),
+        "action": action_of(method, path, status, outcome),
         "fault": ctx.get("journal_fault"),
         "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
     }

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from app import openapi_dibk as docs
+from app import vocabulary
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
 from app.config import engine_config
@@ -17,12 +18,14 @@ from app.store.db import get_session
 from app.wire.inputs import SuppleringSchema, supplering_event
 
 bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
+# The journal's action for the supplering that made the søknad complete.
+COMPLETED = vocabulary.CLIENT_ACTIONS["supplering_mottatt"].name
 
 
 @docs.SUPPLERING
 @bp.post("/supplering")
 def post_supplering() -> Response:
-    """Receive the supplering; answering every open mangel makes the søknad complete."""
+    """Receive the supplering; the one that leaves no mangel awaited makes the søknad complete."""
     snapshot, _faults = client_request("supplering")
     data = load_body(SuppleringSchema(), "supplering")
     innsending_of(snapshot.sak(), data["innsendingReferanse"])
@@ -40,7 +43,7 @@ def post_supplering() -> Response:
         response = jsonify(body)
         response.status_code = 201
         answer[:] = [response]
-        return entry_for(response)
+        return entry_for(response, COMPLETED if applied.completes else None)
 
     event = supplering_event(data, referanse)
     apply_event(session, snapshot.run.id, engine_config(), event, source="api", record=record)

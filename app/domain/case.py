@@ -73,6 +73,8 @@ class Mangel:
     svarfrist: datetime
     prosesskategori: str
     besvart: datetime | None = None
+    # When the søker declared it will be answered later (erUtfallBesvaresSenere); still open.
+    besvaresSenere: datetime | None = None
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Supplering:
     kommunensSaksnummer: Saksnummer | None
     mangelIDer: list[str]
     ettersending: list[dict[str, str]] = field(default_factory=list)
+    besvaresSenere: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +154,14 @@ class Innsending:
         """Mangler not yet answered by a supplering."""
         return [m for m in self.mangler if m.besvart is None]
 
+    def awaited_mangler(self, godtar_besvares_senere: bool) -> list[Mangel]:
+        """Open mangler the kommune waits for before the søknad is complete."""
+        return [
+            m
+            for m in self.open_mangler()
+            if not (godtar_besvares_senere and m.besvaresSenere is not None)
+        ]
+
 
 @dataclass
 class Sak:
@@ -164,6 +175,8 @@ class Sak:
     neste_sakssekvensnummer: int = 100
     fordelingssak_sekvensnummer: int = 17
     neste_journalpostnummer: int = 1
+    # The scenario's kommune lets a mangel declared answered later count toward completeness.
+    godtar_besvares_senere: bool = False
 
     def innsending(self, referanse: str) -> Innsending | None:
         """Return the innsending with this reference, or None."""

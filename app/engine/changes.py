@@ -41,6 +41,7 @@ class Applied:
     kvitteringer: list[dict[str, Any]] = field(default_factory=list)
     oppdateringer: list[dict[str, Any]] = field(default_factory=list)
     advarsler: list[str] = field(default_factory=list)
+    completes: bool = False  # a supplering that made the søknad complete
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the control plane."""
@@ -210,15 +211,18 @@ def apply_event(
 ) -> Applied:
     """Apply one kommune event (or a client's supplering) to a run, exactly once."""
     advarsler: list[str] = []
+    completes: list[bool] = [False]
 
     def change(sak: Sak, _timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
         fresh = copy.deepcopy(event)
         messages = fresh.apply(sak, ctx)
         advarsler[:] = list(getattr(fresh, "advarsler", []))
+        completes[:] = [bool(getattr(fresh, "completes", False))]
         return messages
 
     def recorded(applied: Applied) -> dict[str, Any] | None:
         applied.advarsler = list(advarsler)
+        applied.completes = completes[0]
         return record(applied) if record is not None else None
 
     params = event_params(event)

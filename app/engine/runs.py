@@ -62,6 +62,9 @@ def create_run(
         fraEbyggesaksystem=fraEbyggesaksystem or "Sandkasse eByggesak",
         neste_sakssekvensnummer=data.random.randint(100, 9000),
         fordelingssak_sekvensnummer=data.random.randint(1, 60),
+        godtar_besvares_senere=bool(
+            ((scenario or {}).get("case") or {}).get("godtar_besvares_senere")
+        ),
     )
     clock = new_clock(clock_mode, clock_start, clock_factor)
     username, password = new_credentials()

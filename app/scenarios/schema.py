@@ -296,6 +296,14 @@ def scenario_schema() -> dict[str, Any]:
                     },
                     "fraEbyggesaksystem": {"type": "string"},
                     "innsendinger": {"type": "array", "items": _innsending_schema()},
+                    "godtar_besvares_senere": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "A mangel the client declares answered later "
+                        "(erUtfallBesvaresSenere) counts toward completeness: the søknad "
+                        "becomes complete and on: supplering_mottatt fires without waiting "
+                        "for its answer. Default: the kommune waits.",
+                    },
                 },
             },
             "timeline": {"type": "array", "minItems": 1, "items": step},

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.store.models import JournalEntry
-from app.vocabulary import POLL_PATHS
+from app.vocabulary import POLL_PATHS, counted_as
 from app.wire.dates import iso
 
 
@@ -50,12 +50,12 @@ def action_time(
     session: Session, run_id: str, action: str, count: int, poll_paths: Sequence[str] = POLL_PATHS
 ) -> datetime | None:
     """Virtual time of the client's ``count``-th ``action`` (``poll``: any GET on
-    ``poll_paths``), or None if it has not happened."""
+    ``poll_paths``; every kind of ``action`` counts as it), or None if it has not happened."""
     query = select(JournalEntry.virtual_time).where(JournalEntry.run_id == run_id)
     if action == "poll":
         query = query.where(JournalEntry.method == "GET", JournalEntry.path.in_(poll_paths))
     else:
-        query = query.where(JournalEntry.action == action)
+        query = query.where(JournalEntry.action.in_(counted_as(action)))
     found: datetime | None = session.scalars(
         query.order_by(JournalEntry.id).offset(count - 1).limit(1)
     ).first()

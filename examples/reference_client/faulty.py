@@ -140,3 +140,32 @@ class ExitsAfterMangelbrev(Client):
 
 
 VARIANTS["exits-after-mangelbrev"] = ExitsAfterMangelbrev
+
+
+# ---- answering over several suppleringer --------------------------------------------------
+
+
+class AnswersInTwoSuppleringer(Client):
+    """Not faulty: answers the first mangel now and the rest later, as DiBK allows.
+
+    The first supplering answers one mangel and declares the others answered later
+    (``erUtfallBesvaresSenere``); the next poll answers them. The kommune must wait for
+    the second before it decides.
+    """
+
+    def answer_mangler(self, sak: Sak) -> None:
+        """Split the answer when more than one mangel is open."""
+        open_ids = [m for m in sak.mangler if m not in sak.besvart]
+        if len(open_ids) < 2 or sak.saksnummer is None:
+            super().answer_mangler(sak)
+            return
+        body = self.supplering(sak, open_ids[:1])
+        body["mangelbesvarelse"] += [
+            {"mangelID": m, "erUtfallBesvaresSenere": True} for m in open_ids[1:]
+        ]
+        response = self.request("POST", "/api/v1/supplering", json=body)
+        response.raise_for_status()
+        sak.besvart.add(open_ids[0])
+
+
+VARIANTS["answers-in-two-suppleringer"] = AnswersInTwoSuppleringer

@@ -84,17 +84,26 @@ class Mangelbrev(Event):
 
 @dataclass
 class MottaSupplering(Event):
-    """The kommune receives a supplering: mangelbesvarelse and/or ettersending."""
+    """The kommune receives a supplering: mangelbesvarelse and/or ettersending.
+
+    ``mangelIDer`` are the mangler the mangelbesvarelse names, in its order; those also in
+    ``besvaresSenere`` are declared answered later (``erUtfallBesvaresSenere``) and stay
+    open, the others are answered. The søknad becomes complete when this supplering leaves
+    no awaited mangel (:meth:`Innsending.awaited_mangler`) where there was one; then
+    ``completes`` says so, for the journal and the scenario triggers.
+    """
 
     kind: ClassVar[str] = "supplering"
     referanse: str = ""
     kommunensSaksnummer: Saksnummer | None = None
     mangelIDer: list[str] = field(default_factory=list)
     ettersending: list[dict[str, str]] = field(default_factory=list)
+    besvaresSenere: list[str] = field(default_factory=list)
     advarsler: list[str] = field(default_factory=list)
+    completes: bool = False
 
     def apply(self, sak: Sak, ctx: EventContext) -> list[Melding]:
-        """Close the answered mangler; a søknad with none left open becomes complete."""
+        """Close the answered mangler; a søknad with none left awaited becomes complete."""
         innsending = target(sak, self.innsendingReferanse)
         by_id = {m.mangelID: m for m in innsending.mangler}
         problems = [
@@ -115,14 +124,9 @@ class MottaSupplering(Event):
             self.advarsler.append(
                 f"kommunensSaksnummer {got} er ikke sakens gjeldende saksnummer {current.label}."
             )
+        awaited = bool(innsending.awaited_mangler(sak.godtar_besvares_senere))
         for mangel_id in self.mangelIDer:
-            mangel = by_id[mangel_id]
-            if mangel.besvart is not None:
-                self.advarsler.append(f"Mangel-ID '{mangel_id}' var allerede besvart.")
-                continue
-            mangel.besvart = ctx.now
-            if ctx.now > mangel.svarfrist:
-                self.advarsler.append(f"Mangel-ID '{mangel_id}' er besvart etter svarfristen.")
+            self._take(by_id[mangel_id], ctx.now)
         sak.suppleringer.append(
             Supplering(
                 referanse=self.referanse,
@@ -131,13 +135,32 @@ class MottaSupplering(Event):
                 kommunensSaksnummer=self.kommunensSaksnummer,
                 mangelIDer=list(self.mangelIDer),
                 ettersending=list(self.ettersending),
+                besvaresSenere=list(self.besvaresSenere),
             )
         )
-        if self.mangelIDer and innsending.vedtak is None and not innsending.open_mangler():
-            oppdatering = new_oppdatering(self.kind, [innsending], ctx.now)
-            complete(innsending, ctx.now, oppdatering)
-            oppdatering.melding = [
-                "Kommunen har mottatt svar på alle mangler. Søknaden er komplett."
-            ]
-            return [oppdatering]
-        return []
+        left = innsending.awaited_mangler(sak.godtar_besvares_senere)
+        # Only the supplering that ends the wait completes: a redundant one changes nothing.
+        self.completes = awaited and not left and innsending.vedtak is None
+        if not self.completes:
+            return []
+        oppdatering = new_oppdatering(self.kind, [innsending], ctx.now)
+        complete(innsending, ctx.now, oppdatering)
+        later = len(innsending.open_mangler())
+        oppdatering.melding = [
+            f"Kommunen har mottatt svar på manglene; {later} besvares senere. Søknaden er komplett."
+            if later
+            else "Kommunen har mottatt svar på alle mangler. Søknaden er komplett."
+        ]
+        return [oppdatering]
+
+    def _take(self, mangel: Mangel, now: datetime) -> None:
+        """Record one named mangel: answered now, or declared answered later."""
+        if mangel.besvart is not None:
+            self.advarsler.append(f"Mangel-ID '{mangel.mangelID}' var allerede besvart.")
+            return
+        if mangel.mangelID in self.besvaresSenere:
+            mangel.besvaresSenere = mangel.besvaresSenere or now
+            return
+        mangel.besvart = now
+        if now > mangel.svarfrist:
+            self.advarsler.append(f"Mangel-ID '{mangel.mangelID}' er besvart etter svarfristen.")

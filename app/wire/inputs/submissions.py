@@ -88,6 +88,8 @@ class MangelbesvarelseSchema(WireSchema):
     mangelID = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kommentar = fields.String(load_default=None)
     vedlegg = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
+    # Supplering v2's utfallSvar flag: the søker will answer this mangel later.
+    erUtfallBesvaresSenere = fields.Boolean(load_default=False)
 
     @pre_load
     def _mangel_id_spellings(self, data: Any, **kwargs: Any) -> Any:
@@ -135,6 +137,9 @@ def supplering_event(data: dict[str, Any], referanse: str) -> MottaSupplering:
         referanse=referanse,
         kommunensSaksnummer=data["kommunensSaksnummer"],
         mangelIDer=[m["mangelID"] for m in data["mangelbesvarelse"]],
+        besvaresSenere=[
+            m["mangelID"] for m in data["mangelbesvarelse"] if m["erUtfallBesvaresSenere"]
+        ],
         ettersending=[
             {"tema": e["tema"], "tittel": e["tittel"], "kommentar": e["kommentar"] or ""}
             for e in data["ettersending"]
