@@ -167,23 +167,19 @@ def _suppleringer(facts: Facts) -> list[Exchange]:
         if e.method == "POST"
         and e.path == "/api/v1/supplering"
         and e.status == 201
-        and isinstance(e.request_body, dict)
+        and isinstance(e.body, dict)
     ]
 
 
 def uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     """Every mangelbesvarelse carries the case's saksnummer as it stood when it was sent."""
-    answers = [
-        e
-        for e in _suppleringer(facts)
-        if e.request_body.get("mangelbesvarelse") or e.request_body.get("Mangelbesvarelse")
-    ]
+    answers = [e for e in _suppleringer(facts) if e.body.get("mangelbesvarelse")]
     if not answers:
         return _outcome(None, "the client sent no mangelbesvarelse")
     for exchange in answers:
         ref = exchange.reference()
         current = facts.saksnummer_at(ref, exchange.virtual_time) if ref else None
-        sent = exchange.request_body.get("kommunensSaksnummer") or {}
+        sent = exchange.body.get("kommunensSaksnummer") or {}
         got = f"{sent.get('saksaar')}/{sent.get('sakssekvensnummer')}"
         if current is not None and got != current.label:
             what = ""
@@ -225,13 +221,11 @@ def echoes_mangel_ids(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     for exchange in [
         e
         for e in facts.exchanges
-        if e.method == "POST"
-        and e.path == "/api/v1/supplering"
-        and isinstance(e.request_body, dict)
+        if e.method == "POST" and e.path == "/api/v1/supplering" and isinstance(e.body, dict)
     ]:
-        for item in exchange.request_body.get("mangelbesvarelse") or []:
+        for item in exchange.body.get("mangelbesvarelse") or []:
             if isinstance(item, dict):
-                mangel_id = item.get("mangelID") or item.get("mangelId")
+                mangel_id = item.get("mangelID")
                 if isinstance(mangel_id, str):
                     sent_ids.append((mangel_id, exchange))
                     if exchange.status == 201:
