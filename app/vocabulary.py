@@ -230,17 +230,33 @@ class CheckDef:
 
     name: str
     title: str  # the verdict's title when the expectation gives none
+    # Run on every run unless the scenario turns it off (``checks:``), with this severity.
+    default: bool = False
+    severity: str = "must"
 
 
 PROTOCOL_CHECKS = _by_name(
-    CheckDef("polls_sanely", "Polls no faster than agreed"),
-    CheckDef("backs_off", "Backs off as Retry-After says"),
+    CheckDef("polls_sanely", "Polls no faster than agreed", default=True),
+    CheckDef("backs_off", "Backs off after 429/503 (Retry-After) and 404", default=True),
+    CheckDef("uses_cursor", "Asks for new oppdateringer with the etter cursor", True, "should"),
     CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering"),
     CheckDef("uses_current_saksnummer", "Uses the current saksnummer"),
     CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist"),
-    CheckDef("downloads_documents", "Downloads outgoing documents before they expire"),
-    CheckDef("tolerates_unknown_fields", "Tolerates unknown fields"),
+    CheckDef(
+        "downloads_documents", "Downloads outgoing documents before they expire", default=True
+    ),
+    CheckDef(
+        "tolerates_unknown_fields",
+        "Acts on oppdateringer that carry fields it does not know",
+        default=True,
+    ),
+    CheckDef(
+        "tolerates_list_metadata",
+        "Acts on oppdateringer whose metadata lists several innsendinger",
+        default=True,
+    ),
 )
+DEFAULT_CHECKS = tuple(name for name, check in PROTOCOL_CHECKS.items() if check.default)
 
 
 @dataclass(frozen=True)
@@ -331,6 +347,9 @@ def internal_disagreements() -> list[str]:
         "clock mode", [DEFAULT_CLOCK_MODE, *FORM_CLOCK_MODES], CLOCK_MODES, "CLOCK_MODES"
     )
     out += missing("severity", [DEFAULT_SEVERITY], SEVERITIES, "SEVERITIES")
+    out += missing(
+        "check severity", [c.severity for c in PROTOCOL_CHECKS.values()], SEVERITIES, "SEVERITIES"
+    )
     out += missing("client action API", [a.api for a in CLIENT_ACTIONS.values()], APIS, "APIS")
     out += missing(
         "fault API", [k.only_api for k in FAULT_KINDS.values() if k.only_api], APIS, "APIS"

@@ -21,7 +21,7 @@ from app.engine.clock import aware, clock_of
 from app.engine.reads import load_sak
 from app.store import journal_reads
 from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
-from app.vocabulary import POLL_PATHS
+from app.vocabulary import DEFAULT_CHECKS, POLL_PATHS, PROTOCOL_CHECKS
 from app.wire.inputs.canonical import canonical
 
 
@@ -171,7 +171,7 @@ def gather(session: Session, run: Run) -> Facts:
     documents = list(session.scalars(select(DokumentRow).where(DokumentRow.run_id == run.id)))
     return Facts(
         run=run,
-        scenario=dict(run.scenario or {}),
+        scenario=scored(run.scenario or {}),
         sak=load_sak(run),
         now=aware(clock_of(run).now()),
         start=aware(run.clock_start),
@@ -183,6 +183,34 @@ def gather(session: Session, run: Run) -> Facts:
         documents=documents,
         poll_interval=float((run.timeline or {}).get("pollInterval", 1.0)),
     )
+
+
+def expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scenario's expectations, then each protocol check every run gets unless the
+    scenario turns it off (``checks: {name: {enabled: false}}``) or names it itself."""
+    own = [dict(e) for e in scenario.get("expect") or []]
+    tuning = scenario.get("checks") or {}
+    named = {e.get("check") for e in own}
+    ids = {e.get("id") for e in own}
+    for name, check in PROTOCOL_CHECKS.items():
+        tuned = tuning.get(name) or {}
+        if name in named or name in ids or not tuned.get("enabled", name in DEFAULT_CHECKS):
+            continue
+        own.append(
+            {
+                "id": name,
+                "check": name,
+                "severity": tuned.get("severity", check.severity),
+                "weight": tuned.get("weight", 1),
+                "byDefault": name in DEFAULT_CHECKS,
+            }
+        )
+    return own
+
+
+def scored(scenario: dict[str, Any]) -> dict[str, Any]:
+    """The scenario as scored: its expectations with the protocol checks every run gets."""
+    return {**scenario, "expect": expectations(scenario)}
 
 
 def after(facts: Facts, step: str | None) -> datetime | None:
