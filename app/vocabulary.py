@@ -230,29 +230,54 @@ class CheckDef:
 
     name: str
     title: str  # the verdict's title when the expectation gives none
+    requirement: str  # the rule it checks, for the verdict of its default run
     # Run on every run unless the scenario turns it off (``checks:``), with this severity.
     default: bool = False
     severity: str = "must"
 
 
 PROTOCOL_CHECKS = _by_name(
-    CheckDef("polls_sanely", "Polls no faster than agreed", default=True),
-    CheckDef("backs_off", "Backs off after 429/503 (Retry-After) and 404", default=True),
-    CheckDef("uses_cursor", "Asks for new oppdateringer with the etter cursor", True, "should"),
-    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering"),
-    CheckDef("uses_current_saksnummer", "Uses the current saksnummer"),
-    CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist"),
+    CheckDef("polls_sanely", "Polls no faster than agreed", "SANDBOX-POLLING", default=True),
     CheckDef(
-        "downloads_documents", "Downloads outgoing documents before they expire", default=True
+        "backs_off",
+        "Backs off after 429/503 (Retry-After) and 404",
+        "HTTP-RETRY-AFTER",
+        default=True,
+    ),
+    CheckDef(
+        "uses_cursor",
+        "Asks for new oppdateringer with the etter cursor",
+        "DIBK-OPPDATERING-ETTER",
+        default=True,
+        severity="should",
+    ),
+    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering", "DIBK-OPPDATERING-ALLE"),
+    CheckDef(
+        "uses_current_saksnummer",
+        "Uses the current saksnummer",
+        "DIBK-SUPPLERING-KOMMUNENS-SAKSNUMMER",
+    ),
+    CheckDef(
+        "echoes_mangel_ids",
+        "Echoes every mangelID before the svarfrist",
+        "DIBK-SUPPLERING-MANGELID",
+    ),
+    CheckDef(
+        "downloads_documents",
+        "Downloads outgoing documents before they expire",
+        "DIBK-DOKUMENT-30-DAGER",
+        default=True,
     ),
     CheckDef(
         "tolerates_unknown_fields",
         "Acts on oppdateringer that carry fields it does not know",
+        "DIBK-UKJENTE-FELT",
         default=True,
     ),
     CheckDef(
         "tolerates_list_metadata",
         "Acts on oppdateringer whose metadata lists several innsendinger",
+        "DIBK-METADATA-LISTER",
         default=True,
     ),
 )

@@ -200,6 +200,7 @@ def expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "id": name,
                 "check": name,
+                "requirement": check.requirement,
                 "severity": tuned.get("severity", check.severity),
                 "weight": tuned.get("weight", 1),
                 "byDefault": name in DEFAULT_CHECKS,
