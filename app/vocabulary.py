@@ -5,13 +5,11 @@ hit, fault kinds, protocol checks, verdict states, event kinds and severities. T
 scenario JSON Schema, lint, the engine, scoring and the UI take their lists from here; the
 tests check that the code implementing each word (event classes and input schemas, fault
 implementations, check functions, the journal's action mapping) covers exactly these
-words, using :func:`disagreements`. Plain data only: nothing of the app is imported here,
-so every layer may read it.
+words (``app.vocabulary_audit``). Plain data: it imports nothing of the app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
@@ -22,7 +20,6 @@ class _Named(Protocol):
 
 
 N = TypeVar("N", bound=_Named)
-T = TypeVar("T")
 
 
 def _by_name(*entries: N) -> dict[str, N]:
@@ -254,28 +251,78 @@ class CheckDef:
 
     name: str
     title: str  # the verdict's title when the expectation gives none
+    requirement: str  # the rule it checks, for the verdict of its default run
     # Event kinds whose steps must have fired before the check is complete; EVERY_EVENT: all.
     needs: tuple[str, ...] = ()
     # A failure seen on a live run cannot be undone by anything the run does later.
     fails_for_good: bool = False
+    # Run on every run unless the scenario turns it off (``checks:``), with this severity.
+    default: bool = False
+    severity: str = "must"
 
 
 PROTOCOL_CHECKS = _by_name(
-    CheckDef("polls_sanely", "Polls no faster than agreed", fails_for_good=True),
-    CheckDef("backs_off", "Backs off as Retry-After says", fails_for_good=True),
-    CheckDef("picks_up_all_oppdateringer", "Picks up every oppdatering", needs=(EVERY_EVENT,)),
+    CheckDef(
+        "polls_sanely",
+        "Polls no faster than agreed",
+        "SANDBOX-POLLING",
+        fails_for_good=True,
+        default=True,
+    ),
+    CheckDef(
+        "backs_off",
+        "Backs off after 429/503 (Retry-After) and 404",
+        "HTTP-RETRY-AFTER",
+        fails_for_good=True,
+        default=True,
+    ),
+    CheckDef(
+        "uses_cursor",
+        "Asks for new oppdateringer with the etter cursor",
+        "DIBK-OPPDATERING-ETTER",
+        default=True,
+        severity="should",
+    ),
+    CheckDef(
+        "picks_up_all_oppdateringer",
+        "Picks up every oppdatering",
+        "DIBK-OPPDATERING-ALLE",
+        needs=(EVERY_EVENT,),
+    ),
     CheckDef(
         "uses_current_saksnummer",
         "Uses the current saksnummer",
+        "DIBK-SUPPLERING-KOMMUNENS-SAKSNUMMER",
         needs=("mangel", "endre_saksnummer"),
         fails_for_good=True,
     ),
-    CheckDef("echoes_mangel_ids", "Echoes every mangelID before the svarfrist", needs=("mangel",)),
     CheckDef(
-        "downloads_documents", "Downloads outgoing documents before they expire", LETTER_EVENTS
+        "echoes_mangel_ids",
+        "Echoes every mangelID before the svarfrist",
+        "DIBK-SUPPLERING-MANGELID",
+        needs=("mangel",),
     ),
-    CheckDef("tolerates_unknown_fields", "Tolerates unknown fields"),
+    CheckDef(
+        "downloads_documents",
+        "Downloads outgoing documents before they expire",
+        "DIBK-DOKUMENT-30-DAGER",
+        needs=LETTER_EVENTS,
+        default=True,
+    ),
+    CheckDef(
+        "tolerates_unknown_fields",
+        "Acts on oppdateringer that carry fields it does not know",
+        "DIBK-UKJENTE-FELT",
+        default=True,
+    ),
+    CheckDef(
+        "tolerates_list_metadata",
+        "Acts on oppdateringer whose metadata lists several innsendinger",
+        "DIBK-METADATA-LISTER",
+        default=True,
+    ),
 )
+DEFAULT_CHECKS = tuple(name for name, check in PROTOCOL_CHECKS.items() if check.default)
 
 
 @dataclass(frozen=True)
@@ -351,12 +398,3 @@ EVENT_KINDS = _by_name(
     EventKindDef("vedtak", "decide: innvilget, avslag or avvisning (milepæl VF)"),
     EventKindDef("publiser_dokument", "publish an outgoing letter"),
 )
-
-
-# ---- keeping the lists in step --------------------------------------------------------------
-
-
-def in_order(registered: Mapping[str, T], registry: Iterable[str]) -> dict[str, T]:
-    """``registered`` in the vocabulary's order; names the vocabulary lacks come last."""
-    order = {name: index for index, name in enumerate(registry)}
-    return dict(sorted(registered.items(), key=lambda item: order.get(item[0], len(order))))

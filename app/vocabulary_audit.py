@@ -45,6 +45,12 @@ def internal_disagreements() -> list[str]:
     )
     out += missing("severity", [v.DEFAULT_SEVERITY], v.SEVERITIES, "SEVERITIES")
     out += missing(
+        "check severity",
+        [c.severity for c in v.PROTOCOL_CHECKS.values()],
+        v.SEVERITIES,
+        "SEVERITIES",
+    )
+    out += missing(
         "event kind a check needs",
         [n for c in v.PROTOCOL_CHECKS.values() for n in c.needs if n != v.EVERY_EVENT],
         v.EVENT_KINDS,

@@ -47,6 +47,7 @@ def entry(run_id: str) -> dict[str, Any]:
         },
         "request_body": None,
         "request_body_truncated": False,
+        "request_body_canonical": None,
         "status": 200,
         "response_headers": {"Content-Type": "application/json", "Content-Length": "741"},
         "response_body": BODY,

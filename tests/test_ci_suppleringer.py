@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from app.vocabulary import DEFAULT_CHECKS
 from tests.conftest import LiveServer
 
 ROOT = Path(__file__).parents[1]
@@ -64,7 +65,9 @@ def test_answering_in_two_suppleringer_passes_and_the_vedtak_follows_the_second(
 ) -> None:
     code, run, output = _play(live_server, "answers-in-two-suppleringer", tmp_path / "r.json")
     assert code == 0, output
-    assert {v["status"] for v in run["verdicts"]} == {"PASSED"}, run["verdicts"]
+    own = [v for v in run["verdicts"] if v["id"] not in DEFAULT_CHECKS]
+    assert {v["status"] for v in own} == {"PASSED"}, run["verdicts"]
+    assert "FAILED" not in {v["status"] for v in run["verdicts"]}
     entries = _get(live_server, run, "journal")["entries"]
     suppleringer = [
         e

@@ -169,6 +169,7 @@ def test_due_steps_fire_once_when_many_requests_catch_up_at_once(
         "fired",
         "pending",
         "pending",
+        "pending",
     ]
     case = requests.get(f"{live_server.url}/sandbox/runs/{run['id']}/case", timeout=10).json()
     fired = [h["type"] for h in case["hendelser"] if h["type"].startswith("steg:")]

@@ -32,6 +32,7 @@ def _entry(run_id: str, n: int) -> dict[str, Any]:
         "request_headers": {},
         "request_body": None,
         "request_body_truncated": False,
+        "request_body_canonical": None,
         "status": 200,
         "response_headers": {},
         "response_body": None,

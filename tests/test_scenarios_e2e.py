@@ -32,7 +32,8 @@ FIRED_AT: dict[str, dict[str, str]] = {
         # Skjærtorsdag, langfredag and 2. påskedag are no virkedager: Tue 22, Wed 23.
         "saksbehandler": "2025-04-23T08:00:00.000Z",
         "ny-saksbehandler": "2025-04-30T08:00:00.000Z",
-        "vedtak": "2025-05-05T08:00:00.000Z",  # 1 May is a holiday: Fri 2, Mon 5
+        "mangel": "2025-05-02T08:00:00.000Z",  # 1 May is a holiday: Fri 2
+        "vedtak": "2025-05-06T08:00:00.000Z",  # answered at once; Mon 5, Tue 6
     },
     "mangel-then-vedtak": {
         "journalfor": "2025-03-03T10:00:00.000Z",
@@ -43,6 +44,7 @@ FIRED_AT: dict[str, dict[str, str]] = {
         "journalfor-ramme": "2025-03-03T10:00:00.000Z",
         "journalfor-disp": "2025-03-03T11:00:00.000Z",
         "samling": "2025-03-04T11:00:00.000Z",
+        "mangel": "2025-03-11T11:00:00.000Z",
         "vedtak": "2025-03-18T11:00:00.000Z",
         "vedtak-dispensasjon": "2025-03-18T12:00:00.000Z",
     },
@@ -149,6 +151,11 @@ def check_late_caseworker(vendor: Vendor, refs: list[str]) -> None:
     assert second["nokkelinfo"]["saksbehandler"]["navn"] == "Ingrid Bakke"
     assert first["nokkelinfo"]["saksbehandler"]["navn"] != "Ingrid Bakke"
     assert vendor.seen.status[ref]["avsenderKontaktpunkt"]["navn"] == "Ingrid Bakke"
+    # The mangel the client must act on carries the unknown field too.
+    [mangel] = _by_event(vendor, ref)["mangel"]
+    assert "nyttFeltFraDiBK" in mangel
+    [answer] = vendor.seen.suppleringer
+    assert answer["request"]["mangelbesvarelse"][0]["mangelID"] == mangel["utfall"][0]["mangelID"]
 
 
 def check_mangel_then_vedtak(vendor: Vendor, refs: list[str]) -> None:
@@ -180,6 +187,11 @@ def check_samling(vendor: Vendor, refs: list[str]) -> None:
     assert len(info["opprinneligSaksnummer"]) == 2 and len(info["tilSaksnummer"]) == 1
     assert _sak(vendor.seen.status[a]["saksnummer"]) == _sak(vendor.seen.status[b]["saksnummer"])
     assert _sak(vendor.seen.status[a]["saksnummer"]) == _sak(info["tilSaksnummer"][0])
+    # The mangel on the merged case carries the unknown field; the answer, the merged number.
+    [mangel] = _by_event(vendor, a)["mangel"]
+    assert "nyttFeltFraDiBK" in mangel and "nyttFeltFraDiBK" in samling
+    [answer] = vendor.seen.suppleringer
+    assert _sak(answer["request"]["kommunensSaksnummer"]) == _sak(info["tilSaksnummer"][0])
     assert _by_event(vendor, a)["vedtak"][0]["oppdatertDato"] == "2025-03-18T11:00:00.000Z"
     assert _by_event(vendor, b)["vedtak"][0]["oppdatertDato"] == "2025-03-18T12:00:00.000Z"
 

@@ -28,6 +28,7 @@ from app.store import journal_reads
 from app.ui import CLOCK_MODES as UI_CLOCK_MODES
 from app.vocabulary_audit import disagreements, internal_disagreements, missing
 from app.wire.inputs import EVENT_SCHEMAS, ClockSchema
+from app.wire.inputs import events as input_events
 
 ROOT = Path(__file__).parents[1]
 COMMITTED = json.loads((ROOT / "scenarios" / "scenario.schema.json").read_text("utf-8"))
@@ -296,7 +297,7 @@ def test_disagreements_and_missing_name_every_difference() -> None:
 
 
 def test_in_order_follows_the_vocabulary_and_keeps_strangers_last() -> None:
-    ordered = vocabulary.in_order({"z": 1, "vedtak": 2, "journalfor": 3}, vocabulary.EVENT_KINDS)
+    ordered = input_events._in_order({"z": 1, "vedtak": 2, "journalfor": 3}, vocabulary.EVENT_KINDS)
     assert list(ordered) == ["journalfor", "vedtak", "z"]
 
 

@@ -14,6 +14,7 @@ from app.engine.clock import clock_of, utcnow
 from app.store.db import get_session
 from app.store.journal_writer import WriterSlot
 from app.store.models import Run
+from app.wire.inputs.canonical import canonical_text
 
 REDACTED = "***"
 
@@ -144,6 +145,7 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
     body_cap = int(current_app.config["JOURNAL_BODY_CAP"])
     limit = req.max_content_length or 0
     environ = req.environ
+    canonical: str | None = None
     if not req.content_length and "HTTP_TRANSFER_ENCODING" not in environ:
         request_body: str | None = None  # no body: nothing to read
         request_truncated = False
@@ -151,7 +153,12 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         request_body = f"[ikke lest: {req.content_length} byte over grensen]"
         request_truncated = True
     else:
-        request_body, request_truncated = _capture(req.get_data(cache=True), req.mimetype, body_cap)
+        raw = req.get_data(cache=True)
+        request_body, request_truncated = _capture(raw, req.mimetype, body_cap)
+        if req.mimetype == "application/json":
+            canonical = canonical_text(req.method, req.path, raw)
+        if canonical is not None and len(canonical) > body_cap:
+            canonical = None  # kept whole or not at all: scoring must not read half a body
     response_body, response_truncated = _capture(
         response.get_data() if not response.direct_passthrough else b"", response.mimetype, body_cap
     )
@@ -174,6 +181,7 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         "request_headers": request_headers(environ),
         "request_body": request_body,
         "request_body_truncated": request_truncated,
+        "request_body_canonical": canonical,
         "status": status,
         "response_headers": _redact_headers(response.headers),
         "response_body": response_body,

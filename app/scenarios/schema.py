@@ -309,6 +309,32 @@ def scenario_schema() -> dict[str, Any]:
             "timeline": {"type": "array", "minItems": 1, "items": step},
             "faults": {"type": "array", "items": fault},
             "expect": {"type": "array", "items": expectation},
+            "checks": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Tune the protocol checks every run gets (a check the scenario "
+                "names in `expect` is judged there instead).",
+                "properties": {
+                    name: {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "description": f"{check.title}.",
+                        "properties": {
+                            "enabled": {
+                                "type": "boolean",
+                                "default": check.default,
+                                "description": "false: do not run it on this scenario.",
+                            },
+                            "severity": {
+                                "enum": list(vocabulary.SEVERITIES),
+                                "default": check.severity,
+                            },
+                            "weight": {"type": "number", "minimum": 0, "default": 1},
+                        },
+                    }
+                    for name, check in vocabulary.PROTOCOL_CHECKS.items()
+                },
+            },
         },
     }
 

@@ -1,11 +1,13 @@
-"""Reusable protocol checks any scenario may name with ``check:``.
+"""Reusable protocol checks any scenario may name with ``check:``; some run on every run.
 
-Their names and titles are in :data:`app.vocabulary.PROTOCOL_CHECKS`; ``CHECKS`` below
-maps each name to its function (a test keeps the two in step).
+Their names, titles, default severities and which run by default are in
+:data:`app.vocabulary.PROTOCOL_CHECKS`; ``CHECKS`` below maps each name to its function (a
+test keeps the two in step). This module judges how the client polls; the checks on what
+it does with the content it was sent are in :mod:`app.scoring.content_checks`.
 
 Each reads the run's exchanges and the kommune's side of the case and returns an outcome:
-True (passed), False (failed, with the first divergence), or None (not exercised: the run
-never gave the client the chance, e.g. no mangel was sent).
+True (passed), False (failed, with the first divergence), or None (it did not apply: the
+run never gave the client the chance, e.g. no 429 was ever sent; the reason says so).
 """
 
 from __future__ import annotations
@@ -14,19 +16,23 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from app.engine.clock import aware
+from app.scoring.content_checks import (
+    downloads_documents,
+    echoes_mangel_ids,
+    outcome,
+    tolerates_list_metadata,
+    tolerates_unknown_fields,
+    uses_current_saksnummer,
+)
 from app.scoring.evidence import Exchange, Facts
 from app.scoring.outcome import Outcome
 from app.wire.dates import iso
 
 POLL_GAP_SHARE = 0.5
 RETRY_SLACK = 0.9  # a client may come back a little early: clocks and timers are not exact
-
-
-def _outcome(
-    ok: bool | None, reason: str, divergence: str | None = None, evidence: list[int] | None = None
-) -> Outcome:
-    return Outcome(ok, reason, divergence, evidence or [])
+REFUSED = (429, 503)
+OPPDATERING = "/api/v1/oppdatering"
+_outcome = outcome
 
 
 def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
@@ -38,7 +44,7 @@ def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     """
     polls = [e for e in facts.exchanges if e.is_poll]
     if not polls:
-        return _outcome(None, "the client never polled")
+        return _outcome(None, "the client never polled, so this did not apply")
     minimum = facts.poll_interval * POLL_GAP_SHARE
     previous: dict[tuple[str, str | None], Exchange] = {}
     shortest: float | None = None
@@ -70,46 +76,63 @@ def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     )
 
 
+def _same_request(a: Exchange, b: Exchange) -> bool:
+    return a.method == b.method and a.path == b.path and a.query == b.query
+
+
 def backs_off(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """After a 429 or 503 with Retry-After, the next request to that path waits that long."""
-    told = [e for e in facts.exchanges if e.status in (429, 503)]
+    """After a 429 or 503 the next request to that path waits Retry-After; after a 404 the
+    same request waits at least half the agreed poll interval."""
+    # Refusals with Retry-After first: ignoring one says more than hurrying after a 404.
+    told = sorted(
+        (e for e in facts.exchanges if e.status in (*REFUSED, 404)),
+        key=lambda e: (e.status == 404, e.id),
+    )
     if not told:
-        return _outcome(None, "the sandbox never answered 429 or 503")
+        return _outcome(None, "the sandbox never answered 429, 503 or 404, so this did not apply")
+    judged: list[int] = []
     for refusal in told:
-        wait = float(refusal.response_headers.get("Retry-After", "0") or 0)
-        later = [e for e in facts.exchanges if e.id > refusal.id and e.path == refusal.path]
+        if refusal.status == 404:
+            told_wait = facts.poll_interval * POLL_GAP_SHARE
+            need, said = told_wait, f"after a 404 the agreed pace holds ({told_wait:g} s)"
+            later = [e for e in facts.exchanges if e.id > refusal.id and _same_request(e, refusal)]
+            waited = (later[0].started - refusal.real_time).total_seconds() if later else 0.0
+        else:
+            told_wait = float(refusal.response_headers.get("Retry-After", "0") or 0)
+            need, said = told_wait * RETRY_SLACK, f"Retry-After said {told_wait:g} s"
+            later = [e for e in facts.exchanges if e.id > refusal.id and e.path == refusal.path]
+            waited = (later[0].real_time - refusal.real_time).total_seconds() if later else 0.0
         if not later:
             continue
-        waited = (later[0].real_time - refusal.real_time).total_seconds()
-        if waited < wait * RETRY_SLACK:
+        judged += [refusal.id, later[0].id]
+        if waited < need:
             return _outcome(
                 False,
-                f"came back after {waited:.2f} s; Retry-After said {wait:g} s",
-                f"expected the next {refusal.method} {refusal.path} at least {wait:g} s after "
+                f"came back after {waited:.2f} s; {said}",
+                f"expected the next {refusal.method} {refusal.path} at least {told_wait:g} s after "
                 f"exchange {refusal.id} ({refusal.status}); got it after {waited:.2f} s",
                 [refusal.id, later[0].id],
             )
+    if not judged:
+        return _outcome(
+            None,
+            f"the client never came back after any of {len(told)} refusals, so this did not apply",
+            None,
+            [e.id for e in told][:3],
+        )
     return _outcome(
-        True, f"waited as told after all {len(told)} refusals", None, [e.id for e in told]
+        True,
+        f"waited as told after all {len(judged) // 2} refusals it came back from",
+        None,
+        judged[:12],
     )
 
 
-def picks_up_all_oppdateringer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """Every oppdatering for every reference reached the client, and no cursor skipped one."""
-    if not facts.oppdateringer:
-        return _outcome(None, "the kommune sent no oppdatering")
+def _cursor_skip(facts: Facts) -> Outcome | None:
+    """The first poll whose ``etter`` jumped over an oppdatering the client had not received."""
     delivered: dict[str, set[int]] = defaultdict(set)
-    evidence: list[int] = []
-    for exchange in facts.exchanges:
-        if (
-            exchange.method != "GET"
-            or exchange.path != "/api/v1/oppdatering"
-            or exchange.status != 200
-        ):
-            continue
-        ref = exchange.reference()
-        if ref is None:
-            continue
+    for exchange in _oppdatering_answers(facts):
+        ref = exchange.reference() or ""
         cursor = exchange.query.get("etter", "0")
         if cursor.isdigit():
             skipped = [
@@ -128,10 +151,78 @@ def picks_up_all_oppdateringer(facts: Facts, _expectation: dict[str, Any]) -> Ou
                     f"used etter={cursor} but sekvensnummer {skipped[0]} never reached the client",
                     [exchange.id],
                 )
+        delivered[ref] |= _sequence_numbers(exchange)
+    return None
+
+
+def _oppdatering_answers(facts: Facts) -> list[Exchange]:
+    return [
+        e
+        for e in facts.exchanges
+        if e.method == "GET" and e.path == OPPDATERING and e.status == 200 and e.reference()
+    ]
+
+
+def _sequence_numbers(exchange: Exchange) -> set[int]:
+    if not isinstance(exchange.response_body, list):
+        return set()
+    return {
+        int(item["sekvensnummer"])
+        for item in exchange.response_body
+        if isinstance(item, dict) and str(item.get("sekvensnummer", "")).isdigit()
+    }
+
+
+def uses_cursor(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+    """Once it has oppdateringer for a reference, the client asks only for newer ones
+    (``etter=`` at least the first it received), and never jumps over one."""
+    skipped = _cursor_skip(facts)
+    if skipped is not None:
+        return skipped
+    first: dict[str, tuple[int, Exchange]] = {}
+    asked: list[int] = []
+    for exchange in [e for e in facts.exchanges if e.method == "GET" and e.path == OPPDATERING]:
+        ref = exchange.reference() or ""
+        if ref in first:
+            lowest, delivery = first[ref]
+            cursor = exchange.query.get("etter")
+            if cursor is None or not cursor.isdigit() or int(cursor) < lowest:
+                return _outcome(
+                    False,
+                    f"asked for every oppdatering of {ref} again",
+                    f"expected etter={lowest} or later once oppdatering {lowest} had reached the "
+                    f"client (exchange {delivery.id}); exchange {exchange.id} asked with "
+                    + (f"etter={cursor}" if cursor is not None else "no etter"),
+                    [delivery.id, exchange.id],
+                )
+            asked.append(exchange.id)
+        numbers = _sequence_numbers(exchange) if exchange.status == 200 else set()
+        if numbers and ref not in first:
+            first[ref] = (min(numbers), exchange)
+    if not first:
+        return _outcome(None, "no oppdatering reached the client, so there was no cursor to use")
+    if not asked:
+        return _outcome(
+            None,
+            "the client never asked again after its first oppdateringer, so this did not apply",
+            None,
+            [d.id for _, d in first.values()],
+        )
+    return _outcome(True, f"{len(asked)} later polls all asked with the cursor", None, asked[-3:])
+
+
+def picks_up_all_oppdateringer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+    """Every oppdatering for every reference reached the client, and no cursor skipped one."""
+    if not facts.oppdateringer:
+        return _outcome(None, "the kommune sent no oppdatering")
+    skipped = _cursor_skip(facts)
+    if skipped is not None:
+        return skipped
+    delivered: dict[str, set[int]] = defaultdict(set)
+    evidence: list[int] = []
+    for exchange in _oppdatering_answers(facts):
         if isinstance(exchange.response_body, list):
-            for item in exchange.response_body:
-                if isinstance(item, dict) and str(item.get("sekvensnummer", "")).isdigit():
-                    delivered[ref].add(int(item["sekvensnummer"]))
+            delivered[exchange.reference() or ""] |= _sequence_numbers(exchange)
             evidence.append(exchange.id)
     missing = [
         (seq, ref)
@@ -160,185 +251,14 @@ def seq_sent_before(facts: Facts, seq: int, exchange: Exchange) -> bool:
     return False
 
 
-def _suppleringer(facts: Facts) -> list[Exchange]:
-    return [
-        e
-        for e in facts.exchanges
-        if e.method == "POST"
-        and e.path == "/api/v1/supplering"
-        and e.status == 201
-        and isinstance(e.request_body, dict)
-    ]
-
-
-def uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """Every mangelbesvarelse carries the case's saksnummer as it stood when it was sent."""
-    answers = [
-        e
-        for e in _suppleringer(facts)
-        if e.request_body.get("mangelbesvarelse") or e.request_body.get("Mangelbesvarelse")
-    ]
-    if not answers:
-        return _outcome(None, "the client sent no mangelbesvarelse")
-    for exchange in answers:
-        ref = exchange.reference()
-        current = facts.saksnummer_at(ref, exchange.virtual_time) if ref else None
-        sent = exchange.request_body.get("kommunensSaksnummer") or {}
-        got = f"{sent.get('saksaar')}/{sent.get('sakssekvensnummer')}"
-        if current is not None and got != current.label:
-            what = ""
-            kvittering = facts.kvitteringer.get(ref or "")
-            if (
-                kvittering
-                and got
-                == f"{kvittering['saksnummer']['saksaar']}/{kvittering['saksnummer']['sakssekvensnummer']}"
-            ):
-                what = " (the kvittering's"
-                innsending = facts.sak.innsending(ref or "")
-                history = innsending.saksnummerHistorikk if innsending else []
-                what += (
-                    ", the fordelingssak)"
-                    if history and history[0].typeOppdatering == "endring"
-                    else ")"
-                )
-            return _outcome(
-                False,
-                f"supplering {exchange.id} used saksnummer {got}",
-                f"expected supplering with saksnummer {current.label}, got {got}{what}",
-                [exchange.id],
-            )
-    return _outcome(
-        True,
-        f"all {len(answers)} answers used the current saksnummer",
-        None,
-        [e.id for e in answers],
-    )
-
-
-def echoes_mangel_ids(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """Every mangel is answered with its mangelID, before its svarfrist, and no unknown id is sent."""
-    mangler = [m for i in facts.sak.innsendinger for m in i.mangler]
-    if not mangler:
-        return _outcome(None, "the kommune sent no mangel")
-    answered: dict[str, Exchange] = {}
-    sent_ids: list[tuple[str, Exchange]] = []
-    for exchange in [
-        e
-        for e in facts.exchanges
-        if e.method == "POST"
-        and e.path == "/api/v1/supplering"
-        and isinstance(e.request_body, dict)
-    ]:
-        for item in exchange.request_body.get("mangelbesvarelse") or []:
-            if isinstance(item, dict):
-                mangel_id = item.get("mangelID") or item.get("mangelId")
-                if isinstance(mangel_id, str):
-                    sent_ids.append((mangel_id, exchange))
-                    if exchange.status == 201:
-                        answered.setdefault(mangel_id, exchange)
-    known = {m.mangelID for m in mangler}
-    for mangel_id, exchange in sent_ids:
-        if mangel_id not in known:
-            return _outcome(
-                False,
-                f"sent unknown mangelID {mangel_id}",
-                f"expected one of the kommune's mangelIDs; got '{mangel_id}' in exchange {exchange.id}",
-                [exchange.id],
-            )
-    for mangel in mangler:
-        answer = answered.get(mangel.mangelID)
-        svarfrist = aware(mangel.svarfrist)
-        if answer is None:
-            return _outcome(
-                False,
-                f"mangel {mangel.mangelID} ({mangel.tittel}) was never answered",
-                f"expected a supplering echoing mangelID {mangel.mangelID} before {iso(svarfrist)}; none came",
-                [e.id for _, e in sent_ids][:3],
-            )
-        if answer.virtual_time > svarfrist:
-            return _outcome(
-                False,
-                f"mangel {mangel.mangelID} answered after its svarfrist",
-                f"expected the answer before {iso(svarfrist)}; got it {iso(answer.virtual_time)} (exchange {answer.id})",
-                [answer.id],
-            )
-    return _outcome(
-        True,
-        f"all {len(mangler)} mangler answered in time with their mangelID",
-        None,
-        sorted({e.id for e in answered.values()}),
-    )
-
-
-def downloads_documents(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """Every outgoing document is downloaded before it expires."""
-    if not facts.documents:
-        return _outcome(None, "the kommune published no document")
-    downloads: dict[str, Exchange] = {}
-    for exchange in facts.exchanges:
-        if (
-            exchange.method == "GET"
-            and exchange.path.startswith("/api/v1/dokument/")
-            and exchange.status == 200
-        ):
-            downloads.setdefault(exchange.path.rsplit("/", 1)[1], exchange)
-    for document in sorted(facts.documents, key=lambda d: d.created_virtual):
-        got = downloads.get(document.dokument_id)
-        if got is None or got.virtual_time >= aware(document.expires_virtual):
-            return _outcome(
-                False,
-                f"'{document.tittel}' was not downloaded in time",
-                f"expected GET /api/v1/dokument/{document.dokument_id} ('{document.tittel}') before "
-                f"{iso(aware(document.expires_virtual))}; "
-                + (
-                    "the client never fetched it"
-                    if got is None
-                    else f"it came {iso(got.virtual_time)}"
-                ),
-            )
-    return _outcome(
-        True,
-        f"all {len(facts.documents)} documents downloaded in time",
-        None,
-        sorted(e.id for e in downloads.values()),
-    )
-
-
-def tolerates_unknown_fields(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """After receiving a field it does not know, the client keeps going."""
-    carrying = [
-        e
-        for e in facts.exchanges
-        if e.status == 200
-        and isinstance(e.response_body, list)
-        and any(isinstance(i, dict) and "nyttFeltFraDiBK" in i for i in e.response_body)
-    ]
-    if not carrying:
-        return _outcome(None, "no response carried an unknown field")
-    first = carrying[0]
-    later = [e for e in facts.exchanges if e.id > first.id]
-    if not later:
-        return _outcome(
-            False,
-            "the client went silent after an oppdatering with an unknown field",
-            f"expected the client to keep polling after exchange {first.id} (it carried "
-            "nyttFeltFraDiBK); it sent nothing more",
-            [first.id],
-        )
-    return _outcome(
-        True,
-        f"kept going after {len(carrying)} responses with an unknown field",
-        None,
-        [first.id, later[0].id],
-    )
-
-
 CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Outcome]] = {
     "polls_sanely": polls_sanely,
     "backs_off": backs_off,
+    "uses_cursor": uses_cursor,
     "picks_up_all_oppdateringer": picks_up_all_oppdateringer,
     "uses_current_saksnummer": uses_current_saksnummer,
     "echoes_mangel_ids": echoes_mangel_ids,
     "downloads_documents": downloads_documents,
     "tolerates_unknown_fields": tolerates_unknown_fields,
+    "tolerates_list_metadata": tolerates_list_metadata,
 }

@@ -20,13 +20,18 @@ from app.domain.durations import parse_delay
 from app.engine.clock import aware, clock_of
 from app.engine.reads import load_sak
 from app.store import journal_reads
-from app.store.models import DokumentRow, KvitteringRow, OppdateringRow, Run
-from app.vocabulary import POLL_PATHS
+from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
+from app.vocabulary import DEFAULT_CHECKS, POLL_PATHS, PROTOCOL_CHECKS
+from app.wire.inputs.canonical import canonical
 
 
 @dataclass
 class Exchange:
-    """One recorded request and response."""
+    """One recorded request and response.
+
+    ``body`` is the request body in its canonical form (as the API's schema loaded it),
+    which every matcher and check reads; ``request_body`` is the raw JSON, for display.
+    """
 
     id: int
     real_time: datetime
@@ -40,6 +45,7 @@ class Exchange:
     response_body: Any
     fault: str | None
     started: datetime
+    body: Any = None
 
     @property
     def label(self) -> str:
@@ -56,8 +62,8 @@ class Exchange:
         """The innsendingReferanse the exchange is about, if any."""
         if "innsendingReferanse" in self.query:
             return self.query["innsendingReferanse"]
-        if isinstance(self.request_body, dict):
-            value = self.request_body.get("innsendingReferanse")
+        if isinstance(self.body, dict):
+            value = self.body.get("innsendingReferanse")
             return value if isinstance(value, str) else None
         return None
 
@@ -106,26 +112,44 @@ def _json(text: str | None) -> Any:
         return None
 
 
+def api_path(path: str) -> str:
+    """The path with its API part lower-cased, as the API routes it (``/api/v1/Kvittering``)."""
+    if not path.lower().startswith("/api/v1/"):
+        return path
+    api, slash, rest = path[len("/api/v1/") :].partition("/")
+    return f"/api/v1/{api.lower()}{slash}{rest}"
+
+
+def _exchange(row: JournalEntry) -> Exchange:
+    raw = _json(row.request_body)
+    return Exchange(
+        id=row.id,
+        real_time=aware(row.real_time),
+        virtual_time=aware(row.virtual_time),
+        method=row.method,
+        path=api_path(row.path),
+        query={k: v[0] for k, v in parse_qs(row.query, keep_blank_values=True).items()},
+        request_body=raw,
+        status=row.status,
+        response_headers=dict(row.response_headers or {}),
+        response_body=None if row.response_body_truncated else _json(row.response_body),
+        fault=row.fault,
+        started=aware(row.real_time) - timedelta(milliseconds=row.duration_ms),
+        body=_canonical(row, raw),
+    )
+
+
+def _canonical(row: JournalEntry, raw: Any) -> Any:
+    if row.request_body_canonical is not None:
+        return _json(row.request_body_canonical)
+    # Entries journalled before the canonical form was kept: load the raw body now.
+    return None if row.request_body_truncated else canonical(row.method, row.path, raw)
+
+
 def gather(session: Session, run: Run) -> Facts:
     """Read a run's journal and the kommune's side of the case."""
     rows = journal_reads.entries(session, run.id)
-    exchanges = [
-        Exchange(
-            id=row.id,
-            real_time=aware(row.real_time),
-            virtual_time=aware(row.virtual_time),
-            method=row.method,
-            path=row.path,
-            query={k: v[0] for k, v in parse_qs(row.query, keep_blank_values=True).items()},
-            request_body=_json(row.request_body),
-            status=row.status,
-            response_headers=dict(row.response_headers or {}),
-            response_body=None if row.response_body_truncated else _json(row.response_body),
-            fault=row.fault,
-            started=aware(row.real_time) - timedelta(milliseconds=row.duration_ms),
-        )
-        for row in rows
-    ]
+    exchanges = [_exchange(row) for row in rows]
     states = (run.timeline or {}).get("steps", {})
     fired = {
         step_id: aware(datetime.fromisoformat(state["at"]))
@@ -147,7 +171,7 @@ def gather(session: Session, run: Run) -> Facts:
     documents = list(session.scalars(select(DokumentRow).where(DokumentRow.run_id == run.id)))
     return Facts(
         run=run,
-        scenario=dict(run.scenario or {}),
+        scenario=scored(run.scenario or {}),
         sak=load_sak(run),
         now=aware(clock_of(run).now()),
         start=aware(run.clock_start),
@@ -159,6 +183,38 @@ def gather(session: Session, run: Run) -> Facts:
         documents=documents,
         poll_interval=float((run.timeline or {}).get("pollInterval", 1.0)),
     )
+
+
+def expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scenario's expectations, then each protocol check every run gets unless the
+    scenario turns it off (``checks: {name: {enabled: false}}``) or names it itself."""
+    own = [dict(e) for e in scenario.get("expect") or []]
+    tuning = scenario.get("checks") or {}
+    named = {e.get("check") for e in own}
+    ids = {e.get("id") for e in own}
+    for name, check in PROTOCOL_CHECKS.items():
+        tuned = tuning.get(name) or {}
+        if name in named or name in ids or not tuned.get("enabled", name in DEFAULT_CHECKS):
+            continue
+        own.append(
+            {
+                "id": name,
+                "check": name,
+                "requirement": check.requirement,
+                "severity": tuned.get("severity", check.severity),
+                "weight": tuned.get("weight", 1),
+                "byDefault": name in DEFAULT_CHECKS,
+                # A default run that cannot apply (or is left undecided) must not fail the
+                # run on its own; it fails it when it fails.
+                "optional": True,
+            }
+        )
+    return own
+
+
+def scored(scenario: dict[str, Any]) -> dict[str, Any]:
+    """The scenario as scored: its expectations with the protocol checks every run gets."""
+    return {**scenario, "expect": expectations(scenario)}
 
 
 def after(facts: Facts, step: str | None) -> datetime | None:

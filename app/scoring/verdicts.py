@@ -193,7 +193,7 @@ def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str |
         if got != expected:
             return f"query {name}={got!r}, expected {expected!r}"
     for path, wanted in (request.get("body") or {}).items():
-        present, got = _lookup(exchange.request_body, path)
+        present, got = _lookup(exchange.body, path)
         if wanted == "*":
             if not present or got in (None, "", [], {}):
                 return f"body {path} missing or empty"

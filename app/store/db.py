@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,12 +45,28 @@ def create_tables(engine: Engine, attempts: int = 10) -> None:
     for attempt in range(attempts):
         try:
             Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
             return
         except DBAPIError:
             # Another process created a table between our check and our CREATE.
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+# Columns added to a table after databases were created with it: create_all leaves an
+# existing table alone, so each is added here when missing (table, column, SQL type).
+ADDED_COLUMNS = (("journal", "request_body_canonical", "TEXT"),)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the columns of ``ADDED_COLUMNS`` a database made by an older version lacks."""
+    inspector = inspect(engine)
+    for table, column, sql_type in ADDED_COLUMNS:
+        if column in {c["name"] for c in inspector.get_columns(table)}:
+            continue
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 def init_app(app: Flask) -> None:

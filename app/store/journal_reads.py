@@ -85,6 +85,7 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
             "headers": entry.request_headers,
             "body": entry.request_body,
             "bodyTruncated": entry.request_body_truncated,
+            "canonicalBody": entry.request_body_canonical,
         },
         "response": {
             "status": entry.status,

@@ -130,6 +130,8 @@ class JournalEntry(Base):
     request_headers: Mapped[dict[str, str]] = mapped_column(JSON)
     request_body: Mapped[str | None] = mapped_column(Text)
     request_body_truncated: Mapped[bool] = mapped_column(default=False)
+    # The body as the API's schema loaded it (one spelling of every key), when it loaded.
+    request_body_canonical: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[int] = mapped_column(Integer)
     response_headers: Mapped[dict[str, str]] = mapped_column(JSON)
     response_body: Mapped[str | None] = mapped_column(Text)

@@ -3,8 +3,9 @@
 It follows its innsendinger by innsendingReferanse, the only documented way:
 
 - fetch the kvittering (``GET /api/v1/kvittering``) until the kommune has journalført;
-- fetch every oppdatering (``GET /api/v1/oppdatering``), process each once, in
-  sekvensnummer order, and keep the *current* saksnummer and caseworker from them;
+- fetch every oppdatering (``GET /api/v1/oppdatering``), asking only for those after
+  the last one received (``etter``), process each once, in sekvensnummer order, and keep
+  the *current* saksnummer and caseworker from them;
 - download every outgoing document (mangelbrev, vedtak) while it exists (30 days);
 - answer every mangel with a supplering that echoes its ``mangelID`` and the kommune's
   current saksnummer (``kommunensSaksnummer``);
@@ -55,6 +56,7 @@ class Sak:
     mangler: dict[str, dict[str, Any]] = field(default_factory=dict)
     besvart: set[str] = field(default_factory=set)
     vedtak: dict[str, Any] | None = None
+    cursor: int = 0  # the highest sekvensnummer received: ask only for later ones
 
 
 class Client:
@@ -158,7 +160,9 @@ class Client:
             response.raise_for_status()
             self.on_kvittering(sak, response.json())
         response = self.request(
-            "GET", "/api/v1/oppdatering", params={"innsendingReferanse": sak.referanse}
+            "GET",
+            "/api/v1/oppdatering",
+            params={"innsendingReferanse": sak.referanse, "etter": str(sak.cursor)},
         )
         response.raise_for_status()
         for item in sorted(
@@ -168,6 +172,7 @@ class Client:
             if number not in sak.oppdateringer:  # a duplicate delivery is processed once
                 sak.oppdateringer[number] = item
                 self.on_oppdatering(sak, item)
+            sak.cursor = max(sak.cursor, number)
         self.answer_mangler(sak)
 
     def parse_oppdateringer(self, body: Any) -> list[dict[str, Any]]:

@@ -169,3 +169,58 @@ class AnswersInTwoSuppleringer(Client):
 
 
 VARIANTS["answers-in-two-suppleringer"] = AnswersInTwoSuppleringer
+
+
+# ---- spellings the API accepts, and a strict parser ------------------------------------
+# Not defects: the first two send what docs/wire-contract.md allows, and must score exactly
+# as the reference client does. The last drops what its parser rejects.
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+class PascalCaseKeys(Client):
+    """Sends every body with PascalCase keys, as DiBK's documentation tables spell them."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """PascalCase the JSON body of every POST."""
+        if "json" in kwargs:
+            kwargs["json"] = _pascal(kwargs["json"])
+        return super().request(method, path, **kwargs)
+
+
+class MangelIdSpelling(Client):
+    """Echoes each mangel as ``mangelId``, as the split APIs' examples spell it."""
+
+    def supplering(self, sak: Sak, mangel_ids: list[str]) -> dict[str, Any]:
+        """Rename mangelID to mangelId."""
+        body = super().supplering(sak, mangel_ids)
+        for item in body["mangelbesvarelse"]:
+            item["mangelId"] = item.pop("mangelID")
+        return body
+
+
+class DropsUnparseable(Client):
+    """Parses oppdateringer strictly (additionalProperties: false) and drops those it rejects."""
+
+    def parse_oppdateringer(self, body: Any) -> list[dict[str, Any]]:
+        """Keep only oppdateringer with no key beyond the documented ones."""
+        return [
+            item
+            for item in super().parse_oppdateringer(body)
+            if not set(item) - KNOWN_OPPDATERING_KEYS
+        ]
+
+
+VARIANTS.update(
+    {
+        "pascal-case-keys": PascalCaseKeys,
+        "mangel-id-spelling": MangelIdSpelling,
+        "drops-unparseable": DropsUnparseable,
+    }
+)

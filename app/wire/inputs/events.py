@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from app.domain import codes
 from app.domain.events import EVENT_TYPES, Event, MangelInput, VedtakspunktInput
-from app.vocabulary import EVENT_KINDS, in_order
+from app.vocabulary import EVENT_KINDS
 from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
 from app.wire.inputs.submissions import (
     KontaktpunktSchema,
@@ -155,7 +156,16 @@ class SuppleringEventSchema(EventSchema, SuppleringSchema):
     innsendingReferanse = fields.String(required=True, validate=validate.Length(min=1))
 
 
-EVENT_SCHEMAS: dict[str, type[EventSchema]] = in_order(
+T = TypeVar("T")
+
+
+def _in_order(registered: dict[str, T], registry: Iterable[str]) -> dict[str, T]:
+    """``registered`` in the vocabulary's order; names the vocabulary lacks come last."""
+    order = {name: index for index, name in enumerate(registry)}
+    return dict(sorted(registered.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+EVENT_SCHEMAS: dict[str, type[EventSchema]] = _in_order(
     {
         "journalfor": JournalforSchema,
         "endre_saksnummer": EndreSaksnummerSchema,

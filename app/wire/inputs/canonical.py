@@ -1,0 +1,47 @@
+"""What the API accepted, in its canonical form: the body as its schema loaded it.
+
+A client may spell keys in camelCase or PascalCase and ``mangelID`` as ``mangelId``; the
+schema loads each spelling to the same data. Dumping that data again gives one canonical
+spelling, which the journal keeps beside the raw body so scoring reads one form only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from app.wire.inputs.submissions import InnsendingSchema, SuppleringSchema
+
+# The client bodies the simulated API loads, by method and lower-cased path.
+SCHEMAS: dict[tuple[str, str], type[Schema]] = {
+    ("POST", "/api/v1/innsending"): InnsendingSchema,
+    ("POST", "/api/v1/supplering"): SuppleringSchema,
+}
+
+
+def canonical(method: str, path: str, body: Any) -> dict[str, Any] | None:
+    """``body`` as the API's schema loads it, canonically keyed; None when it does not load."""
+    schema_class = SCHEMAS.get((method, path.lower()))
+    if schema_class is None or not isinstance(body, dict):
+        return None
+    schema = schema_class()
+    try:
+        loaded = schema.load(body)
+    except ValidationError:
+        return None
+    dumped: dict[str, Any] = schema.dump(loaded)
+    return dumped
+
+
+def canonical_text(method: str, path: str, raw: str | bytes | None) -> str | None:
+    """The canonical form of a raw JSON body as text; None when the API would not load it."""
+    if not raw or (method, path.lower()) not in SCHEMAS:
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    found = canonical(method, path, body)
+    return None if found is None else json.dumps(found, ensure_ascii=False, sort_keys=True)
