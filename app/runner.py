@@ -2,32 +2,35 @@
 
 For each scenario: create a run with the manual clock, start the client command with the
 run's base URL and credentials in its environment, then move the kommune forward one step
-at a time, each time waiting until the client has reacted (it has made a few requests
-since the move and the last was not refused). When steps wait for the client, the clock
-moves a day at a time, so deadlines can pass. When nothing is left the client gets a grace
-period to finish; then the run is scored through the control plane.
+at a time, each time waiting until the client's reaction is over (``app.watch.Reaction``:
+quiet for the settle window after its last request that was not a repeated poll). When
+steps wait for the client, the clock moves a day at a time, so deadlines can pass. When
+nothing is left the client gets a grace period to finish; then the run is scored through
+the control plane. A client that makes no request for the patience fails the run at once,
+and ``max_seconds`` is a hard limit on the whole run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shlex
-import subprocess
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from app.client_process import ClientCommand, ClientProcess
 from app.errors import SandboxError
-from app.scoring.tally import recount
+from app.expected import read_listed
+from app.scoring.tally import passes, recount
+from app.vocabulary import fails
+from app.watch import Feed, Reaction
 
 ENV_PREFIX = "BYGGESAK_"
+EXERCISED = frozenset({"PASSED", "FAILED", "WARNING"})
 
 
 class RunnerError(SandboxError):
@@ -41,12 +44,16 @@ class DriveOptions:
     """How patiently the runner waits for the client."""
 
     poll_interval: float = 0.25
-    settle: float = 0.3
-    min_requests: int = 3
+    settle: float = 0.5
     idle_timeout: float = 10.0
     max_idle_days: int = 60
     grace: float = 10.0
     max_seconds: float = 300.0
+
+    @property
+    def patience(self) -> float:
+        """Seconds the client may go without a request (a few of its polls at least)."""
+        return max(self.idle_timeout, 4 * self.poll_interval)
 
 
 class ControlPlane:
@@ -94,6 +101,17 @@ class ControlPlane:
             chosen.extend(m for m in matched if m not in chosen)
         return chosen
 
+    def library(self, scenario_ids: set[str]) -> dict[str, set[str]]:
+        """The expectation ids of each of these scenarios that the library has."""
+        known = {s["id"] for s in self.call("GET", "/sandbox/scenarios")["scenarios"]}
+        return {
+            scenario_id: {
+                e["id"]
+                for e in self.call("GET", f"/sandbox/scenarios/{scenario_id}").get("expect") or []
+            }
+            for scenario_id in sorted(scenario_ids & known)
+        }
+
 
 def client_environment(
     run: dict[str, Any], scenario: dict[str, Any], options: DriveOptions
@@ -119,100 +137,123 @@ def client_environment(
 
 
 class Driver:
-    """One scenario run with one client process."""
+    """One scenario run with one client process, to the end or to the time limit."""
 
     def __init__(
         self,
         control: ControlPlane,
         run: dict[str, Any],
-        process: subprocess.Popen[bytes],
+        client: ClientProcess,
+        feed: Feed,
         options: DriveOptions,
     ) -> None:
         self.control = control
         self.run = run
-        self.process = process
+        self.client = client
+        self.feed = feed
         self.options = options
-        self.last_id = 0
+        self.deadline = client.started + options.max_seconds
+        self.requests = 0
+        self.done = False
+        self.timed_out = False
+        self.error: str | None = None
 
-    def _new_entries(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.control.call(
-            "GET", f"/sandbox/runs/{self.run['id']}/journal?etter={self.last_id}&limit=5000"
-        )["entries"]
-        if entries:
-            self.last_id = entries[-1]["id"]
-        return entries
+    def settle(self, since: float, after: str, first: bool = False) -> str:
+        """Wait until the client's reaction to what happened at ``since`` is over
+        (``first``: until its first request).
 
-    def settle(self) -> None:
-        """Wait until the client has reacted to the last move (or gone quiet, or exited).
-
-        Only requests the client *started* after the move count: one already in flight
-        when the kommune acted may have read the old state.
+        ``settled`` (or the reaction went on past the patience: the kommune moves on),
+        ``exited``, ``silent`` (no request at all in the patience) or ``timeout``.
         """
-        started = time.monotonic()
-        moved = datetime.now(UTC)
-        seen = 0
-        last_status = 200
-        while self.process.poll() is None:
-            entries = [e for e in self._new_entries() if _request_started(e) >= moved]
-            seen += len(entries)
-            if entries:
-                last_status = entries[-1]["response"]["status"]
-            waited = time.monotonic() - started
-            reacted = seen >= self.options.min_requests and last_status not in (429, 500, 503)
-            if (reacted and waited >= self.options.settle) or waited >= self.options.idle_timeout:
-                return
-            time.sleep(0.1)  # each look is a request to the sandbox: ten a second is plenty
+        reaction = Reaction(since)
+        began = time.monotonic()
+        patience = self.options.patience
+        while True:
+            for exchange in self.feed.take():
+                self.requests += 1
+                reaction.add(exchange)
+            if not self.client.alive:
+                return "exited"
+            now = time.monotonic()
+            if now >= self.deadline:
+                return "timeout"
+            if first and reaction.requests:
+                return "settled"
+            over = reaction.over_at(self.options.settle)
+            left = None if over is None else over - time.time()
+            if left is not None and left <= 0 and not self.feed.busy_since(since):
+                return "settled"
+            if now - began >= patience:
+                if reaction.requests:
+                    return "settled"
+                self.error = f"the client made no request in {patience:g} s after {after}"
+                return "silent"
+            wake = min(self.deadline, began + patience)
+            if left is not None:
+                wake = min(wake, now + max(left, 0.005))
+            self.feed.wait(wake)
 
     def drive(self) -> None:
-        """Move the kommune forward until nothing is left or the client is done."""
+        """Move the kommune forward until nothing is left, the client falls silent or time is up."""
         run_id = self.run["id"]
         idle_days = 0
-        deadline = time.monotonic() + self.options.max_seconds
-        self.settle()
+        # Once the client is talking, the first step may fire: it will see it on its next poll.
+        outcome = self.settle(time.time() - self.client.seconds(), "it started", first=True)
         # The kommune goes on even when the client has stopped: what it then misses is scored.
-        while time.monotonic() < deadline:
-            alive = self.process.poll() is None
+        while outcome not in ("silent", "timeout"):
+            alive = self.client.alive
+            if not alive:
+                self._note_exit()
+            if time.monotonic() >= self.deadline:
+                outcome = "timeout"
+                break
             step = self.control.call("POST", f"/sandbox/runs/{run_id}/next")
             if step["fired"]:
                 idle_days = 0
                 if alive:
-                    self.settle()
+                    outcome = self.settle(time.time(), f"step '{step['fired'][-1]}'")
                 continue
             if alive and step["waitingForClient"] and idle_days < self.options.max_idle_days:
-                self.control.call("POST", f"/sandbox/runs/{run_id}/clock", {"advance": "P1D"})
+                moved = self.control.call(
+                    "POST", f"/sandbox/runs/{run_id}/clock", {"advance": "P1D"}
+                )
                 idle_days += 1
-                self.settle()
+                outcome = self.settle(time.time(), f"the clock moved to {moved['now'][:10]}")
                 continue
+            self.done = True
             break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=self.options.grace)
+        if outcome == "timeout":
+            self.timed_out = True
+            self.error = self._timeout_reason()
+        elif self.done:
+            self.client.wait(min(self.options.grace, self.deadline - time.monotonic()))
 
+    def _note_exit(self) -> None:
+        code = self.client.exit_code
+        if self.error is None and code:
+            how = f"code {code}" if code > 0 else f"signal {-code}"
+            self.error = (
+                f"the client exited with {how} after {self.client.seconds():.2f} s, "
+                "before the run was done"
+            )
 
-def _request_started(entry: dict[str, Any]) -> datetime:
-    """When the client sent a journalled request (the entry is stamped at the answer)."""
-    answered = datetime.fromisoformat(entry["realTime"].replace("Z", "+00:00"))
-    return answered - timedelta(milliseconds=float(entry["durationMs"]))
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """End the client if it is still running."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    def _timeout_reason(self) -> str:
+        limit = f"--max-seconds {self.options.max_seconds:g}"
+        if self.requests == 0:
+            return f"the client made no request in {self.options.max_seconds:g} s; timed out at {limit}"
+        return f"timed out: the run was not done after {limit}, so the client was stopped"
 
 
 def play_scenario(
     control: ControlPlane,
     scenario_id: str,
-    client_cmd: str,
+    command: ClientCommand,
     options: DriveOptions,
+    feed_for: Callable[[dict[str, Any]], Feed],
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Run one scenario against the client command; return the scored result."""
+    began = time.monotonic()
     body: dict[str, Any] = {
         "scenario": scenario_id,
         "clock": {"mode": "manual"},
@@ -223,26 +264,54 @@ def play_scenario(
     run = control.call("POST", "/sandbox/runs", body)
     scenario = control.call("GET", f"/sandbox/scenarios/{scenario_id}")
     env = {**os.environ, **client_environment(run, scenario, options)}
-    with tempfile.TemporaryFile() as output:
-        started = time.monotonic()
-        process = subprocess.Popen(  # noqa: S603 - the user's own command, by design
-            shlex.split(client_cmd), env=env, stdout=output, stderr=subprocess.STDOUT
-        )
+    feed = feed_for(run)
+    try:
+        client = ClientProcess(command, env, on_exit=feed.poke)
+        driver = Driver(control, run, client, feed, options)
         try:
-            Driver(control, run, process, options).drive()
+            driver.drive()
         finally:
-            stop(process)
-        output.seek(0)
-        log_tail = output.read()[-4000:].decode("utf-8", errors="replace")
+            client.stop()
+    finally:
+        feed.close()
     control.call("POST", f"/sandbox/runs/{run['id']}/finish")
     result: dict[str, Any] = control.call("GET", f"/sandbox/runs/{run['id']}/result")
     result["client"] = {
-        "command": client_cmd,
-        "exitCode": process.returncode,
-        "seconds": round(time.monotonic() - started, 3),
-        "outputTail": log_tail,
+        "command": command.text,
+        "exitCode": client.exit_code,
+        "seconds": round(client.seconds(), 3),
+        "timedOut": driver.timed_out,
+        "outputTail": client.output.text(),
+        "stderrTail": client.errors.text(),
     }
+    if driver.error:
+        result["error"] = driver.error
+    result["seconds"] = round(time.monotonic() - began, 3)
     return result
+
+
+def judge_run(result: dict[str, Any], min_coverage: float) -> None:
+    """Fail a run that did not get to its end or exercised too few musts, whatever its verdicts.
+
+    Call it after :func:`apply_expected_failures`, which sets ``passed`` from the verdicts.
+    Below 1, ``min_coverage`` takes over from the verdicts the judgement of musts the run
+    never exercised (SKIPPED): they fail the run only when too many are left.
+    """
+    if min_coverage < 1:
+        result["passed"] = passes(result, skipped_ok=True)
+    problems = [result["error"]] if result.get("error") else []
+    musts = [v for v in result["verdicts"] if fails(v["severity"]) and not v.get("optional")]
+    missed = [v["id"] for v in musts if v["status"] not in EXERCISED]
+    share = 1 - len(missed) / len(musts) if musts else 1.0
+    result["mustCoverage"] = round(share, 4)
+    if share < min_coverage - 1e-9:
+        problems.append(
+            f"{share:.0%} of the musts were exercised, below --min-coverage {min_coverage:.0%} "
+            f"(not exercised: {', '.join(missed)})"
+        )
+    if problems:
+        result["error"] = "; ".join(problems)
+        result["passed"] = False
 
 
 def apply_expected_failures(result: dict[str, Any], expected: frozenset[str]) -> None:
@@ -264,23 +333,5 @@ def apply_expected_failures(result: dict[str, Any], expected: frozenset[str]) ->
 
 def load_expected_failures(path: Path) -> frozenset[str]:
     """Read ``scenario/expectation`` lines (``#`` starts a comment) or a YAML list of them."""
-    from ruamel.yaml import YAML
 
-    text = path.read_text("utf-8")
-    entries: set[str] = set()
-    try:
-        data = YAML(typ="safe").load(text)
-    except Exception:  # noqa: BLE001 - fall back to the plain line format
-        data = None
-    if isinstance(data, list):
-        for item in data:
-            if isinstance(item, str):
-                entries.add(item.strip())
-            elif isinstance(item, dict) and "scenario" in item and "expectation" in item:
-                entries.add(f"{item['scenario']}/{item['expectation']}")
-        return frozenset(entries)
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            entries.add(line)
-    return frozenset(entries)
+    return frozenset(item.key for item in read_listed(path))

@@ -97,13 +97,10 @@ def test_a_run_cut_short_by_the_time_limit_is_not_a_pass(tmp_path: Path) -> None
     )
     assert result.returncode == 1, result.stdout + result.stderr
     [run] = json.loads((tmp_path / "r.json").read_text("utf-8"))["runs"]
-    # The runner stopped before its first move, so not even the journalføring fired.
+    # The runner stopped the client long before the vedtak: what waited for it is undecided.
     assert run["final"] is True and run["passed"] is False
+    assert run["client"]["timedOut"] is True
     reasons = {v["id"]: v["reason"] for v in run["verdicts"] if v["status"] == "INCOMPLETE"}
-    assert reasons["henter-kvittering"].startswith(
-        "the run finished before step 'journalfor' fired (it was due PT2H after the start)"
-    )
-    assert (
-        "steps 'mangel', 'vedtak' never fired ('mangel' waits for step 'journalfor')"
-        in (reasons["henter-dokumenter"])
-    )
+    assert "henter-dokumenter" in reasons
+    assert all(reason.startswith("the run finished") for reason in reasons.values()), reasons
+    assert "'vedtak'" in reasons["henter-dokumenter"]

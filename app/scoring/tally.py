@@ -10,15 +10,25 @@ from typing import Any
 from app.vocabulary import VERDICT_STATES, fails
 
 
-def blocks(verdict: dict[str, Any]) -> bool:
+def blocks(verdict: dict[str, Any], *, skipped_ok: bool = False) -> bool:
     """True when the verdict keeps its run from passing: a ``must`` that did not hold.
 
     FAILED always blocks; an undecided ``must`` (PENDING, INCOMPLETE, SKIPPED) blocks
-    unless the scenario marks the expectation optional.
+    unless the scenario marks the expectation optional. ``skipped_ok``: a SKIPPED must
+    is left to the CI runner's ``--min-coverage`` instead.
     """
     if VERDICT_STATES[verdict["status"]].holds or not fails(verdict["severity"]):
         return False
+    if skipped_ok and verdict["status"] == "SKIPPED":
+        return False
     return verdict["status"] == "FAILED" or not verdict.get("optional", False)
+
+
+def passes(result: dict[str, Any], *, skipped_ok: bool = False) -> bool:
+    """A run passes only when its result is final and no verdict blocks."""
+    return bool(result.get("final")) and not any(
+        blocks(v, skipped_ok=skipped_ok) for v in result["verdicts"]
+    )
 
 
 def recount(result: dict[str, Any]) -> None:
@@ -37,7 +47,7 @@ def recount(result: dict[str, Any]) -> None:
     }
     result["score"] = round(won / weight, 4) if weight else None
     result["coverage"] = round(len(decided) / len(verdicts), 4) if verdicts else None
-    result["passed"] = bool(result.get("final")) and not any(blocks(v) for v in verdicts)
+    result["passed"] = passes(result)
 
 
 def percent(share: float | None) -> str:

@@ -224,3 +224,24 @@ VARIANTS.update(
         "drops-unparseable": DropsUnparseable,
     }
 )
+
+
+class AnswersManglerOneByOne(Client):
+    """Answers each mangel in a supplering of its own, 263 ms after the one before, with a
+    poll in between: one reaction, which the kommune must see within one virtual moment."""
+
+    def answer_mangler(self, sak: Sak) -> None:
+        """Send one supplering a mangel, polling once between them."""
+        for number, mangel_id in enumerate([m for m in sak.mangler if m not in sak.besvart]):
+            if number:
+                self.sleep(0.13)
+                self.request(
+                    "GET", "/api/v1/oppdatering", params={"innsendingReferanse": sak.referanse}
+                )
+                self.sleep(0.13)
+            body = self.supplering(sak, [mangel_id])
+            self.request("POST", "/api/v1/supplering", json=body).raise_for_status()
+            sak.besvart.add(mangel_id)
+
+
+VARIANTS["answers-mangler-one-by-one"] = AnswersManglerOneByOne
