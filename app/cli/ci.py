@@ -24,6 +24,7 @@ import click
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.cli.ci_output import output_path, terminal_lines, write
+from app.cli.usage import OneLineUsage
 from app.client_process import (
     ClientCommand,
     ClientCommandError,
@@ -53,18 +54,6 @@ def default_jobs() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(8, 4 * cpus))
-
-
-class _OneLineUsage(click.Command):
-    """A usage error is one line (``Error: …``, exit 2), without click's usage banner."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse as click does; drop the context so the error prints without the banner."""
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            error.ctx = None
-            raise
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -128,7 +117,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-@click.command("run", cls=_OneLineUsage)
+@click.command("run", cls=OneLineUsage)
 @click.option(
     "--scenario",
     "scenarios",

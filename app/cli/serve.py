@@ -12,6 +12,8 @@ import socket
 import click
 from flask.cli import ScriptInfo, pass_script_info
 
+from app.cli.usage import OneLineUsage
+
 WORKERS = 2
 THREADS = 8
 BACKLOG = 1024
@@ -19,18 +21,6 @@ BACKLOG = 1024
 # header read timeout). A client that polls more often never meets a close, so it can
 # never send a request into a connection the server is closing; 60 s is granian's maximum.
 KEEP_ALIVE = 60
-
-
-class _OneLineUsage(click.Command):
-    """A usage error is one line (``Error: …``, exit 2), without click's usage banner."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse as click does; drop the context so the error prints without the banner."""
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            error.ctx = None
-            raise
 
 
 class _MeasuredThreads(logging.Filter):
@@ -91,7 +81,7 @@ def run_granian(
         raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None
 
 
-@click.command("serve", cls=_OneLineUsage)
+@click.command("serve", cls=OneLineUsage)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="TCP port."

@@ -1,0 +1,17 @@
+"""How the command line reports a usage error: one line, exit 2."""
+
+from __future__ import annotations
+
+import click
+
+
+class OneLineUsage(click.Command):
+    """A usage error is one line (``Error: …``, exit 2), without click's usage banner."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse as click does; drop the context so the error prints without the banner."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            error.ctx = None
+            raise
