@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from app.errors import (
@@ -68,9 +68,12 @@ def load_body(schema: Schema, prefix: str, *, allow_empty: bool = False) -> Any:
     """Read the JSON body and load it with ``schema``; field errors become one 400."""
     data = read_json_object(prefix, allow_empty=allow_empty)
     try:
-        return schema.load(data)
+        loaded = schema.load(data)
     except ValidationError as exc:
         raise validation_failed(exc, prefix) from exc
+    # What the view accepted, for the journal's canonical form: read once, here.
+    g.loaded_body = (schema, loaded)
+    return loaded
 
 
 def validation_failed(exc: ValidationError, prefix: str) -> ValidationFailed:

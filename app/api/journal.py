@@ -14,7 +14,7 @@ from app.engine.clock import clock_of, utcnow
 from app.store.db import get_session
 from app.store.journal_writer import WriterSlot
 from app.store.models import Run
-from app.wire.inputs.canonical import canonical_text
+from app.wire.inputs.canonical import accepted_text
 
 REDACTED = "***"
 
@@ -155,8 +155,9 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
     else:
         raw = req.get_data(cache=True)
         request_body, request_truncated = _capture(raw, req.mimetype, body_cap)
-        if req.mimetype == "application/json":
-            canonical = canonical_text(req.method, req.path, raw)
+        accepted = ctx.get("loaded_body")
+        if accepted is not None:
+            canonical = accepted_text(*accepted)
         if canonical is not None and len(canonical) > body_cap:
             canonical = None  # kept whole or not at all: scoring must not read half a body
     response_body, response_truncated = _capture(

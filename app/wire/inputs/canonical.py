@@ -35,13 +35,10 @@ def canonical(method: str, path: str, body: Any) -> dict[str, Any] | None:
     return dumped
 
 
-def canonical_text(method: str, path: str, raw: str | bytes | None) -> str | None:
-    """The canonical form of a raw JSON body as text; None when the API would not load it."""
-    if not raw or (method, path.lower()) not in SCHEMAS:
+def accepted_text(schema: Schema, loaded: Any) -> str | None:
+    """The canonical text of a body a client-API schema has already loaded (the view's own
+    reading, so the journal never loads it a second time); None for other schemas."""
+    if type(schema) not in SCHEMAS.values():
         return None
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
-    found = canonical(method, path, body)
-    return None if found is None else json.dumps(found, ensure_ascii=False, sort_keys=True)
+    dumped = schema.dump(loaded)
+    return json.dumps(dumped, ensure_ascii=False, sort_keys=True)
