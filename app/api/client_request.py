@@ -23,7 +23,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     head = current_head()
     cache: SnapshotCache = current_app.extensions["sandbox.snapshots"]
     version = head.version
-    if poll_step(get_session(), head.id, head.poll_step_seconds, head.status == "active"):
+    if poll_step(get_session, head.id, head.poll_step_seconds, head.status == "active"):
         version += 1
     # The session is opened only off the fast path (a changed run, a due step, a fault).
     snapshot = cache.cached(head.id, version) or cache.load(get_session(), head.id)
@@ -32,7 +32,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     run = snapshot.run
     now = aware(clock_of(run).now())
     if run.scenario:
-        until = snapshot.quiet_until(get_session())
+        until = snapshot.quiet_until(get_session)
         if until is None or now >= until:
             session = get_session()
             if catch_up(session, run.id, engine_config()):

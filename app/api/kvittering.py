@@ -18,5 +18,5 @@ def get_kvittering() -> Response:
     """Return the kvittering for ``innsendingReferanse`` (404 until journalført)."""
     snapshot, _faults = client_request("kvittering")
     ref = request.args.get("innsendingReferanse")
-    body = snapshot.kvittering(get_session(), ref, json_body)
+    body = snapshot.kvittering(get_session, ref, json_body)
     return Response(body, mimetype="application/json")

@@ -30,13 +30,13 @@ def list_oppdateringer() -> Response:
     etter = _cursor()
     ref = request.args.get("innsendingReferanse")
     if faults.applied:
-        everything = snapshot.oppdateringer(get_session(), ref)
+        everything = snapshot.oppdateringer(get_session, ref)
         items = [item for item in everything if int(item["sekvensnummer"]) > etter]
         items = shape_oppdateringer(items, faults)
         body = json_body(items)
         last = items[-1]["sekvensnummer"] if items else str(etter)
     else:
-        body, last = snapshot.oppdatering_body(get_session(), ref, etter, json_body)
+        body, last = snapshot.oppdatering_body(get_session, ref, etter, json_body)
     response = Response(body, mimetype="application/json")
     response.headers["X-Sandbox-Siste-Sekvensnummer"] = last
     return response

@@ -10,6 +10,7 @@ A move is stored through the run's one write transaction (``app.engine.apply``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -88,12 +89,14 @@ def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
     return moved
 
 
-def poll_step(session: Session, run_id: str, step_seconds: float | None, active: bool) -> bool:
+def poll_step(
+    session: Callable[[], Session], run_id: str, step_seconds: float | None, active: bool
+) -> bool:
     """On an ``on_poll`` clock, move it by its step for this client request; True if moved.
 
     A finished run's clock stands still: its client may still read it.
     """
     if not step_seconds or not active:
         return False
-    advance_clock(session, run_id, timedelta(seconds=step_seconds))
+    advance_clock(session(), run_id, timedelta(seconds=step_seconds))
     return True

@@ -52,6 +52,9 @@ class RunHead:
 
 
 Encode = Callable[[Any], bytes]
+# The request's session, opened only when a value is not yet derived: a cached answer
+# must not pay for a session it never uses.
+OpenSession = Callable[[], Session]
 _UNSET: Any = object()
 
 
@@ -81,30 +84,30 @@ class Snapshot:
             self._sak = load_sak(self.run)
         return self._sak
 
-    def quiet_until(self, session: Session) -> datetime | None:
+    def quiet_until(self, session: OpenSession) -> datetime | None:
         """Until when no step can fire at this version (``app.engine.timeline.quiet_until``)."""
         if self._quiet_until is _UNSET:
-            self._quiet_until = quiet_until(session, self.run)
+            self._quiet_until = quiet_until(session(), self.run)
         found: datetime | None = self._quiet_until
         return found
 
-    def kvittering(self, session: Session, ref: str | None, encode: Encode) -> bytes:
+    def kvittering(self, session: OpenSession, ref: str | None, encode: Encode) -> bytes:
         """The kvittering for ``ref``, encoded once per version (it never changes once sent)."""
         body = self._kvittering.get(ref)
         if body is None:
-            body = self._kvittering[ref] = encode(kvittering_for(session, self.run, ref))
+            body = self._kvittering[ref] = encode(kvittering_for(session(), self.run, ref))
         return body
 
-    def oppdateringer(self, session: Session, ref: str | None) -> list[dict[str, Any]]:
+    def oppdateringer(self, session: OpenSession, ref: str | None) -> list[dict[str, Any]]:
         """Every oppdatering for ``ref`` at this version (new ones come with a new version)."""
         items = self._oppdateringer.get(ref)
         if items is None:
-            items = oppdateringer_for(session, self.run, self.sak(), ref)
+            items = oppdateringer_for(session(), self.run, self.sak(), ref)
             self._oppdateringer[ref] = items
         return items
 
     def oppdatering_body(
-        self, session: Session, ref: str | None, etter: int, encode: Encode
+        self, session: OpenSession, ref: str | None, etter: int, encode: Encode
     ) -> tuple[bytes, str]:
         """The oppdateringer after ``etter``, encoded once per cursor and version, and the
         sekvensnummer of the last one sent (``etter`` when none)."""
