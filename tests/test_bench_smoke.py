@@ -97,3 +97,14 @@ def test_serve_settings_bench_compares_settings_side_by_side() -> None:
     # The defaults' own ratio is 1 by construction; the one-worker server has one share.
     assert re.search(r"^defaults .* kvittering .* vs defaults 1\.00 ", out, re.M), out
     assert re.search(r"^workers 1 .* worker CPU shares \[1\.0\]$", out, re.M), out
+
+
+def test_instruction_count_counts_only_the_requests() -> None:
+    if shutil.which("valgrind") is None:
+        pytest.skip("the instruction count needs valgrind: apt-get install valgrind")
+    out = _bench(str(BENCH / "instructions.py"), "healthz", "--requests", "20")
+    count = float(
+        re.search(r"^healthz: ([\d,]+) instructions a request", out, re.M)[1].replace(",", "")
+    )  # type: ignore[index]
+    # Start-up (imports, the app, the run) costs hundreds of millions: only requests counted.
+    assert 10_000 < count < 20_000_000, out
