@@ -39,6 +39,22 @@ COMMON_ERRORS: dict[str, str | dict[str, Any]] = {
     **CREDENTIALS,
 }
 UPLOAD_ERRORS: dict[str, str | dict[str, Any]] = BODY_ERRORS | CREDENTIALS
+RESENT = (
+    " Sandbox assumption: the same body sent again (as the schema reads it) gets the first "
+    "answer, with `X-Sandbox-Gjentatt-Fra`, and applies nothing."
+)
+
+
+def _created(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {
+            "X-Sandbox-Gjentatt-Fra": {
+                "description": "On a write sent again: the journal entry whose answer it is.",
+                "schema": {"type": "string"},
+            }
+        },
+    }
 
 
 def _ok(description: str, schema: str) -> dict[str, str | dict[str, Any]]:
@@ -120,11 +136,11 @@ DOKUMENT = doc(
 INNSENDING = doc(
     "Submit a søknad (stand-in for Altinn/FtB)",
     tags=STAND_INS,
-    description="Sandbox assumption: real submissions go through Altinn and FtB.",
+    description="Sandbox assumption: real submissions go through Altinn and FtB." + RESENT,
     assumption=True,
     body="Innsending",
     responses={
-        "201": "Registered; innsendingReferanse and kvitteringUrl",
+        "201": _created("Registered; innsendingReferanse and kvitteringUrl"),
         "400": "Malformed JSON, field errors, or a kommunenummer other than the run's",
         **UPLOAD_ERRORS,
     },
@@ -135,12 +151,12 @@ SUPPLERING = doc(
     tags=STAND_INS,
     description=(
         "Sandbox assumption: real suppleringer go through Altinn and FtB. Each "
-        "mangelbesvarelse must echo a mangelID; kommunensSaksnummer is required then."
+        "mangelbesvarelse must echo a mangelID; kommunensSaksnummer is required then." + RESENT
     ),
     assumption=True,
     body="Supplering",
     responses={
-        "201": "Received; advarsler lists soft problems",
+        "201": _created("Received; advarsler lists soft problems"),
         "400": "Malformed JSON, field errors or an unknown mangelID",
         "404": "Unknown innsendingReferanse",
         "409": "The innsending is not journalført yet",

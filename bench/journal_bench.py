@@ -54,6 +54,7 @@ def entry(run_id: str) -> dict[str, Any]:
         "response_body_truncated": False,
         "action": "kvittering_hentet",
         "fault": None,
+        "replay_of": None,
         "duration_ms": 1.0,
     }
 

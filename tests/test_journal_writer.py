@@ -39,6 +39,7 @@ def _entry(run_id: str, n: int) -> dict[str, Any]:
         "response_body_truncated": False,
         "action": "status_hentet",
         "fault": None,
+        "replay_of": None,
         "duration_ms": 1.0,
     }
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
+from app.api.resend import Resend
 from app.config import engine_config
 from app.domain.case import Innsending
 from app.engine.changes import submit_innsending
@@ -44,6 +45,13 @@ def post_innsending() -> Response:
         answer[:] = [response]
         return entry_for(response)
 
-    submit_innsending(get_session(), snapshot.run.id, config, data, record=record)
+    session = get_session()
+    resend = Resend(session, snapshot.run.id)
+    if (
+        submit_innsending(session, snapshot.run.id, config, data, record=record, replayed=resend)
+        is None
+    ):
+        assert resend.answer is not None
+        return resend.answer  # journalled after the request, as a read is
     recorded_with_change()
     return answer[0]

@@ -172,6 +172,7 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
             return None
         virtual_time = clock_of(run).now()
     method, path, status = req.method, req.path, response.status_code
+    replay_of = ctx.get("journal_replay_of")
     return {
         "run_id": run_id,
         "real_time": utcnow(),
@@ -187,8 +188,10 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         "response_headers": _redact_headers(response.headers),
         "response_body": response_body,
         "response_body_truncated": response_truncated,
-        "action": action_of(method, path, status, outcome),
+        # A write sent again counts as no action of its own (app.api.resend).
+        "action": None if replay_of is not None else action_of(method, path, status, outcome),
         "fault": ctx.get("journal_fault"),
+        "replay_of": replay_of,
         "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
     }
 

@@ -10,6 +10,7 @@ from app import openapi_dibk as docs
 from app import vocabulary
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
+from app.api.resend import Resend
 from app.config import engine_config
 from app.engine.changes import Applied, apply_event, new_supplering_ref
 from app.engine.reads import innsending_of
@@ -46,6 +47,10 @@ def post_supplering() -> Response:
         return entry_for(response, COMPLETED if applied.completes else None)
 
     event = supplering_event(data, referanse)
-    apply_event(session, snapshot.run.id, engine_config(), event, source="api", record=record)
+    resend = Resend(session, snapshot.run.id)
+    config = engine_config()
+    if apply_event(session, snapshot.run.id, config, event, "api", record, resend) is None:
+        assert resend.answer is not None
+        return resend.answer  # journalled after the request, as a read is
     recorded_with_change()
     return answer[0]

@@ -137,6 +137,7 @@ def apply(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
         event.referanse = new_supplering_ref(session, run_id)
     config = engine_config()
     applied = apply_event(session, run_id, config, event, source="control")
+    assert applied is not None  # only a client's write is ever a replay
     out = applied.to_dict()
     out["stegAvfyrt"] = catch_up(session, run_id, config)
     return out

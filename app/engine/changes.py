@@ -115,6 +115,9 @@ Change = Callable[[Sak, dict[str, Any], RunContext], list[Any] | None]
 AfterRender = Callable[[dict[str, Any], Applied], None]
 # The client's exchange that made the change, as a journal row (app.api.journal.entry_for).
 Record = Callable[[Applied], dict[str, Any] | None]
+# True when the client's write was made before (the same body sent again): nothing is
+# written. Asked inside the write transaction, so two copies sent at once apply once.
+Replayed = Callable[[], bool]
 
 
 def mutate(
@@ -129,16 +132,20 @@ def mutate(
     at: datetime | None = None,
     after_render: AfterRender | None = None,
     record: Record | None = None,
+    replayed: Replayed | None = None,
 ) -> Applied | None:
     """Load, change, emit and store in one transaction; None when ``change`` declines.
 
     ``change`` returns the messages to send, or None when there is nothing to do (then
     nothing is written). ``at`` fixes the virtual time of the change (a scenario step
     fires at its due time, which may lie before the clock's now). ``record`` gives the
-    journal entry of the client request that made the change, stored with it.
+    journal entry of the client request that made the change, stored with it; when
+    ``replayed`` says the request was answered before, nothing is written.
     """
 
     def decide(run: Run) -> Write | None:
+        if replayed is not None and replayed():
+            return None
         sak = load_sak(run)
         timeline = copy.deepcopy(dict(run.timeline or {}))
         now = at or clock_of(run).now()
@@ -208,8 +215,10 @@ def apply_event(
     event: Event,
     source: str = "control",
     record: Record | None = None,
-) -> Applied:
-    """Apply one kommune event (or a client's supplering) to a run, exactly once."""
+    replayed: Replayed | None = None,
+) -> Applied | None:
+    """Apply one kommune event (or a client's supplering) to a run, exactly once; None
+    when ``replayed`` found the client's supplering answered before."""
     advarsler: list[str] = []
     completes: list[bool] = [False]
 
@@ -226,8 +235,18 @@ def apply_event(
         return record(applied) if record is not None else None
 
     params = event_params(event)
-    applied = mutate(session, run_id, config, change, event.kind, source, params, record=recorded)
-    assert applied is not None  # this change never declines
+    applied = mutate(
+        session,
+        run_id,
+        config,
+        change,
+        event.kind,
+        source,
+        params,
+        record=recorded,
+        replayed=replayed,
+    )
+    assert applied is not None or replayed is not None  # the change itself never declines
     return applied
 
 
@@ -247,8 +266,10 @@ def submit_innsending(
     alias: str | None = None,
     source: str = "api",
     record: Callable[[Innsending], dict[str, Any] | None] | None = None,
-) -> Innsending:
-    """Register a submitted søknad; return it with its new innsendingReferanse.
+    replayed: Replayed | None = None,
+) -> Innsending | None:
+    """Register a submitted søknad; return it with its new innsendingReferanse (None when
+    ``replayed`` found it answered before).
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
     the next case innsending the scenario expects from the client.
@@ -288,8 +309,23 @@ def submit_innsending(
     def recorded(_applied: Applied) -> dict[str, Any] | None:
         return record(created[0]) if record is not None else None
 
-    mutate(session, run_id, config, change, "innsending", source, to_plain(data), record=recorded)
-    return created[0]
+    def was_replayed() -> bool:
+        created.clear()  # an earlier attempt's innsending was not stored
+        return replayed is not None and replayed()
+
+    params = to_plain(data)
+    mutate(
+        session,
+        run_id,
+        config,
+        change,
+        "innsending",
+        source,
+        params,
+        record=recorded,
+        replayed=was_replayed,
+    )
+    return created[0] if created else None
 
 
 def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str | None) -> None:

@@ -46,6 +46,7 @@ class Exchange:
     fault: str | None
     started: datetime
     body: Any = None
+    replay_of: int | None = None  # a write sent again, answered as before (app.api.resend)
 
     @property
     def label(self) -> str:
@@ -136,6 +137,7 @@ def _exchange(row: JournalEntry) -> Exchange:
         fault=row.fault,
         started=aware(row.real_time) - timedelta(milliseconds=row.duration_ms),
         body=_canonical(row, raw),
+        replay_of=row.replay_of,
     )
 
 

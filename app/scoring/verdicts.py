@@ -232,7 +232,8 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
         return _unopened(facts, str(step))
     closes = deadline(opened, expectation.get("within"))
     request = expectation["request"]
-    window = [e for e in facts.exchanges if e.virtual_time >= opened]
+    # A write sent again applied nothing: it is not a second request of the client's own.
+    window = [e for e in facts.exchanges if e.virtual_time >= opened and e.replay_of is None]
     polls_used = False
     if "within_polls" in expectation:
         polls = [e for e in window if e.is_poll]

@@ -56,7 +56,10 @@ def create_tables(engine: Engine, attempts: int = 10) -> None:
 
 # Columns added to a table after databases were created with it: create_all leaves an
 # existing table alone, so each is added here when missing (table, column, SQL type).
-ADDED_COLUMNS = (("journal", "request_body_canonical", "TEXT"),)
+ADDED_COLUMNS = (
+    ("journal", "request_body_canonical", "TEXT"),
+    ("journal", "replay_of", "INTEGER"),
+)
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -62,6 +62,29 @@ def action_time(
     return found
 
 
+def first_answer(
+    session: Session, run_id: str, method: str, path: str, canonical: str
+) -> JournalEntry | None:
+    """The run's first successful exchange of this request with this canonical body, if any
+    (a client write sent again gets its answer)."""
+    query = (
+        select(JournalEntry)
+        .where(
+            JournalEntry.run_id == run_id,
+            JournalEntry.method == method,
+            JournalEntry.path == path,
+            JournalEntry.request_body_canonical == canonical,
+            JournalEntry.status >= 200,
+            JournalEntry.status < 300,
+            JournalEntry.replay_of.is_(None),
+        )
+        .order_by(JournalEntry.id)
+        .limit(1)
+    )
+    found: JournalEntry | None = session.scalars(query).first()
+    return found
+
+
 def fault_strikes(session: Session, run_id: str, fault_id: str) -> int:
     """How many of the run's answers the fault ``fault_id`` has shaped."""
     count = session.scalar(
@@ -94,4 +117,5 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
             "bodyTruncated": entry.response_body_truncated,
         },
         "durationMs": entry.duration_ms,
+        "replayOf": entry.replay_of,
     }

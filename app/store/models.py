@@ -141,3 +141,5 @@ class JournalEntry(Base):
     action: Mapped[str | None] = mapped_column(String(40), default=None)
     # The scenario fault that shaped this response, if any.
     fault: Mapped[str | None] = mapped_column(String(100), default=None)
+    # A client write sent again: the entry whose answer this one repeated (nothing applied).
+    replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
