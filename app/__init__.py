@@ -11,11 +11,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the sandbox app: config, extensions, blueprints — nothing else."""
     from app import api, config, control, error_handlers, openapi, ui
     from app.scenarios import registry
-    from app.store import db
+    from app.store import db, retention
 
     app = Flask(__name__, instance_relative_config=True)
     config.load(app, test_config)
     db.init_app(app)
+    retention.init_app(app)
     registry.init_app(app)
     error_handlers.init_app(app)
     api.init_app(app)

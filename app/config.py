@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from app.domain.durations import parse_duration
 from app.engine.settings import EngineConfig
 from app.errors import ConfigError
 
@@ -28,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENARIO_DIR": None,
     # Re-read changed scenario files while serving (validate, then swap).
     "SCENARIO_RELOAD": True,
+    # How long a run is kept after its last exchange (ISO-8601; 0 keeps runs for good).
+    "RUN_RETENTION": "P7D",
 }
 
 ENV_PREFIX = "SANDBOX_"
@@ -69,6 +72,25 @@ def _whole(name: str, value: Any, least: int | None = 0) -> int | None:
     return number
 
 
+def _retention(value: Any) -> timedelta | None:
+    """``SANDBOX_RUN_RETENTION`` as a duration; None (keep for good) for ``0``."""
+    if isinstance(value, timedelta) or value is None:
+        return value if value else None
+    text = str(value).strip().upper()
+    if text == "0":
+        return None
+    try:
+        retention = parse_duration(text)
+    except (ValueError, OverflowError):
+        retention = timedelta(0)
+    if retention <= timedelta(0):
+        message = (
+            f"{ENV_PREFIX}RUN_RETENTION must be an ISO-8601 duration such as P7D or PT12H, or 0"
+        )
+        raise ConfigError(f"{message}, not {value!r}")
+    return retention
+
+
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config`` from the defaults, the environment and ``test_config``, in order."""
     app.config.from_mapping(DEFAULTS)
@@ -87,6 +109,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     for name, least in COUNTS.items():
         app.config[name] = _whole(name, app.config[name], least)
     app.config["SEED"] = _whole("SEED", app.config["SEED"], least=None)
+    app.config["RUN_RETENTION"] = _retention(app.config["RUN_RETENTION"])
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     if not app.config["SCENARIO_DIR"]:
         app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")

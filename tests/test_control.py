@@ -48,7 +48,7 @@ def test_the_ui_form_fails_with_the_control_planes_problems(
     text = page.get_data(as_text=True)
     for message in expected:
         assert str(escape(message)) in text
-    assert client.get("/sandbox/runs").json == {"runs": []}
+    assert client.get("/sandbox/runs").json == {"runs": [], "next": None, "total": 0}
 
 
 def test_the_ui_form_starts_the_run_the_control_plane_would(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from app.config import engine_config
-from app.control import actions
+from app.control import actions, listing
 from app.control.actions import caught_up, run_or_404
 from app.control.auth import require_admin
 from app.engine.clock import clock_of
@@ -79,12 +79,26 @@ def post_run() -> tuple[Response, int, dict[str, str]]:
 
 
 @bp.get("/runs")
-@doc("List runs", responses={"200": "Runs, newest first"})
+@doc(
+    "List runs, a page at a time",
+    parameters=listing.PARAMETERS,
+    responses={
+        "200": "Runs, newest first; `next` is the cursor of the next page (null at the end) "
+        "and `total` the number of runs the filters match",
+        "400": "limit, cursor or status not valid",
+    },
+)
 def list_runs() -> Response:
-    """All runs, newest first."""
+    """A page of runs, newest first; filter by ``status`` and ``scenario``, page by ``cursor``."""
     config = engine_config()
-    runs = get_session().scalars(select(Run).order_by(Run.created_at.desc()))
-    return jsonify({"runs": [summary(r, config) for r in runs]})
+    page = listing.page_of_runs(get_session())
+    return jsonify(
+        {
+            "runs": [summary(r, config) for r in page.runs],
+            "next": page.next_cursor,
+            "total": page.total,
+        }
+    )
 
 
 @bp.get("/runs/<run_id>")

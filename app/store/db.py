@@ -59,6 +59,7 @@ def create_tables(engine: Engine, attempts: int = 10) -> None:
 ADDED_COLUMNS = (
     ("journal", "request_body_canonical", "TEXT"),
     ("journal", "replay_of", "INTEGER"),
+    ("runs", "last_exchange_at", "TIMESTAMP WITH TIME ZONE"),
 )
 
 

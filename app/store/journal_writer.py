@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, delete, event, insert, select, update
@@ -41,7 +42,10 @@ _INSERT = insert(JournalEntry).values({c.key: bindparam(c.key, type_=c.type) for
 _COUNT = (
     update(Run)
     .where(Run.id == bindparam("run_id"))
-    .values(journal_count=Run.journal_count + bindparam("added"))
+    .values(
+        journal_count=Run.journal_count + bindparam("added"),
+        last_exchange_at=bindparam("at", type_=Run.last_exchange_at.type),
+    )
 )
 COUNTS_AT_ONCE = 64  # runs whose counts one statement reads back
 
@@ -183,8 +187,9 @@ def store(cursor: Any, engine: Engine, cap: int, batch: list[dict[str, Any]]) ->
     per_run = Counter(entry["run_id"] for entry in batch)
     # One lock order for every writer, so two workers' batches cannot deadlock (PostgreSQL).
     run_ids = sorted(per_run)
+    at = datetime.now(UTC)
     driver.compiled(_COUNT, engine).run_many(
-        cursor, [{"run_id": run_id, "added": per_run[run_id]} for run_id in run_ids]
+        cursor, [{"run_id": run_id, "added": per_run[run_id], "at": at} for run_id in run_ids]
     )
     # The counts as updated: the rows are this transaction's until it commits.
     counts: dict[str, int] = {}

@@ -56,6 +56,8 @@ class Run(Base):
     rng_counter: Mapped[int] = mapped_column(Integer, default=0)
     oppdatering_seq: Mapped[int] = mapped_column(Integer, default=0)
     journal_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When the run's client last called (set with the journal count): retention runs from it.
+    last_exchange_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class EventLog(Base):

@@ -23,11 +23,10 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.config import engine_config
-from app.control import actions
+from app.control import actions, listing
 from app.control.actions import caught_up
 from app.control.runs import summary
 from app.domain.serial import to_plain
@@ -142,10 +141,24 @@ def run_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 
 @bp.get("/runs")
-def runs() -> str:
-    """Past and present runs, newest first."""
-    rows = get_session().scalars(select(Run).order_by(Run.created_at.desc()).limit(200))
-    return render_template("ui/runs.html", runs=[summary(r, engine_config()) for r in rows])
+def runs() -> str | tuple[str, int]:
+    """Past and present runs, newest first, a page at a time (the control plane's filters)."""
+    try:
+        page = listing.page_of_runs(get_session())
+    except RequestError as error:
+        return _errors(error)
+    config = engine_config()
+    older = None
+    if page.next_cursor is not None:
+        older = {k: v for k, v in request.args.items() if k != "cursor"}
+        older["cursor"] = page.next_cursor
+    return render_template(
+        "ui/runs.html",
+        runs=[summary(r, config) for r in page.runs],
+        total=page.total,
+        status=request.args.get("status"),
+        older=older,
+    )
 
 
 @bp.get("/runs/<run_id>")
