@@ -10,9 +10,10 @@ import logging
 import socket
 
 import click
-from flask.cli import ScriptInfo, pass_script_info
+from flask import Flask
 
 from app.cli.usage import OneLineUsage
+from app.errors import ConfigError
 
 WORKERS = 2
 THREADS = 8
@@ -81,6 +82,16 @@ def run_granian(
         raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None
 
 
+def _app_or_clear_error() -> Flask:
+    """The app; a setting it cannot start with is a one-line error, not a traceback."""
+    from app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.command("serve", cls=OneLineUsage)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
@@ -115,9 +126,7 @@ def run_granian(
     help="Seconds an idle keep-alive connection stays open.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (the journal records them).")
-@pass_script_info
 def serve_command(
-    info: ScriptInfo,
     host: str,
     port: int,
     workers: int,
@@ -129,7 +138,7 @@ def serve_command(
     """Serve the sandbox with granian; all state is in the database, so workers may be many."""
     # Built once here so that a bad setting stops the command with one line before any
     # worker starts, and the tables exist before workers race to create them.
-    app = info.load_app()
+    app = _app_or_clear_error()
     app.extensions["sandbox.engine"].dispose()
     check_address(host, port)
     click.echo(
