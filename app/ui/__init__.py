@@ -255,7 +255,14 @@ def _root() -> WerkzeugResponse:
     return redirect(url_for("ui.catalogue"))
 
 
+def _favicon() -> Response:
+    response = bp.send_static_file("favicon.svg")
+    response.mimetype = "image/svg+xml"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Serve the UI under /ui/ and send the root URL there."""
+    """Serve the UI under /ui/, send the root URL there, and answer /favicon.ico."""
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", _root)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
