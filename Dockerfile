@@ -24,4 +24,7 @@ EXPOSE 8080
 # All run state lives in the database, so several workers are safe; with SQLite keep them on
 # one container, with PostgreSQL (SANDBOX_DATABASE_URL=postgresql://...) scale out freely.
 # Workers, threads, backlog and keep-alive are serve's defaults, chosen in bench/README.md.
+# The slim image has no curl: the health check is Python's own HTTP client on /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 CMD ["byggesak-sandbox", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -6,6 +6,7 @@ clean stop, 1 when a setting or the address cannot be used, 2 on a usage error.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 
@@ -82,6 +83,23 @@ def run_granian(
         raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None
 
 
+def exposure_warning(host: str, admin_token: str | None) -> str | None:
+    """The warning for a control plane open beyond loopback, or None when there is none."""
+    if admin_token:
+        return None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"warning: listening on {host} with SANDBOX_ADMIN_TOKEN unset: anyone who reaches "
+        "this port can create, drive and delete runs on /sandbox/ and /ui/; "
+        "set SANDBOX_ADMIN_TOKEN to guard them"
+    )
+
+
 def _app_or_clear_error() -> Flask:
     """The app; a setting it cannot start with is a one-line error, not a traceback."""
     from app import create_app
@@ -140,6 +158,9 @@ def serve_command(
     # worker starts, and the tables exist before workers race to create them.
     app = _app_or_clear_error()
     app.extensions["sandbox.engine"].dispose()
+    warning = exposure_warning(host, app.config["ADMIN_TOKEN"])
+    if warning:
+        click.echo(warning, err=True)
     check_address(host, port)
     click.echo(
         f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
