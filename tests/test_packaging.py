@@ -48,6 +48,16 @@ def test_installed_wheel_runs_the_library_from_any_folder(tmp_path: Path) -> Non
         "Error: Invalid value for '--scenario-dir': Directory '/does/not/exist' does not exist."
     ]
 
+    # Every page a wheel must carry the files of: templates, static files, the library.
+    pages = (
+        "from app import create_app; c = create_app({'DATABASE_URL': 'sqlite://'}).test_client()\n"
+        "for url in ('/ui/', '/docs', '/docs/swagger-ui/swagger-ui-bundle.js', '/favicon.ico',"
+        " '/ui/scenarios/happy-path', '/openapi.json'):\n"
+        "    assert c.get(url).status_code == 200, url"
+    )
+    served = _sh(python, "-c", pages, cwd=elsewhere)
+    assert served.returncode == 0, served.stderr[-2000:]
+
     client = f"{python} {CLIENT}"
     played = _sh(cli, "run", "--scenario", "happy-path", "--client-cmd", client, cwd=elsewhere)
     assert played.returncode == 0, played.stdout + played.stderr
