@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_MAX_ENTRIES": 10_000,
     "JOURNAL_BODY_CAP": 64 * 1024,
     "DOCUMENT_RETENTION_DAYS": 30,
-    # The scenario library; default: scenarios/ next to the app package.
+    # The scenario library; default: the wheel's copy (app/library), else the checkout's scenarios/.
     "SCENARIO_DIR": None,
     # Re-read changed scenario files while serving (validate, then swap).
     "SCENARIO_RELOAD": True,
@@ -112,9 +112,21 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["RUN_RETENTION"] = _retention(app.config["RUN_RETENTION"])
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     if not app.config["SCENARIO_DIR"]:
-        app.config["SCENARIO_DIR"] = os.path.join(os.path.dirname(app.root_path), "scenarios")
+        app.config["SCENARIO_DIR"] = default_scenario_dir(app.root_path)
+    if not os.path.isdir(app.config["SCENARIO_DIR"]):
+        raise ConfigError(
+            f"{ENV_PREFIX}SCENARIO_DIR: folder not found: {app.config['SCENARIO_DIR']}"
+        )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+
+
+def default_scenario_dir(package_root: str) -> str:
+    """The library a wheel carries (``app/library``), else the checkout's ``scenarios/``."""
+    packaged = os.path.join(package_root, "library")
+    if os.path.isdir(packaged):
+        return packaged
+    return os.path.join(os.path.dirname(package_root), "scenarios")
 
 
 def engine_config() -> EngineConfig:

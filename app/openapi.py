@@ -18,6 +18,7 @@ from werkzeug.routing import BaseConverter, Rule
 from werkzeug.routing.converters import FloatConverter, IntegerConverter, UUIDConverter
 
 from app.openapi_docs import ASSUMPTION, operation_of, problem
+from app.openapi_examples import add_examples, event_component, event_union
 from app.wire import inputs, outputs
 
 bp = Blueprint("openapi", __name__)
@@ -45,7 +46,6 @@ COMPONENTS = (
     ("Supplering", inputs.SuppleringSchema),
     ("RunCreate", inputs.RunCreateSchema),
     ("ClockMove", inputs.ClockMoveSchema),
-    ("Event", inputs.EventSchema),
 )
 
 
@@ -171,9 +171,14 @@ def build_spec(app: Flask) -> dict[str, Any]:
     )
     for name, schema in COMPONENTS:
         spec.components.schema(name, schema=schema)
+    for kind, event_schema in inputs.EVENT_SCHEMAS.items():
+        spec.components.schema(event_component(kind), schema=event_schema)
+    spec.components.schema("Event", event_union())
     for path, operations in _paths(app).items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    add_examples(document)
+    return document
 
 
 def spec_gaps(app: Flask, spec: dict[str, Any]) -> list[str]:

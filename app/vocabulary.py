@@ -63,7 +63,7 @@ CLOCK_MODES = _by_name(
 ClockModeName = Literal["realtime", "manual", "accelerated", "on_poll"]
 DEFAULT_CLOCK_MODE = "realtime"
 # The UI's start form, first one preselected; on_poll needs a step the form does not ask for.
-FORM_CLOCK_MODES = ("manual", "accelerated", "realtime")
+FORM_CLOCK_MODES = ("manual", "accelerated", "realtime", "on_poll")
 
 
 def form_clock_modes() -> dict[str, str]:

@@ -58,18 +58,18 @@ def test_the_ui_form_starts_the_run_the_control_plane_would(
         "/ui/runs",
         data={"scenario": SCENARIO, "seed": "7", "clock": "manual", "poll_interval": "0.5"},
     )
-    assert page.status_code == 201
+    assert page.status_code == 303
     (run,) = client.get("/sandbox/runs").json["runs"]  # type: ignore[index]
-    assert run["id"] in page.get_data(as_text=True)
+    assert page.headers["Location"] == f"/ui/runs/{run['id']}"
     assert (run["scenario"], run["seed"], run["clock"]["mode"], run["pollInterval"]) == (
         SCENARIO,
         7,
         "manual",
         0.5,
     )
-    assert run["label"] == "startet fra nettsiden"
+    assert run["label"] == "started in the web UI"
     with app.app_context():
-        assert run_or_404(run["id"]).label == "startet fra nettsiden"
+        assert run_or_404(run["id"]).label == "started in the web UI"
         get_session().close()
 
 

@@ -11,8 +11,10 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from app import create_app
+from app import openapi_examples as examples
 from app.openapi import build_spec, camel, documented_rules, openapi_path, spec_gaps
 from app.openapi_docs import doc
+from app.wire import inputs, outputs
 from tests.conftest import INNSENDING
 
 UNKNOWN_RUN = "run-000000000000"
@@ -223,3 +225,17 @@ def test_creating_a_run_links_to_every_operation_on_it(
         if method == "get" and path.count("{") == 1:
             url = path.replace("{runId}", run[link["parameters"]["runId"].rsplit("/", 1)[1]])
             assert client.get(url).status_code == 200, url
+
+
+def test_the_examples_are_what_the_schemas_accept(spec: dict[str, Any]) -> None:
+    assert outputs.KvitteringOut().validate(examples.KVITTERING) == {}
+    assert inputs.InnsendingSchema().validate(examples.INNSENDING) == {}
+    assert inputs.SuppleringSchema().validate(examples.SUPPLERING) == {}
+    assert set(examples.EVENTS) == set(inputs.EVENT_SCHEMAS)
+    for example in examples.EVENTS.values():
+        inputs.load_event(example, "SUP-1")  # raises on an example the schema refuses
+    event = spec["components"]["schemas"]["Event"]
+    assert event["discriminator"]["propertyName"] == "type"
+    assert len(event["oneOf"]) == len(examples.EVENTS)
+    body = spec["paths"]["/sandbox/runs/{runId}/events"]["post"]["requestBody"]
+    assert set(body["content"]["application/json"]["examples"]) == set(examples.EVENTS)

@@ -114,7 +114,7 @@ def test_catalogue_run_live_verdicts_and_report(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = _page(browser)
     page.goto(served.url)  # the root URL leads to the catalogue
-    expect(page.get_by_role("heading", name="Scenarioer", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Scenarios", level=1)).to_be_visible()
     card = page.locator("#scenario-mangel-then-vedtak")
     expect(
         card.get_by_role("link", name="Mangel, supplering, then vedtak with vilkår")
@@ -133,10 +133,12 @@ def test_catalogue_run_live_verdicts_and_report(
     page.locator("#scenario-mangel-then-vedtak").get_by_role(
         "button", name=re.compile("Start a run")
     ).click()
-    expect(page.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Run run-"))).to_be_visible()
     expect(page.locator("#password")).to_have_text(re.compile(r".{20,}"))
     expect(page.locator("#example")).to_contain_text("/api/v1/kvittering?innsendingReferanse=AR")
-    run_url = page.url if "/ui/runs/run-" in page.url else None
+    # The start answered with a redirect to the run's page: a reload starts no other run.
+    run_url = page.url
+    assert re.search(r"/ui/runs/run-[0-9a-f]+$", run_url), run_url
     client = _start_client(page)
     try:
         # The kommune journalfører: the case shows its saksnummer, the client fetches the kvittering.
@@ -155,7 +157,7 @@ def test_catalogue_run_live_verdicts_and_report(
         expect(page.locator("#timeline tbody tr").nth(1)).to_contain_text("fired")
         # ... the client answers it (the live section updates by itself), then the vedtak.
         # A check reads the whole run, so while the run is live it is pending, not passed.
-        expect(page.locator(".mangler-cell").first).to_contain_text("besvart", timeout=20_000)
+        expect(page.locator(".mangler-cell").first).to_contain_text("answered", timeout=20_000)
         expect(page.locator('[data-verdict="ekko-mangelid"] td').nth(1)).to_have_text("PENDING")
         expect(page.locator("#outcome")).to_contain_text("Not final")
         page.locator("#next-event").click()
@@ -163,7 +165,7 @@ def test_catalogue_run_live_verdicts_and_report(
         # The client stops once it has the vedtak and its letter; then the run is finished.
         client.wait(timeout=60)
         page.locator("#finish-run").click()
-        expect(page.locator("#finished")).to_contain_text("this run is finished")
+        expect(page.locator("#finished")).to_contain_text("This run is finished")
         expect(page.locator("#controls")).to_have_count(0)
         for verdict in (
             "henter-kvittering",
@@ -190,9 +192,18 @@ def test_catalogue_run_live_verdicts_and_report(
         client.terminate()
         client.wait(timeout=10)
 
-    # Download the HTML report and open it offline.
+    # A report opens in the browser, in a tab of its own ...
+    with page.context.expect_page() as tab_info:
+        page.get_by_role("link", name="Markdown", exact=True).click()
+    tab = tab_info.value
+    tab.wait_for_load_state()
+    assert (
+        tab.url.endswith(".markdown") and "## byggesak-sandbox" in tab.locator("body").inner_text()
+    )
+    tab.close()
+    # ... or downloads: the HTML report, opened offline.
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="HTML", exact=True).click()
+        page.get_by_role("link", name="Download the HTML report").click()
     report = tmp_path / "report.html"
     download_info.value.save_as(report)
     text = report.read_text("utf-8")
@@ -207,7 +218,6 @@ def test_catalogue_run_live_verdicts_and_report(
     offline.goto(report.as_uri())
     expect(offline.get_by_role("heading", name="byggesak-sandbox: bestått")).to_be_visible()
     offline.screenshot(path=str(SHOTS / "report.png"), full_page=True)
-    assert run_url is None or "/ui/runs/" in run_url
 
 
 def test_a_new_run_is_pending_and_a_finished_one_is_read_only(
@@ -215,8 +225,8 @@ def test_a_new_run_is_pending_and_a_finished_one_is_read_only(
 ) -> None:
     page = _page(browser)
     page.goto(f"{served.url}/ui/scenarios/mangel-then-vedtak")
-    page.get_by_role("button", name="Start kjøring").click()
-    expect(page.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    page.get_by_role("button", name="Start a run").click()
+    expect(page.get_by_role("heading", name=re.compile("Run run-"))).to_be_visible()
     # Nothing has happened yet: nothing is decided, so there is no score to show.
     expect(page.locator("#score")).to_have_text("n/a")
     expect(page.locator("#coverage")).to_have_text("0 %")
@@ -234,7 +244,7 @@ def test_a_new_run_is_pending_and_a_finished_one_is_read_only(
     # Finished from outside (the CLI, the control plane): the open page drops its controls.
     with served.app.test_client() as control:
         assert control.post(f"/sandbox/runs/{run_id}/finish").status_code == 200
-    expect(page.locator("#finished")).to_contain_text("this run is finished", timeout=10_000)
+    expect(page.locator("#finished")).to_contain_text("This run is finished", timeout=10_000)
     for control_id in ("#controls", "#next-event", "#advance-clock", "#finish-run"):
         expect(page.locator(control_id)).to_have_count(0)
     expect(page.locator("#outcome")).to_contain_text("Not passed")
@@ -251,7 +261,7 @@ def test_past_runs_and_a_run_page_shows_only_its_own_run(browser: Browser, serve
     for seed in ("1", "2"):
         page.goto(f"{served.url}/ui/scenarios/happy-path")
         page.get_by_label("Seed").fill(seed)
-        page.get_by_role("button", name="Start kjøring").click()
+        page.get_by_role("button", name="Start a run").click()
         refs.append(page.locator(".credentials code.ref").first.inner_text())
     first_run, second_run = page.locator("h1 code").inner_text(), None
     page.goto(f"{served.url}/ui/runs")
@@ -269,16 +279,16 @@ def test_keyboard_and_phone(browser: Browser, served: Served) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone = _page(browser, 390, 844)
     phone.goto(f"{served.url}/ui/")
-    # Tab from the top of the page to the first "Start kjøring" button and press Enter.
+    # Tab from the top of the page to the first "Start a run" button and press Enter.
     for _ in range(40):
         phone.keyboard.press("Tab")
         focused = phone.evaluate("document.activeElement && document.activeElement.textContent")
-        if focused and "Start kjøring" in focused:
+        if focused and "Start a run" in focused:
             break
     phone.keyboard.press("Enter")
-    expect(phone.get_by_role("heading", name=re.compile("Kjøring run-"))).to_be_visible()
+    expect(phone.get_by_role("heading", name=re.compile("Run run-"))).to_be_visible()
     width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 400, f"the run page scrolls sideways on a phone ({width} px)"
+    assert width <= 390, f"the run page scrolls sideways on a phone ({width} px)"
     phone.screenshot(path=str(SHOTS / "run-phone.png"), full_page=False)
 
 
@@ -323,12 +333,12 @@ def test_admin_token_is_asked_for(browser: Browser, tmp_path: Path) -> None:
     try:
         page = _page(browser)
         page.goto(f"{server.url}/ui/runs")
-        expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
-        page.get_by_label("Administrasjonsnøkkel").fill("feil")
-        page.get_by_role("button", name="Logg inn").click()
-        expect(page.get_by_role("alert")).to_have_text("Feil administrasjonsnøkkel.")
-        page.get_by_label("Administrasjonsnøkkel").fill("hemmelig")
-        page.get_by_role("button", name="Logg inn").click()
-        expect(page.get_by_role("heading", name="Kjøringer (runs)")).to_be_visible()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Administration token").fill("feil")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong administration token.")
+        page.get_by_label("Administration token").fill("hemmelig")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Runs")).to_be_visible()
     finally:
         server.close()

@@ -1,4 +1,4 @@
-"""The ``byggesak-sandbox`` console script: Flask's CLI for this app plus the sandbox's commands.
+"""The ``byggesak-sandbox`` console script: the sandbox's own commands, nothing of Flask's.
 
 Exit codes throughout: 0 success, 1 a failure the command reports (conformance failures,
 a setting or address the server cannot start with), 2 a usage error.
@@ -7,26 +7,19 @@ a setting or address the server cannot start with), 2 a usage error.
 from __future__ import annotations
 
 import click
-from flask import Flask
-from flask.cli import FlaskGroup
 
-from app import create_app
 from app.cli.ci import run_command
 from app.cli.runs import runs_group
 from app.cli.scenarios import lint_command, schema_command
 from app.cli.serve import serve_command
-from app.errors import ConfigError
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def _app_or_clear_error() -> Flask:
-    """The app; a setting it cannot start with is a one-line error, not a traceback."""
-    try:
-        return create_app()
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@click.group(cls=FlaskGroup, create_app=_app_or_clear_error, add_default_commands=True)
+@click.group(context_settings=CONTEXT)
+@click.version_option(
+    package_name="byggesak-sandbox", prog_name="byggesak-sandbox", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """byggesak-sandbox: play a kommune for DiBK's saksbehandlingsdata APIs."""
 

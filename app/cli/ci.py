@@ -136,9 +136,9 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 )
 @click.option(
     "--scenario-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Embedded sandbox: the scenario library (default: scenarios/).",
+    help="Embedded sandbox: the scenario library (default: the one installed with the tool).",
 )
 @click.option(
     "--seed", type=int, default=None, help="Seed for every run (default: each scenario's)."

@@ -44,6 +44,21 @@ def _call(ctx: click.Context, method: str, path: str, body: dict[str, Any] | Non
     return data
 
 
+def _server_here(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # `runs next RUN --server URL` works as well as `runs --server URL next RUN`.
+    if value:
+        ctx.ensure_object(dict)["server"] = value
+
+
+server_here = click.option(
+    "--server",
+    default=None,
+    expose_value=False,
+    callback=_server_here,
+    help="The sandbox's base URL (also accepted before the command).",
+)
+
+
 def _show(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -73,7 +88,10 @@ def runs_group(ctx: click.Context, server: str) -> None:
 )
 @click.option("--factor", type=float, default=None, help="accelerated: virtual s per real s.")
 @click.option("--step", default=None, help="on_poll: clock step per request, e.g. PT6H.")
-@click.option("--env", "as_env", is_flag=True, help="Print shell exports for a client.")
+@click.option(
+    "--env", "as_env", is_flag=True, help="Print the BYGGESAK_* shell exports a client reads."
+)
+@server_here
 @click.pass_context
 def start_command(
     ctx: click.Context,
@@ -97,15 +115,18 @@ def start_command(
     if as_env:
         click.echo(f"export BYGGESAK_RUN_ID={run['id']}")
         click.echo(f"export BYGGESAK_BASE_URL={run['baseUrl']}")
+        click.echo(f"export BYGGESAK_API_BASE_URL={run['apiBaseUrl']}")
         click.echo(f"export BYGGESAK_USERNAME={run['credentials']['username']}")
         click.echo(f"export BYGGESAK_PASSWORD={run['credentials']['password']}")
         click.echo(f"export BYGGESAK_INNSENDINGSREFERANSER={','.join(run['innsendingReferanser'])}")
+        click.echo(f"export BYGGESAK_POLL_INTERVAL={run['pollInterval']}")
     else:
         _show(run)
 
 
 @runs_group.command("next")
 @click.argument("run_id")
+@server_here
 @click.pass_context
 def next_command(ctx: click.Context, run_id: str) -> None:
     """Jump to the kommune's next step."""
@@ -115,6 +136,7 @@ def next_command(ctx: click.Context, run_id: str) -> None:
 @runs_group.command("advance")
 @click.argument("run_id")
 @click.argument("duration")
+@server_here
 @click.pass_context
 def advance_command(ctx: click.Context, run_id: str, duration: str) -> None:
     """Move the run's clock forward by DURATION (ISO-8601, e.g. P2D)."""
@@ -123,6 +145,7 @@ def advance_command(ctx: click.Context, run_id: str, duration: str) -> None:
 
 @runs_group.command("timeline")
 @click.argument("run_id")
+@server_here
 @click.pass_context
 def timeline_command(ctx: click.Context, run_id: str) -> None:
     """Show every step with its status and times."""
@@ -131,6 +154,7 @@ def timeline_command(ctx: click.Context, run_id: str) -> None:
 
 @runs_group.command("finish")
 @click.argument("run_id")
+@server_here
 @click.pass_context
 def finish_command(ctx: click.Context, run_id: str) -> None:
     """End the run."""
@@ -139,6 +163,7 @@ def finish_command(ctx: click.Context, run_id: str) -> None:
 
 @runs_group.command("delete")
 @click.argument("run_id")
+@server_here
 @click.pass_context
 def delete_command(ctx: click.Context, run_id: str) -> None:
     """Delete the run and everything it recorded."""

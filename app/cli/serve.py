@@ -6,13 +6,15 @@ clean stop, 1 when a setting or the address cannot be used, 2 on a usage error.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 
 import click
-from flask.cli import ScriptInfo, pass_script_info
+from flask import Flask
 
 from app.cli.usage import OneLineUsage
+from app.errors import ConfigError
 
 WORKERS = 2
 THREADS = 8
@@ -81,6 +83,33 @@ def run_granian(
         raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None
 
 
+def exposure_warning(host: str, admin_token: str | None) -> str | None:
+    """The warning for a control plane open beyond loopback, or None when there is none."""
+    if admin_token:
+        return None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"warning: listening on {host} with SANDBOX_ADMIN_TOKEN unset: anyone who reaches "
+        "this port can create, drive and delete runs on /sandbox/ and /ui/; "
+        "set SANDBOX_ADMIN_TOKEN to guard them"
+    )
+
+
+def _app_or_clear_error() -> Flask:
+    """The app; a setting it cannot start with is a one-line error, not a traceback."""
+    from app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.command("serve", cls=OneLineUsage)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
@@ -115,9 +144,7 @@ def run_granian(
     help="Seconds an idle keep-alive connection stays open.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (the journal records them).")
-@pass_script_info
 def serve_command(
-    info: ScriptInfo,
     host: str,
     port: int,
     workers: int,
@@ -129,8 +156,11 @@ def serve_command(
     """Serve the sandbox with granian; all state is in the database, so workers may be many."""
     # Built once here so that a bad setting stops the command with one line before any
     # worker starts, and the tables exist before workers race to create them.
-    app = info.load_app()
+    app = _app_or_clear_error()
     app.extensions["sandbox.engine"].dispose()
+    warning = exposure_warning(host, app.config["ADMIN_TOKEN"])
+    if warning:
+        click.echo(warning, err=True)
     check_address(host, port)
     click.echo(
         f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ from app.store import journal_reads
 from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
-from app.vocabulary import form_clock_modes
+from app.vocabulary import CLIENT_ACTIONS, form_clock_modes
 from app.wire.dates import iso
 from app.wire.inputs import RunCreateSchema
 
@@ -56,6 +57,10 @@ bp = Blueprint(
 COOKIE = "byggesak_sandbox_ui"
 CLOCK_MODES = form_clock_modes()
 SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
+# What a browser shows rather than downloads; Markdown as text/markdown would download.
+SHOWN_AS = {"markdown": "text/plain"}
+RECENT_EXCHANGES = 40
+PASSWORD_COOKIE = "byggesak_sandbox_new_run"
 
 
 def _cookie_value(token: str) -> str:
@@ -85,7 +90,7 @@ def login() -> WerkzeugResponse | str:
             response = redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
             response.set_cookie(COOKIE, _cookie_value(str(token)), httponly=True, samesite="Strict")
             return response
-        error = "Feil administrasjonsnøkkel."
+        error = "Wrong administration token."
     return render_template("ui/login.html", error=error)
 
 
@@ -108,7 +113,7 @@ def scenario(scenario_id: str) -> tuple[str, int] | str:
     entry = get_registry().get(scenario_id)
     if entry is None:
         return render_template(
-            "ui/error.html", message=f"Scenarioet '{scenario_id}' finnes ikke."
+            "ui/error.html", message=f"No scenario '{scenario_id}' in the library."
         ), 404
     return render_template(
         "ui/scenario.html", scenario=entry.scenario, yaml=entry.text, clock_modes=CLOCK_MODES
@@ -116,20 +121,33 @@ def scenario(scenario_id: str) -> tuple[str, int] | str:
 
 
 @bp.post("/runs")
-def start_run() -> tuple[str, int]:
-    """Start a run of a scenario and show its credentials (only now) and the live page."""
+def start_run() -> WerkzeugResponse:
+    """Start a run, then send the browser to its page (a reload must not start another)."""
     data = actions.load(RunCreateSchema(), run_form(request.form), "run")
     run, password = actions.create(data)
-    return _run_page(run.id, password=password), 201
+    response = redirect(url_for("ui.run", run_id=run.id), code=303)
+    # Only a hash of the password is stored: the run page shows it once, from this cookie.
+    response.set_cookie(
+        PASSWORD_COOKIE,
+        password,
+        max_age=120,
+        path=url_for("ui.run", run_id=run.id),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 def run_form(form: Mapping[str, str]) -> dict[str, Any]:
     """The run-creation form as the control plane's JSON body, for RunCreateSchema to judge."""
     body: dict[str, Any] = {
         "scenario": form.get("scenario", ""),
-        "label": "startet fra nettsiden",
+        "label": "started in the web UI",
         "clock": {"mode": form.get("clock", "manual")},
     }
+    step = form.get("step", "").strip()
+    if step and body["clock"]["mode"] == "on_poll":
+        body["clock"]["step"] = step
     seed = form.get("seed", "").strip()
     if seed:
         # A form sends text; a whole number is what the JSON body would carry.
@@ -162,9 +180,25 @@ def runs() -> str | tuple[str, int]:
 
 
 @bp.get("/runs/<run_id>")
-def run(run_id: str) -> str:
-    """The live page of a run."""
-    return _run_page(run_id)
+def run(run_id: str) -> Response:
+    """The live page of a run; right after its start, with its password (once)."""
+    password = request.cookies.get(PASSWORD_COOKIE)
+    response = Response(_run_page(run_id, password=password))
+    if password:
+        response.delete_cookie(PASSWORD_COOKIE, path=request.path)
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/runs/<run_id>/exchanges")
+def exchanges(run_id: str) -> str:
+    """Every exchange of a run, oldest first."""
+    get_session().rollback()
+    current = caught_up(run_id)
+    ids = [e["id"] for e in score_run(get_session(), current)["exchanges"]]
+    return render_template(
+        "ui/exchanges.html", run={"id": run_id}, exchanges=_exchange_views(current.id, ids)
+    )
 
 
 def _run_page(run_id: str, password: str | None = None) -> str:
@@ -191,18 +225,53 @@ def _live_context(run: Run) -> dict[str, Any]:
     session = get_session()
     result = score_run(session, run)
     sak = load_sak(run)
-    recent_ids = [e["id"] for e in result["exchanges"][-40:]]
-    recent = [journal_json(e) for e in journal_reads.entries_by_id(session, run.id, recent_ids)]
+    recent_ids = [e["id"] for e in result["exchanges"][-RECENT_EXCHANGES:]]
     return {
         "result": result,
         "sak": to_plain(sak),
         "innsendinger": sak.innsendinger,
         "svg": sequence_svg(result),
-        "exchanges": recent,
+        "exchanges": _exchange_views(run.id, recent_ids),
+        "waiting": _waiting(result["timeline"]),
         "total_exchanges": len(result["exchanges"]),
         "status": run.status,
         "now": result["run"]["clock"]["end"],
     }
+
+
+def _exchange_views(run_id: str, ids: list[int]) -> list[dict[str, Any]]:
+    """Journal entries with their JSON bodies indented for reading."""
+    views = [journal_json(e) for e in journal_reads.entries_by_id(get_session(), run_id, ids)]
+    for view in views:
+        for side in ("request", "response"):
+            view[side]["body"] = _readable(view[side].get("body"))
+    return views
+
+
+def _readable(body: Any) -> Any:
+    if not isinstance(body, str) or body[:1] not in ("{", "["):
+        return body
+    try:
+        return json.dumps(json.loads(body), ensure_ascii=False, indent=2)
+    except ValueError:  # a body cut at the journal's cap, or not JSON after all
+        return body
+
+
+def _waiting(timeline: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The pending steps that wait for something the client does, and what that is."""
+    out = []
+    for step in timeline:
+        action = step["trigger"].get("on")
+        if step["status"] == "pending" and action and "due" not in step:
+            known = CLIENT_ACTIONS.get(action)
+            out.append(
+                {
+                    "step": step.get("title") or step["id"],
+                    "action": action,
+                    "summary": known.summary if known else action,
+                }
+            )
+    return out
 
 
 @bp.post("/runs/<run_id>/next")
@@ -228,13 +297,16 @@ def run_finish(run_id: str) -> WerkzeugResponse:
 
 @bp.get("/runs/<run_id>/report.<fmt>")
 def report(run_id: str, fmt: str) -> Response | tuple[str, int]:
-    """Download a report of the run."""
+    """A report of the run, shown in the browser (``?download=1``: as a file)."""
     if fmt not in RENDERERS:
-        return render_template("ui/error.html", message=f"Ukjent rapportformat '{fmt}'."), 404
+        return render_template("ui/error.html", message=f"No report format '{fmt}'."), 404
     current = caught_up(run_id)
     document = combine([score_run(get_session(), current)], request.host_url.rstrip("/"))
-    response = Response(RENDERERS[fmt](document), mimetype=MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.{SUFFIX[fmt]}"'
+    download = request.args.get("download") == "1"
+    shown = MEDIA_TYPES[fmt] if download else SHOWN_AS.get(fmt, MEDIA_TYPES[fmt])
+    response = Response(RENDERERS[fmt](document), mimetype=shown)
+    disposition = "attachment" if download else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{run_id}.{SUFFIX[fmt]}"'
     return response
 
 
@@ -268,7 +340,14 @@ def _root() -> WerkzeugResponse:
     return redirect(url_for("ui.catalogue"))
 
 
+def _favicon() -> Response:
+    response = bp.send_static_file("favicon.svg")
+    response.mimetype = "image/svg+xml"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Serve the UI under /ui/ and send the root URL there."""
+    """Serve the UI under /ui/, send the root URL there, and answer /favicon.ico."""
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", _root)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)

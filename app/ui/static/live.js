@@ -32,7 +32,7 @@
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var target = document.getElementById(button.getAttribute("data-copy"));
-      if (target && navigator.clipboard) { navigator.clipboard.writeText(target.textContent); button.textContent = "Kopiert"; }
+      if (target && navigator.clipboard) { navigator.clipboard.writeText(target.textContent); button.textContent = "Copied"; }
     });
   });
 })();
