@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,11 +28,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app import vocabulary
 from app.config import engine_config
 from app.control import actions, listing
 from app.control.actions import caught_up
 from app.control.runs import summary
 from app.domain.serial import to_plain
+from app.engine.clock import clock_of
 from app.engine.reads import load_sak
 from app.errors import RequestError
 from app.reports import MEDIA_TYPES, RENDERERS
@@ -214,11 +218,36 @@ def _run_page(run_id: str, password: str | None = None) -> str:
 
 
 @bp.get("/runs/<run_id>/live")
-def live(run_id: str) -> str:
-    """The live part of a run page, for the page's script to swap in."""
-    return render_template(
-        "ui/_live.html", live=_live_context(caught_up(run_id)), run={"id": run_id}
-    )
+def live(run_id: str) -> Response:
+    """The live part of a run page, for the page's script to swap in; 304 when unchanged.
+
+    The fragment scores the whole journal, which takes long for a run with thousands of
+    exchanges: it is rendered only when the run changed (its version, journal count,
+    status or, on a running clock, its second of virtual time), and ``X-Refresh-After``
+    asks the page to wait five times as long as the rendering took before it asks again.
+    """
+    run = caught_up(run_id)
+    tag = _live_tag(run)
+    if request.if_none_match.contains_weak(tag):
+        unchanged = Response(status=304)
+        unchanged.set_etag(tag, weak=True)
+        return unchanged  # the page keeps the pace it was last given
+    started = time.perf_counter()
+    html = render_template("ui/_live.html", live=_live_context(run), run={"id": run_id})
+    answer = Response(html, mimetype="text/html")
+    answer.set_etag(tag, weak=True)
+    answer.headers["Cache-Control"] = "no-store"
+    elapsed = time.perf_counter() - started
+    answer.headers["X-Refresh-After"] = str(max(1, math.ceil(elapsed * 5)))
+    return answer
+
+
+def _live_tag(run: Run) -> str:
+    """What the live fragment shows changes only with this."""
+    clock = clock_of(run)
+    moving = vocabulary.CLOCK_MODES[clock.mode].factor > 0 and run.status == "active"
+    second = int(clock.now().timestamp()) if moving else 0
+    return f"{run.version}-{run.journal_count}-{run.status}-{second}"
 
 
 def _live_context(run: Run) -> dict[str, Any]:

@@ -5,12 +5,22 @@
   var live = document.getElementById("live");
   if (!live || !window.fetch) { return; }
   var url = live.getAttribute("data-fragment");
-  var busy = false;
+  // The server answers 304 while the run is unchanged (If-None-Match with the last ETag),
+  // and X-Refresh-After says how long to wait: longer for a run that is slow to render.
+  var etag = null;
+  var every = 1;
   function refresh() {
-    if (busy) { return; }
-    busy = true;
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
+    var headers = { "Accept": "text/html" };
+    if (etag) { headers["If-None-Match"] = etag; }
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: headers })
+      .then(function (response) {
+        live.setAttribute("data-checked", String(Date.now()));
+        var pace = parseInt(response.headers.get("X-Refresh-After") || "", 10);
+        if (pace > 0) { every = pace; }
+        if (response.status === 304 || !response.ok) { return null; }
+        etag = response.headers.get("ETag");
+        return response.text();
+      })
       .then(function (html) {
         if (html === null) { return; }
         // Keep open <details> open across refreshes.
@@ -26,9 +36,9 @@
         }
       })
       .catch(function () { /* the next tick tries again */ })
-      .then(function () { busy = false; });
+      .then(function () { window.setTimeout(refresh, every * 1000); });
   }
-  setInterval(refresh, 1000);
+  window.setTimeout(refresh, 1000);
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var target = document.getElementById(button.getAttribute("data-copy"));
