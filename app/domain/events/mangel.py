@@ -24,6 +24,7 @@ class MangelInput:
     tittel: str
     beskrivelse: str = ""
     svarfrist: datetime | None = None
+    tema: str = codes.DEFAULT_TEMA
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Mangelbrev(Event):
                 beskrivelse=m.beskrivelse,
                 svarfrist=m.svarfrist or svarfrist,
                 prosesskategori=innsending.soknadstype,
+                tema=m.tema,
+                sjekkpunktEier=codes.SJEKKPUNKT_EIER,
             )
             for m in self.mangler
         ]

@@ -96,6 +96,9 @@ class MangelItemSchema(WireSchema):
     tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
     beskrivelse = fields.String(load_default="")
     svarfrist = UtcDateTime(load_default=None)
+    tema = fields.String(
+        load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> MangelInput:
@@ -124,6 +127,9 @@ class VedtakspunktSchema(WireSchema):
     )
     tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
     beskrivelse = fields.String(load_default="")
+    tema = fields.String(
+        load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> VedtakspunktInput:
