@@ -188,7 +188,7 @@ def test_pascal_case_input_loads_like_camel_case() -> None:
             "Mangelbesvarelse": [{"MangelID": "m-1"}, {"mangelId": "m-2"}],
         }
     )
-    assert [m["mangelID"] for m in loaded["mangelbesvarelse"]] == ["m-1", "m-2"]
+    assert [m["utfallId"] for m in loaded["utfallSvar"]] == ["m-1", "m-2"]
     assert loaded["kommunensSaksnummer"].label == "2024/9"
     assert (
         InnsendingSchema().load(

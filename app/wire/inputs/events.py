@@ -15,12 +15,8 @@ from app.domain import codes
 from app.domain.events import EVENT_TYPES, Event, MangelInput, VedtakspunktInput
 from app.vocabulary import EVENT_KINDS
 from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
-from app.wire.inputs.submissions import (
-    KontaktpunktSchema,
-    SaksnummerSchema,
-    SuppleringSchema,
-    supplering_event,
-)
+from app.wire.inputs.submissions import KontaktpunktSchema, SaksnummerSchema
+from app.wire.inputs.supplering import SuppleringSchema, supplering_event
 
 
 class EventSchema(WireSchema):
