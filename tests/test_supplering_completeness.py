@@ -158,7 +158,7 @@ timeline:
       type: mangel
       mangler:
         - {{sjekkpunktId: "1.73", utfall: MSL, tittel: Situasjonsplan mangler}}
-        - {{sjekkpunktId: "2.2", utfall: MG, tittel: Nabovarsel mangler}}
+        - {{sjekkpunktId: "2.2", utfall: MG, tittel: Nabovarsel mangler, tema: nabovarsel}}
   - id: kvittert
     trigger: {{on: supplering_sendt}}
     event: {{type: publiser_dokument, tittel: Vi har mottatt suppleringen}}

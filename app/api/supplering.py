@@ -16,9 +16,10 @@ from app.domain.case import Sak
 from app.engine.changes import Applied, apply_event, new_supplering_ref
 from app.engine.reads import innsending_of
 from app.errors import Problem, ValidationFailed
-from app.http import load_body
+from app.http import load_json_or_form
 from app.store.db import get_session
 from app.wire.inputs import SuppleringSchema, supplering_event
+from app.wire.xml_forms import SUPPLERING
 
 bp = Blueprint("api_supplering", __name__, url_prefix="/api/v1")
 # The journal's action for the supplering that made the søknad complete.
@@ -50,25 +51,32 @@ def name_case(sak: Sak, data: dict[str, Any]) -> None:
 def post_supplering() -> Response:
     """Receive the supplering; the one that leaves no mangel awaited makes the søknad complete."""
     snapshot, _faults = client_request("supplering")
-    data = load_body(SuppleringSchema(), "supplering")
-    name_case(snapshot.sak(), data)
+    form = load_json_or_form(SuppleringSchema(), "supplering", (SUPPLERING,))
+    data = form.loaded
+    try:
+        name_case(snapshot.sak(), data)
+    except ValidationFailed as exc:
+        raise form.located(exc) from exc
     session = get_session()
     referanse = new_supplering_ref(session, snapshot.run.id)
     answer: list[Response] = []
 
     def record(applied: Applied) -> dict[str, Any] | None:
-        body = {
+        answer_body = {
             "suppleringReferanse": referanse,
             "innsendingReferanse": data["innsendingReferanse"],
             "mottattDato": applied.to_dict()["virtuellTid"],
-            "advarsler": applied.advarsler,
+            "advarsler": form.advarsler + applied.advarsler,
         }
-        response = jsonify(body)
+        response = jsonify(answer_body)
         response.status_code = 201
         answer[:] = [response]
         return entry_for(response, COMPLETED if applied.completes else None)
 
     event = supplering_event(data, referanse)
-    apply_event(session, snapshot.run.id, engine_config(), event, source="api", record=record)
+    try:
+        apply_event(session, snapshot.run.id, engine_config(), event, source="api", record=record)
+    except ValidationFailed as exc:
+        raise form.located(exc) from exc
     recorded_with_change()
     return answer[0]
