@@ -110,3 +110,15 @@ def test_the_old_mangelbesvarelse_body_still_answers(scenario_app: Flask) -> Non
     run.supplering([{"mangelID": m} for m in run.mangler])
     assert run.open_mangler() == []
     assert run.supplering_actions() == ["supplering_mottatt"]
+
+
+def test_the_status_lists_each_outcome_with_its_utfall_id_and_state(scenario_app: Flask) -> None:
+    run = Run(scenario_app)
+    first, second = run.mangler
+    assert [(u["utfallId"], u["status"]) for u in run.status()["utfall"]] == [
+        (first, "aapen"),
+        (second, "aapen"),
+    ]
+    assert _post(run, filled_json("su-v2.json", run.mangler, _saksnummer(run))).status_code == 201
+    states = {u["utfallId"]: u["status"] for u in run.status()["utfall"]}
+    assert states == {first: "besvart", second: "besvaresSenere"}

@@ -147,6 +147,12 @@ class UtfallOut(Strict):
     )
     svarfrist = TEXT(metadata={"format": "date-time"})
     besvart = fields.Boolean()
+    status = TEXT(
+        metadata={
+            "enum": ["aapen", "besvart", "besvaresSenere"],
+            "description": "In the status view: open, answered, or declared answered later.",
+        }
+    )
 
 
 class VedtakOut(Strict):
@@ -192,6 +198,13 @@ class StatusOut(Strict):
     saksbehandlingsfristStatus = TEXT(required=True)
     komplett = fields.Boolean(required=True)
     mangler = fields.List(fields.Nested(UtfallOut))
+    utfall = fields.List(
+        fields.Nested(UtfallOut),
+        metadata={
+            "description": "Every outcome to answer (mangler, vilkår, oppfølgingspunkter) "
+            "with its utfallId and status."
+        },
+    )
     vedtak = fields.Nested(VedtakOut)
     utgaaendeDokument = fields.List(fields.Nested(UtgaaendeDokumentOut))
     antallOppdateringer = TEXT(required=True)

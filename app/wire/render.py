@@ -14,11 +14,14 @@ from app.domain import codelists, codes
 from app.domain.case import (
     Innsending,
     Kontaktpunkt,
+    Mangel,
     MottattDokument,
     Sak,
     Saksnummer,
     SaksnummerEndring,
+    Utfallspunkt,
     UtgaaendeDokument,
+    utfall_state,
 )
 from app.domain.messages import Kvittering, Oppdatering, Utfall
 from app.wire.dates import iso
@@ -130,6 +133,12 @@ def utfall_json(utfall: Utfall) -> dict[str, Any]:
     if utfall.svarfrist is not None:
         out["svarfrist"] = iso(utfall.svarfrist)
     return out
+
+
+def _as_utfall(punkt: Utfallspunkt) -> Utfall:
+    if isinstance(punkt, Mangel):
+        return Utfall.from_mangel(punkt)
+    return Utfall.from_vedtakspunkt(punkt)
 
 
 def kvittering_json(kvittering: Kvittering, sak: Sak) -> dict[str, Any]:
@@ -255,6 +264,11 @@ def status_json(
         payload["mangler"] = [
             {**utfall_json(Utfall.from_mangel(m)), "besvart": m.besvart is not None}
             for m in innsending.mangler
+        ]
+    punkter = innsending.utfallspunkter()
+    if punkter:
+        payload["utfall"] = [
+            {**utfall_json(_as_utfall(p)), "status": utfall_state(p)} for p in punkter
         ]
     if innsending.vedtak is not None:
         payload["vedtak"] = {
