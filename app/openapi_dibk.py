@@ -146,20 +146,93 @@ INNSENDING = doc(
     },
 )
 
+SUPPLERING_V2_EXAMPLE = {
+    "kommunensSaksnummer": {"saksaar": 2024, "sakssekvensnummer": 118},
+    "metadata": {"fraSluttbrukersystem": "Vårt søknadssystem"},
+    "utfallBesvarelse": {
+        "utfallSvar": [
+            {
+                "utfallId": "3f1c2a9e-5d7b-4c1e-9a0f-2b6d8e4c7a11",
+                "utfallType": {"kodeverdi": "MG", "kodebeskrivelse": "Mangel"},
+                "tema": {"kodeverdi": "generelt", "kodebeskrivelse": "Generelt"},
+                "tittel": "Situasjonsplan mangler",
+                "utloestFraSjekkpunkt": {"sjekkpunktId": "1.73", "sjekkpunktEier": "dibk"},
+                "erUtfallBesvart": True,
+                "erUtfallBesvaresSenere": False,
+                "kommentar": "Vedlagt.",
+                "vedleggsliste": {
+                    "vedlegg": [
+                        {
+                            "versjonsnummer": "V1",
+                            "vedleggstype": {
+                                "kodeverdi": "Situasjonsplan",
+                                "kodebeskrivelse": "Situasjonsplan",
+                            },
+                            "versjonsdato": "2025-03-07",
+                            "filnavn": "situasjonsplan.pdf",
+                        }
+                    ]
+                },
+            }
+        ]
+    },
+    "ettersendinger": {
+        "ettersending": [
+            {
+                "tema": {"kodeverdi": "Parkering", "kodebeskrivelse": "Parkering"},
+                "tittel": "Parkeringsplan",
+                "kommentar": "Oppdatert plan.",
+            }
+        ]
+    },
+}
+SUPPLERING_OLD_EXAMPLE = {
+    "innsendingReferanse": "AR16659337",
+    "kommunensSaksnummer": {"saksaar": "2024", "sakssekvensnummer": "118"},
+    "mangelbesvarelse": [
+        {"mangelID": "3f1c2a9e-5d7b-4c1e-9a0f-2b6d8e4c7a11", "kommentar": "Vedlagt."}
+    ],
+}
+SUPPLERING_XML_EXAMPLE = """<suppleringAvSoeknad xmlns="https://skjema.ft.dibk.no/suppleringavsoeknad/v2"
+    dataFormatProvider="DIBK" dataFormatId="10008" dataFormatVersion="2">
+  <kommunensSaksnummer><saksaar>2024</saksaar><sakssekvensnummer>118</sakssekvensnummer></kommunensSaksnummer>
+  <utfallBesvarelse>
+    <utfallSvar>
+      <utfallId>3f1c2a9e-5d7b-4c1e-9a0f-2b6d8e4c7a11</utfallId>
+      <erUtfallBesvaresSenere>false</erUtfallBesvaresSenere>
+      <erUtfallBesvart>true</erUtfallBesvart>
+      <kommentar>Vedlagt.</kommentar>
+    </utfallSvar>
+  </utfallBesvarelse>
+</suppleringAvSoeknad>"""
+
 SUPPLERING = doc(
-    "Supplering av søknad: mangelbesvarelse or ettersending",
+    "Supplering av søknad v2: answers to outcomes by utfallId, and ettersendinger",
     tags=STAND_INS,
     description=(
-        "Sandbox assumption: real suppleringer go through Altinn and FtB. Each "
-        "mangelbesvarelse must echo a mangelID; kommunensSaksnummer is required then." + RESENT
+        "Sandbox assumption: real suppleringer go through Altinn and FtB. The body is "
+        "Supplering av søknad v2 in JSON (DiBK's element names in camelCase) or as DiBK's "
+        "XML (Content-Type application/xml, namespace "
+        "https://skjema.ft.dibk.no/suppleringavsoeknad/v2); the older mangelbesvarelse body "
+        "is accepted too. The case is found by innsendingReferanse or by kommunensSaksnummer "
+        "(any number it has had). Each utfallSvar names an utfallId the kommune issued; "
+        "erUtfallBesvaresSenere leaves the outcome open. Differing echoed content is an "
+        "advarsel, never a refusal." + RESENT
     ),
     assumption=True,
     body="Supplering",
+    examples={"v2": SUPPLERING_V2_EXAMPLE, "mangelbesvarelse": SUPPLERING_OLD_EXAMPLE},
+    xml_example=SUPPLERING_XML_EXAMPLE,
     responses={
         "201": _created("Received; advarsler lists soft problems"),
-        "400": "Malformed JSON, field errors or an unknown mangelID",
+        "400": (
+            "Malformed JSON or XML (with line and column), field errors (an XML form's name the "
+            "element and line), an utfallId the kommune never issued, a saksnummer the case "
+            "never had, or an XML form other than Supplering av søknad v2 (the accepted list)"
+        ),
         "404": "Unknown innsendingReferanse",
         "409": "The innsending is not journalført yet",
         **UPLOAD_ERRORS,
+        "415": "Neither application/json nor application/xml (the accepted forms are listed)",
     },
 )

@@ -77,6 +77,9 @@ class Operation:
     body_required: bool = True
     assumption: bool = False
     creates: str | None = None
+    # Named JSON request examples, and DiBK's XML form of the body with its example.
+    examples: Mapping[str, Any] | None = None
+    xml_example: str | None = None
 
     def __call__(self, view: F) -> F:
         """Attach this operation to ``view`` and return the view unchanged."""
@@ -95,10 +98,17 @@ class Operation:
         if self.parameters:
             out["parameters"] = [dict(p) for p in self.parameters]
         if self.body:
-            out["requestBody"] = {
-                "required": self.body_required,
-                "content": json_content(self.body),
-            }
+            content = json_content(self.body)
+            if self.examples:
+                content["application/json"]["examples"] = {
+                    name: {"value": value} for name, value in self.examples.items()
+                }
+            if self.xml_example is not None:
+                content["application/xml"] = {
+                    "schema": {"type": "string"},
+                    "example": self.xml_example,
+                }
+            out["requestBody"] = {"required": self.body_required, "content": content}
         out["responses"] = {s: _response(s, v) for s, v in self.responses.items()}
         return out
 
@@ -114,6 +124,8 @@ def doc(
     body_required: bool = True,
     assumption: bool = False,
     creates: str | None = None,
+    examples: Mapping[str, Any] | None = None,
+    xml_example: str | None = None,
 ) -> Operation:
     """Document a view: ``@doc("One run", responses={"200": "The run", "404": "…"})``.
 
@@ -122,6 +134,7 @@ def doc(
     sandbox choice where DiBK's documentation is silent. ``creates`` names the path
     parameter (e.g. ``runId``) that the ``id`` of the success body fills in: the document
     links this operation to every operation with that parameter, for stateful fuzzing.
+    ``examples`` are named JSON request bodies; ``xml_example`` adds ``application/xml``.
     """
     return Operation(
         summary=summary,
@@ -133,6 +146,8 @@ def doc(
         body_required=body_required,
         assumption=assumption,
         creates=creates,
+        examples=examples,
+        xml_example=xml_example,
     )
 
 

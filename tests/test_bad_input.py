@@ -25,6 +25,7 @@ class World:
     dokument_id: str
     other_dokument_id: str
     auth: dict[str, str] = field(default_factory=dict)
+    saksnummer: dict[str, str] = field(default_factory=dict)
 
 
 def _run(client: FlaskClient) -> dict[str, Any]:
@@ -35,7 +36,8 @@ def _run(client: FlaskClient) -> dict[str, Any]:
 
 
 def _mangel(client: FlaskClient, run_id: str) -> dict[str, Any]:
-    client.post(f"/sandbox/runs/{run_id}/events", json={"type": "journalfor"})
+    journalfort = client.post(f"/sandbox/runs/{run_id}/events", json={"type": "journalfor"})
+    saksnummer = journalfort.json["kvitteringer"][0]["saksnummer"]  # type: ignore[index]
     r = client.post(
         f"/sandbox/runs/{run_id}/events",
         json={
@@ -45,7 +47,7 @@ def _mangel(client: FlaskClient, run_id: str) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.json
     oppdatering: dict[str, Any] = r.json["oppdateringer"][0]  # type: ignore[index]
-    return oppdatering
+    return {**oppdatering, "saksnummer": saksnummer}
 
 
 @pytest.fixture
@@ -61,13 +63,14 @@ def world(client: FlaskClient) -> World:
         dokument_id=mine["utgaaendeDokument"][0]["dokumentUrl"].rsplit("/", 1)[1],
         other_dokument_id=theirs["utgaaendeDokument"][0]["dokumentUrl"].rsplit("/", 1)[1],
         auth=basic(run["credentials"]["username"], run["credentials"]["password"]),
+        saksnummer={k: mine["saksnummer"][k] for k in ("saksaar", "sakssekvensnummer")},
     )
 
 
 def _supplering(w: World, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "innsendingReferanse": w.ref,
-        "kommunensSaksnummer": {"saksaar": "2024", "sakssekvensnummer": "1"},
+        "kommunensSaksnummer": w.saksnummer,
         "mangelbesvarelse": [{"mangelID": w.mangel_id}],
     }
     body.update(overrides)
@@ -112,8 +115,10 @@ CASES: list[tuple[str, str, str, Any, str, int, str, str]] = [
     ("supplering-unknown-mangel", "POST", "/api/v1/supplering", "supplering-unknown-mangel", "ok", 400, "supplering.mangelID.ukjent", "mangelbesvarelse[0].mangelID"),
     ("supplering-no-saksnummer", "POST", "/api/v1/supplering", "supplering-no-saksnummer", "ok", 400, "supplering.kommunensSaksnummer.ugyldig", "kommunensSaksnummer"),
     ("supplering-saksaar-number", "POST", "/api/v1/supplering", "supplering-saksaar-number", "ok", 400, "supplering.kommunensSaksnummer.saksaar.ugyldig", "kommunensSaksnummer.saksaar"),
+    ("supplering-never-had-saksnummer", "POST", "/api/v1/supplering", "supplering-never-had-saksnummer", "ok", 400, "supplering.kommunensSaksnummer.ukjent", "kommunensSaksnummer"),
+    ("supplering-unknown-utfall-id", "POST", "/api/v1/supplering", "supplering-unknown-utfall-id", "ok", 400, "supplering.utfallId.ukjent", "utfallBesvarelse.utfallSvar[0].utfallId"),
     ("supplering-other-runs-ref", "POST", "/api/v1/supplering", "supplering-other-runs-ref", "ok", 404, "innsendingReferanse.ukjent", "innsendingReferanse"),
-    ("supplering-nothing", "POST", "/api/v1/supplering", {"innsendingReferanse": "{ref}"}, "ok", 400, "supplering.mangelbesvarelse.ugyldig", "mangelbesvarelse"),
+    ("supplering-nothing", "POST", "/api/v1/supplering", {"innsendingReferanse": "{ref}"}, "ok", 400, "supplering.utfallBesvarelse.ugyldig", "utfallBesvarelse"),
     ("supplering-bad-tema", "POST", "/api/v1/supplering", {"innsendingReferanse": "{ref}", "ettersending": [{"tema": "x", "tittel": "t"}]}, "ok", 400, "supplering.ettersending.tema.kodeverdi", "ettersending[0].tema"),
     # control plane
     ("run-bad-seed", "POST", "/sandbox/runs", {"seed": "42"}, "none", 400, "run.seed.type", "seed"),
@@ -179,8 +184,15 @@ def _request_args(body: Any, w: World, app: Flask) -> dict[str, Any]:
             k: v for k, v in _supplering(w).items() if k != "kommunensSaksnummer"
         },
         "supplering-saksaar-number": _supplering(
-            w, kommunensSaksnummer={"saksaar": 2024, "sakssekvensnummer": "1"}
+            w, kommunensSaksnummer={"saksaar": 2024.5, "sakssekvensnummer": "1"}
         ),
+        "supplering-never-had-saksnummer": _supplering(
+            w, kommunensSaksnummer={"saksaar": "1999", "sakssekvensnummer": "1"}
+        ),
+        "supplering-unknown-utfall-id": {
+            "kommunensSaksnummer": w.saksnummer,
+            "utfallBesvarelse": {"utfallSvar": [{"utfallId": "nope", "erUtfallBesvart": True}]},
+        },
         "supplering-other-runs-ref": _supplering(w, innsendingReferanse=w.other_ref),
     }
     if isinstance(body, str) and body in named:

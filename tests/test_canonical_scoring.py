@@ -88,11 +88,16 @@ def test_every_documented_spelling_loads_to_one_canonical_body() -> None:
     }
     spelled = _supplering_spellings(body)
     forms = [canonical("POST", "/api/v1/supplering", b) for b in spelled]
-    assert forms[0] is not None and forms[0]["mangelbesvarelse"][0]["mangelID"] == "m-1"
+    assert forms[0] is not None and answer(forms[0])["utfallId"] == "m-1"
     assert all(form == forms[0] for form in forms)
     # The path is routed case-insensitively, and what the schema refuses has no canonical form.
     assert canonical("POST", "/api/v1/Supplering", body) == forms[0]
     assert canonical("POST", "/api/v1/supplering", {**body, "mangelbesvarelse": "x"}) is None
+
+
+def answer(form: dict[str, Any]) -> dict[str, Any]:
+    first: dict[str, Any] = form["utfallBesvarelse"]["utfallSvar"][0]
+    return first
 
 
 def _supplering_spellings(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +122,7 @@ def test_a_pascal_case_supplering_scores_as_the_camel_case_one(
     [entry] = [e for e in journal if e["request"]["path"] == "/api/v1/supplering"]
     assert '"Mangelbesvarelse"' in entry["request"]["body"]  # the raw body, as sent
     stored = entry["request"]["canonicalBody"]
-    assert f'"mangelID": "{case["mangelID"]}"' in stored
+    assert f'"utfallId": "{case["mangelID"]}"' in stored
     assert f'"innsendingReferanse": "{case["ref"]}"' in stored
 
     facts, [exchange] = _scored(app, case["id"])

@@ -71,7 +71,7 @@ def test_documented_spellings_score_exactly_as_the_reference_client(
         for e in run["evidence"].values()
         if e["request"]["path"] == "/api/v1/supplering"
     ]
-    assert bodies and all(b["canonicalBody"] and '"mangelID"' in b["canonicalBody"] for b in bodies)
+    assert bodies and all(b["canonicalBody"] and '"utfallId"' in b["canonicalBody"] for b in bodies)
     spelling = '"Mangelbesvarelse"' if variant == "pascal-case-keys" else '"mangelId"'
     assert all(spelling in b["body"] for b in bodies)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.domain.answers import UtfallSvar
 from app.domain.case import (
     Innsending,
     Kontaktpunkt,
@@ -134,7 +135,7 @@ class TestEvents:
         [komplett] = MottaSupplering(
             referanse="AR2",
             kommunensSaksnummer=Saksnummer("2024", "500"),
-            mangelIDer=[mangel.utfall[0].mangelID or ""],
+            svar=[UtfallSvar(mangel.utfall[0].mangelID or "")],
         ).apply(sak, ctx)
         assert isinstance(komplett, Oppdatering)
         # MSI: the statutory frist starts afresh from the complete application.
@@ -150,7 +151,7 @@ class TestEvents:
         event = MottaSupplering(
             referanse="AR3",
             kommunensSaksnummer=Saksnummer("2024", "17"),
-            mangelIDer=[mangel.utfall[0].mangelID or ""],
+            svar=[UtfallSvar(mangel.utfall[0].mangelID or "")],
         )
         event.apply(sak, ctx)
         assert event.advarsler == [
@@ -162,7 +163,9 @@ class TestEvents:
         Journalfor().apply(sak, ctx)
         before = to_plain(sak)
         with pytest.raises(ValidationFailed) as exc:
-            MottaSupplering(referanse="AR4", mangelIDer=["nope"]).apply(sak, ctx)
+            MottaSupplering(
+                referanse="AR4", svar=[UtfallSvar("nope", felt="mangelbesvarelse[0].mangelID")]
+            ).apply(sak, ctx)
         assert exc.value.problems[0].field == "mangelbesvarelse[0].mangelID"
         assert to_plain(sak) == before
 

@@ -213,7 +213,10 @@ def test_full_case_over_http(live_server: LiveServer, sandbox: Sandbox) -> None:
     assert vedtak["vedtak"]["resultat"] == "innvilget"
     codes = [u["utfall"]["kodeverdi"] for u in vedtak["utfall"]]
     assert codes == ["FV", "SVV", "MKV"]
-    assert vedtak["utfall"][1]["utlostFra"] == {"sjekkpunktId": "3.7", "prosesskategori": "RS"}
+    assert vedtak["utfall"][1]["utloestFraSjekkpunkt"] == {
+        "sjekkpunktId": "3.7",
+        "sjekkpunktEier": "dibk",
+    }
     status = client.get("status", ref).json()
     _valid("status", status)
     assert status["milepæl"] == "VF" and _sak(status["saksnummer"]) == own_case

@@ -312,9 +312,29 @@ def _valid_everything(vendor: Vendor) -> None:
             payload = {k: v for k, v in payload.items() if k != "nyttFeltFraDiBK"}
             assert rules.check("oppdatering", payload, now) == []
             outputs.OppdateringOut().load(payload)
+            _every_outcome_has_its_id(payload.get("utfall") or [])
     for payload in vendor.seen.status.values():
         assert rules.check("status", payload, now) == []
         outputs.StatusOut().load(payload)
+        _every_outcome_has_its_id(payload.get("mangler") or [])
+        _every_outcome_has_its_id(payload.get("utfall") or [])
+
+
+def _every_outcome_has_its_id(items: list[dict[str, Any]]) -> None:
+    """Each outcome carries utfallId and tema; a mangel its mangelID with the same value, and a
+    mangel, vilkår or oppfølgingspunkt its utfallType and utloestFraSjekkpunkt."""
+    for item in items:
+        assert isinstance(item["utfallId"], str) and item["utfallId"], item
+        assert item["tema"]["kodeverdi"], item
+        code = item["utfall"]["kodeverdi"]
+        if code in {"DOK", "MG", "MSL", "MSI", "OTI"}:
+            assert item["mangelID"] == item["utfallId"]
+        if code in {"DOK", "MG", "MSL", "MSI", "OTI", "SVV", "MKV"}:
+            assert item["utfallType"]["kodeverdi"] in {"MG", "SVV", "MKV"}
+            assert item["utloestFraSjekkpunkt"] == {
+                "sjekkpunktId": item["sjekkpunktId"],
+                "sjekkpunktEier": "dibk",
+            }
 
 
 def start(base: str, scenario: str, seed: int | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import create_app
+from app.domain.answers import UtfallSvar
 from app.domain.case import Mangel, Saksnummer
 from app.domain.events import Journalfor, Mangelbrev, MangelInput, MottaSupplering
 from app.domain.messages import Oppdatering
@@ -47,8 +48,7 @@ def _supplering(ids: list[str], later: list[str] | None = None) -> MottaSuppleri
     return MottaSupplering(
         referanse="AR9",
         kommunensSaksnummer=SAKSNUMMER,
-        mangelIDer=ids,
-        besvaresSenere=later or [],
+        svar=[UtfallSvar(i, erUtfallBesvaresSenere=i in (later or [])) for i in ids],
     )
 
 
@@ -158,7 +158,7 @@ timeline:
       type: mangel
       mangler:
         - {{sjekkpunktId: "1.73", utfall: MSL, tittel: Situasjonsplan mangler}}
-        - {{sjekkpunktId: "2.2", utfall: MG, tittel: Nabovarsel mangler}}
+        - {{sjekkpunktId: "2.2", utfall: MG, tittel: Nabovarsel mangler, tema: nabovarsel}}
   - id: kvittert
     trigger: {{on: supplering_sendt}}
     event: {{type: publiser_dokument, tittel: Vi har mottatt suppleringen}}

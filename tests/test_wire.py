@@ -8,12 +8,24 @@ from typing import Any
 
 import pytest
 
+from app.domain import codelists, codes
+from app.domain.case import Sak
+from app.domain.events import FattVedtak, Journalfor, Mangelbrev, MangelInput, VedtakspunktInput
+from app.domain.messages import Oppdatering, Utfall
 from app.engine.pdf import render_letter
-from app.wire import rules
+from app.wire import render, rules
 from app.wire.dates import iso
 from app.wire.inputs import InnsendingSchema, SuppleringSchema
+from tests.test_domain import Ctx, _sak
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def _sak_with_mangel() -> tuple[Sak, Ctx]:
+    sak, ctx = _sak("RS"), Ctx()
+    Journalfor().apply(sak, ctx)
+    Mangelbrev(mangler=[MangelInput("1.73", "MSL", "Situasjonsplan mangler")]).apply(sak, ctx)
+    return sak, ctx
 
 
 def _kvittering() -> dict[str, Any]:
@@ -125,7 +137,42 @@ def test_oppdatering_rules() -> None:
         "oppdatering.utfall.mangelID.påkrevd",
         "endretSaksnummer.opprinneligSaksnummer.antall",  # samling needs two originals
         "utgaaendeDokument.dokumentUrl.påkrevd",  # FtB distribution needs a URL
+        "utfall.utfallId.påkrevd",  # every outcome carries its id
+        "utfall[0].tema.kodeverdi",
+        "utfall[0].utfallType.kodeverdi",  # a vilkår is of utfallType SVV
     } <= found
+
+
+def test_an_outcome_is_emitted_with_its_id_type_tema_and_sjekkpunkt() -> None:
+    sak, ctx = _sak_with_mangel()
+    [vedtak] = FattVedtak(
+        vilkaar=[VedtakspunktInput("3.7", "Krav til rekkefølge", tema="plan")],
+        oppfolgingspunkter=[VedtakspunktInput("14.17", "Samtykke fra netteier")],
+    ).apply(sak, ctx)
+    assert isinstance(vedtak, Oppdatering)
+    items = [render.utfall_json(u) for u in vedtak.utfall]
+    decision, vilkaar, oppfolging = items
+    assert decision["utfallId"] and "utfallType" not in decision
+    assert "utloestFraSjekkpunkt" not in decision
+    assert vilkaar["utfallType"] == {"kodeverdi": "SVV", "kodebeskrivelse": "Vilkår i vedtak"}
+    assert vilkaar["tema"] == {"kodeverdi": "plan", "kodebeskrivelse": "Plan"}
+    assert vilkaar["utloestFraSjekkpunkt"] == {"sjekkpunktId": "3.7", "sjekkpunktEier": "dibk"}
+    assert oppfolging["utfallType"]["kodeverdi"] == "MKV"
+    assert oppfolging["tema"]["kodeverdi"] == "generelt"
+    assert len({decision["utfallId"], vilkaar["utfallId"], oppfolging["utfallId"]}) == 3
+    [mangel] = [render.utfall_json(Utfall.from_mangel(m)) for m in sak.innsendinger[0].mangler]
+    assert mangel["mangelID"] == mangel["utfallId"]
+    assert mangel["utfallType"] == {"kodeverdi": "MG", "kodebeskrivelse": "Mangel"}
+
+
+def test_the_code_lists_are_one_dated_file_each_with_their_sources() -> None:
+    for liste in codelists.ALL:
+        assert liste.filename == f"{liste.name.lower()}_{liste.dato[:7]}.json"
+        assert liste.koder and set(liste.kilder) == set(liste.koder)
+    assert codelists.TEMA.koder["Parkering"] == "Parkering"
+    assert codes.ETTERSENDING_TEMA is codelists.TEMA.koder
+    assert {codes.utfall_type(u) for u in codes.MANGEL_UTFALL} == {"MG"}
+    assert set(codelists.UTFALLTYPE.koder) == {"MG", "SVV", "MKV"}
 
 
 def test_iso_dates_are_utc_with_milliseconds() -> None:
@@ -141,7 +188,7 @@ def test_pascal_case_input_loads_like_camel_case() -> None:
             "Mangelbesvarelse": [{"MangelID": "m-1"}, {"mangelId": "m-2"}],
         }
     )
-    assert [m["mangelID"] for m in loaded["mangelbesvarelse"]] == ["m-1", "m-2"]
+    assert [m["utfallId"] for m in loaded["utfallSvar"]] == ["m-1", "m-2"]
     assert loaded["kommunensSaksnummer"].label == "2024/9"
     assert (
         InnsendingSchema().load(

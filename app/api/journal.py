@@ -90,6 +90,7 @@ def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bo
     if (
         mimetype
         and not (mimetype.startswith("application/") and "json" in mimetype)
+        and not (mimetype.startswith("application/") and "xml" in mimetype)
         and not (mimetype.startswith("text/"))
     ):
         return f"[{mimetype}, {len(raw)} byte]", False

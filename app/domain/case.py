@@ -75,6 +75,13 @@ class Mangel:
     besvart: datetime | None = None
     # When the søker declared it will be answered later (erUtfallBesvaresSenere); still open.
     besvaresSenere: datetime | None = None
+    tema: str = "generelt"
+    sjekkpunktEier: str = "dibk"
+
+    @property
+    def utfallId(self) -> str:
+        """The outcome's id in DiBK's forms: the same value as ``mangelID``."""
+        return self.mangelID
 
 
 @dataclass
@@ -86,6 +93,22 @@ class Vedtakspunkt:
     tittel: str
     beskrivelse: str
     prosesskategori: str
+    utfallId: str = ""
+    tema: str = "generelt"
+    sjekkpunktEier: str = "dibk"
+    besvart: datetime | None = None
+    besvaresSenere: datetime | None = None
+
+
+# An outcome the søker answers by its utfallId (utfallSvar): a mangel, vilkår or oppfølgingspunkt.
+Utfallspunkt = Mangel | Vedtakspunkt
+
+
+def utfall_state(punkt: Utfallspunkt) -> str:
+    """``besvart``, ``besvaresSenere`` (declared answered later, still open) or ``aapen``."""
+    if punkt.besvart is not None:
+        return "besvart"
+    return "besvaresSenere" if punkt.besvaresSenere is not None else "aapen"
 
 
 @dataclass
@@ -96,6 +119,7 @@ class Vedtak:
     vedtaksdato: datetime
     punkter: list[Vedtakspunkt] = field(default_factory=list)
     dokumentId: str | None = None
+    utfallId: str = ""  # the decision's own outcome (FV, AVS, AVV)
 
 
 @dataclass
@@ -154,6 +178,14 @@ class Innsending:
         """Mangler not yet answered by a supplering."""
         return [m for m in self.mangler if m.besvart is None]
 
+    def utfallspunkter(self) -> list[Utfallspunkt]:
+        """Every outcome a søker may answer: the mangler, then the vedtak's vilkår and
+        oppfølgingspunkter."""
+        punkter: list[Utfallspunkt] = list(self.mangler)
+        if self.vedtak is not None:
+            punkter += self.vedtak.punkter
+        return punkter
+
     def awaited_mangler(self, godtar_besvares_senere: bool) -> list[Mangel]:
         """Open mangler the kommune waits for before the søknad is complete."""
         return [
@@ -193,3 +225,19 @@ class Sak:
     def on_same_case(self, saksnummer: Saksnummer) -> list[Innsending]:
         """Innsendinger whose current saksnummer is ``saksnummer``."""
         return [i for i in self.innsendinger if saksnummer.same_case(i.saksnummer)]
+
+    def case_of(self, innsending: Innsending) -> list[Innsending]:
+        """``innsending`` and every other innsending on its current saksnummer."""
+        if innsending.saksnummer is None:
+            return [innsending]
+        others = [i for i in self.on_same_case(innsending.saksnummer) if i is not innsending]
+        return [innsending, *others]
+
+    def utfallspunkter(self, innsending: Innsending) -> dict[str, Utfallspunkt]:
+        """Every outcome issued on ``innsending``'s case, by utfallId (its own first)."""
+        found: dict[str, Utfallspunkt] = {}
+        for member in self.case_of(innsending):
+            for punkt in member.utfallspunkter():
+                if punkt.utfallId:
+                    found.setdefault(punkt.utfallId, punkt)
+        return found

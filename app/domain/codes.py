@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.domain import codelists
+
 # SUA's expansion is not published; the label here is the sandbox's reading of the data.
 MILEPAEL: dict[str, str] = {
     "MS": "Mottatt søknad",
@@ -74,14 +76,19 @@ DISTRIBUSJONSMETODE: dict[str, str] = {
     "annet": "Annet",
 }
 
-ETTERSENDING_TEMA: dict[str, str] = {
-    "generelt": "Generelt",
-    "plan": "Plan",
-    "nabovarsel": "Nabovarsel",
-    "atkomst": "Atkomst",
-    "avlopOvervann": "Avløp/overvann",
-    "andreForhold": "Andre forhold",
-}
+# Tema of an ettersending and of every outcome: one list (app/domain/codelists/).
+ETTERSENDING_TEMA: dict[str, str] = codelists.TEMA.koder
+DEFAULT_TEMA = "generelt"
+# The checklist's owner of DiBK's national sjekkpunkter (its ``Eier``).
+SJEKKPUNKT_EIER = "dibk"
+
+
+def utfall_type(utfall: str) -> str | None:
+    """The utfallType a søker answers an outcome by: MG for every mangel, SVV, MKV; else None."""
+    if utfall in MANGEL_UTFALL:
+        return "MG"
+    return utfall if utfall in (VILKAAR_UTFALL, OPPFOLGING_UTFALL) else None
+
 
 # Codes are DiBK's (GeoNorge tiltaktype, as seen in the 2024 checklists). Only a few
 # descriptions are published verbatim (nyttbyggboligformal, pabygg, bruksendring, vatrom,

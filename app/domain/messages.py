@@ -27,6 +27,9 @@ class Utfall:
     prosesskategori: str
     mangelID: str | None = None
     svarfrist: datetime | None = None
+    utfallId: str = ""
+    tema: str = "generelt"
+    sjekkpunktEier: str = "dibk"
 
     @classmethod
     def from_mangel(cls, mangel: Mangel) -> Utfall:
@@ -39,6 +42,9 @@ class Utfall:
             prosesskategori=mangel.prosesskategori,
             mangelID=mangel.mangelID,
             svarfrist=mangel.svarfrist,
+            utfallId=mangel.utfallId,
+            tema=mangel.tema,
+            sjekkpunktEier=mangel.sjekkpunktEier,
         )
 
     @classmethod
@@ -50,6 +56,9 @@ class Utfall:
             tittel=punkt.tittel,
             beskrivelse=punkt.beskrivelse,
             prosesskategori=punkt.prosesskategori,
+            utfallId=punkt.utfallId,
+            tema=punkt.tema,
+            sjekkpunktEier=punkt.sjekkpunktEier,
         )
 
 

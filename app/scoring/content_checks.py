@@ -41,6 +41,13 @@ def suppleringer(facts: Facts, *, accepted: bool = True) -> list[Exchange]:
     ]
 
 
+def answers_in(body: Any) -> list[dict[str, Any]]:
+    """The utfallSvar items of a canonical supplering or søknad body (Supplering v2's shape)."""
+    block = body.get("utfallBesvarelse") if isinstance(body, dict) else None
+    items = block.get("utfallSvar") if isinstance(block, dict) else None
+    return [i for i in items or [] if isinstance(i, dict) and isinstance(i.get("utfallId"), str)]
+
+
 def _label(saksnummer: Any) -> str:
     if not isinstance(saksnummer, dict):
         return "None/None"
@@ -48,10 +55,10 @@ def _label(saksnummer: Any) -> str:
 
 
 def uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """Every mangelbesvarelse carries the case's saksnummer as it stood when it was sent."""
-    answers = [e for e in suppleringer(facts) if e.body.get("mangelbesvarelse")]
+    """Every answer to an outcome carries the case's saksnummer as it stood when it was sent."""
+    answers = [e for e in suppleringer(facts) if answers_in(e.body)]
     if not answers:
-        return outcome(None, "the client sent no mangelbesvarelse")
+        return outcome(None, "the client answered no outcome")
     for exchange in answers:
         ref = exchange.reference()
         current = facts.saksnummer_at(ref, exchange.virtual_time) if ref else None
@@ -83,10 +90,7 @@ def uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outco
 
 
 def _mangel_ids(exchange: Exchange) -> list[str]:
-    items = exchange.body.get("mangelbesvarelse") or [] if isinstance(exchange.body, dict) else []
-    return [
-        i["mangelID"] for i in items if isinstance(i, dict) and isinstance(i.get("mangelID"), str)
-    ]
+    return [i["utfallId"] for i in answers_in(exchange.body)]
 
 
 def echoes_mangel_ids(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
@@ -249,9 +253,7 @@ def _tasks(facts: Facts, delivery: _Delivery) -> Iterator[tuple[str, Exchange | 
         answers = [
             e
             for e in suppleringer(facts)
-            if e.id > delivery.exchange.id
-            and e.reference() == delivery.ref
-            and e.body.get("mangelbesvarelse")
+            if e.id > delivery.exchange.id and e.reference() == delivery.ref and answers_in(e.body)
         ]
         if answers:
             first = answers[0]

@@ -29,6 +29,7 @@ MAX_EVIDENCE = 12
 ALIAS = re.compile(r"\$\{innsending\.([a-z][a-z0-9_-]*)\}")
 SAKSNUMMER = re.compile(r"\$\{saksnummer\.(saksaar|sakssekvensnummer)\}")
 MANGEL_ID = "${mangelID}"
+UTFALL_ID = "${utfallId}"
 
 
 @dataclass
@@ -150,13 +151,13 @@ def _resolve(value: str, facts: Facts, exchange: Exchange) -> str | None:
     return None if missing else value
 
 
-def _mangel_ids(facts: Facts, exchange: Exchange) -> set[str]:
-    """The mangelIDs sent for the exchange's innsending before the exchange."""
+def _mangel_ids(facts: Facts, exchange: Exchange, key: str = "mangelID") -> set[str]:
+    """The mangelIDs (or every utfallId) sent for the exchange's innsending before it."""
     innsending = facts.sak.innsending(exchange.reference() or "")
     if innsending is None:
         return set()
     sent = {
-        u.get("mangelID")
+        u.get(key)
         for _seq, refs, payload in facts.oppdateringer
         if innsending.innsendingReferanse in refs
         and str(payload.get("oppdatertDato", "")) <= iso(exchange.virtual_time)
@@ -165,7 +166,24 @@ def _mangel_ids(facts: Facts, exchange: Exchange) -> set[str]:
     return {m for m in sent if isinstance(m, str)}
 
 
+# The older supplering body's paths, as scenario matchers may name them, in the canonical
+# (Supplering v2) body every spelling is journalled in.
+LEGACY_PATHS = (
+    (
+        re.compile(r"^mangelbesvarelse\.(\d+)\.mangelI[dD]$"),
+        r"utfallBesvarelse.utfallSvar.\1.utfallId",
+    ),
+    (re.compile(r"^mangelbesvarelse\.(\d+)\."), r"utfallBesvarelse.utfallSvar.\1."),
+    (re.compile(r"^mangelbesvarelse(\.|$)"), r"utfallBesvarelse.utfallSvar\1"),
+    (re.compile(r"^ettersending(\.|$)"), r"ettersendinger.ettersending\1"),
+)
+
+
 def _lookup(body: Any, path: str) -> tuple[bool, Any]:
+    for legacy, canonical in LEGACY_PATHS:
+        if legacy.match(path):
+            path = legacy.sub(canonical, path)
+            break
     node = body
     for part in path.split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -198,10 +216,10 @@ def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str |
             if not present or got in (None, "", [], {}):
                 return f"body {path} missing or empty"
             continue
-        if wanted == MANGEL_ID:
-            known = _mangel_ids(facts, exchange)
-            if got not in known:
-                return f"body {path}={got!r}, not a mangelID the kommune sent for this innsending"
+        if wanted in (MANGEL_ID, UTFALL_ID):
+            key = "mangelID" if wanted == MANGEL_ID else "utfallId"
+            if got not in _mangel_ids(facts, exchange, key):
+                return f"body {path}={got!r}, not a {key} the kommune sent for this innsending"
             continue
         expected = _resolve(str(wanted), facts, exchange) if isinstance(wanted, str) else wanted
         if not present or (str(got) if isinstance(wanted, str) else got) != expected:

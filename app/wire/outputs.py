@@ -120,11 +120,11 @@ class NokkelinfoOut(Strict):
     )
 
 
-class UtlostFraOut(Strict):
-    """What triggered a vilkår or oppfølgingspunkt."""
+class UtloestFraSjekkpunktOut(Strict):
+    """The checklist point that raised the outcome, and its owner (the checklist's Eier)."""
 
-    sjekkpunktId = TEXT(required=True)
-    prosesskategori = TEXT(required=True)
+    sjekkpunktId = TEXT(required=True, metadata={"example": "1.73"})
+    sjekkpunktEier = TEXT(required=True, metadata={"example": "dibk"})
 
 
 class UtfallOut(Strict):
@@ -135,10 +135,24 @@ class UtfallOut(Strict):
     prosesskategori = fields.Nested(KodeOut, required=True)
     tittel = TEXT(required=True)
     beskrivelse = TEXT()
-    mangelID = TEXT()
+    utfallId = TEXT(
+        required=True,
+        metadata={"description": "The outcome's id; the søker answers it by this (utfallSvar)."},
+    )
+    utfallType = fields.Nested(KodeOut, metadata={"description": "MG, SVV or MKV."})
+    tema = fields.Nested(KodeOut, required=True)
+    utloestFraSjekkpunkt = fields.Nested(UtloestFraSjekkpunktOut)
+    mangelID = TEXT(
+        metadata={"description": "Profile utkast-2022: a mangel's id, the same value as utfallId."}
+    )
     svarfrist = TEXT(metadata={"format": "date-time"})
-    utlostFra = fields.Nested(UtlostFraOut)
     besvart = fields.Boolean()
+    status = TEXT(
+        metadata={
+            "enum": ["aapen", "besvart", "besvaresSenere"],
+            "description": "In the status view: open, answered, or declared answered later.",
+        }
+    )
 
 
 class VedtakOut(Strict):
@@ -184,6 +198,13 @@ class StatusOut(Strict):
     saksbehandlingsfristStatus = TEXT(required=True)
     komplett = fields.Boolean(required=True)
     mangler = fields.List(fields.Nested(UtfallOut))
+    utfall = fields.List(
+        fields.Nested(UtfallOut),
+        metadata={
+            "description": "Every outcome to answer (mangler, vilkår, oppfølgingspunkter) "
+            "with its utfallId and status."
+        },
+    )
     vedtak = fields.Nested(VedtakOut)
     utgaaendeDokument = fields.List(fields.Nested(UtgaaendeDokumentOut))
     antallOppdateringer = TEXT(required=True)

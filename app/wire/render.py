@@ -10,15 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.domain import codes
+from app.domain import codelists, codes
 from app.domain.case import (
     Innsending,
     Kontaktpunkt,
+    Mangel,
     MottattDokument,
     Sak,
     Saksnummer,
     SaksnummerEndring,
+    Utfallspunkt,
     UtgaaendeDokument,
+    utfall_state,
 )
 from app.domain.messages import Kvittering, Oppdatering, Utfall
 from app.wire.dates import iso
@@ -105,7 +108,7 @@ def endring_json(endring: SaksnummerEndring) -> dict[str, Any]:
 
 
 def utfall_json(utfall: Utfall) -> dict[str, Any]:
-    """One outcome on a sjekkpunkt."""
+    """One outcome on a sjekkpunkt, with the id and codes a søker answers it by (utfallSvar)."""
     out: dict[str, Any] = {}
     if utfall.sjekkpunktId:
         out["sjekkpunktId"] = utfall.sjekkpunktId
@@ -114,16 +117,28 @@ def utfall_json(utfall: Utfall) -> dict[str, Any]:
     out["tittel"] = utfall.tittel
     if utfall.beskrivelse:
         out["beskrivelse"] = utfall.beskrivelse
+    out["utfallId"] = utfall.utfallId
+    utfall_type = codes.utfall_type(utfall.utfall)
+    if utfall_type is not None:
+        out["utfallType"] = codelists.UTFALLTYPE.kode(utfall_type)
+    out["tema"] = codelists.TEMA.kode(utfall.tema)
+    if utfall.sjekkpunktId:
+        out["utloestFraSjekkpunkt"] = {
+            "sjekkpunktId": utfall.sjekkpunktId,
+            "sjekkpunktEier": utfall.sjekkpunktEier,
+        }
+    # Profile utkast-2022: the 2022 drafts' name for a mangel's id, the same value as utfallId.
     if utfall.mangelID is not None:
         out["mangelID"] = utfall.mangelID
     if utfall.svarfrist is not None:
         out["svarfrist"] = iso(utfall.svarfrist)
-    if utfall.utfall in (codes.VILKAAR_UTFALL, codes.OPPFOLGING_UTFALL):
-        out["utlostFra"] = {
-            "sjekkpunktId": utfall.sjekkpunktId,
-            "prosesskategori": utfall.prosesskategori,
-        }
     return out
+
+
+def _as_utfall(punkt: Utfallspunkt) -> Utfall:
+    if isinstance(punkt, Mangel):
+        return Utfall.from_mangel(punkt)
+    return Utfall.from_vedtakspunkt(punkt)
 
 
 def kvittering_json(kvittering: Kvittering, sak: Sak) -> dict[str, Any]:
@@ -249,6 +264,11 @@ def status_json(
         payload["mangler"] = [
             {**utfall_json(Utfall.from_mangel(m)), "besvart": m.besvart is not None}
             for m in innsending.mangler
+        ]
+    punkter = innsending.utfallspunkter()
+    if punkter:
+        payload["utfall"] = [
+            {**utfall_json(_as_utfall(p)), "status": utfall_state(p)} for p in punkter
         ]
     if innsending.vedtak is not None:
         payload["vedtak"] = {

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from app.domain import codes
+from app.domain import codelists, codes
 from app.errors import Problem
 from app.wire.dates import ISO_UTC, parse_iso
 
@@ -49,6 +49,9 @@ def check(api: Api, payload: dict[str, Any], now: datetime) -> list[Problem]:
         _check_oppdatering(payload, add)
     if api == "status" and payload.get("journalfort"):
         _check_saksnummer(payload.get("saksnummer"), "saksnummer", add, required=True)
+    for key in ("mangler", "utfall") if api == "status" else ():
+        for index, utfall in enumerate(payload.get(key) or []):
+            _check_utfall_id(utfall, f"{key}[{index}]", add)
     _check_date(payload.get("saksbehandlingsfrist"), "saksbehandlingsfrist", add, required=False)
     if payload.get("milepæl") is not None and payload["milepæl"] not in codes.MILEPAEL:
         add(_code("milepæl", payload["milepæl"], codes.MILEPAEL))
@@ -152,6 +155,7 @@ def _check_oppdatering(payload: dict[str, Any], add: Any) -> None:
         code = (utfall.get("utfall") or {}).get("kodeverdi")
         if code not in codes.UTFALL:
             add(_code(f"utfall[{index}].utfall", code, codes.UTFALL))
+        _check_utfall_id(utfall, f"utfall[{index}]", add)
         if hendelse == "mangel":
             if code not in codes.MANGEL_UTFALL:
                 add(_code(f"utfall[{index}].utfall", code, dict.fromkeys(codes.MANGEL_UTFALL, "")))
@@ -164,6 +168,41 @@ def _check_oppdatering(payload: dict[str, Any], add: Any) -> None:
                     )
                 )
             _check_date(utfall.get("svarfrist"), f"utfall[{index}].svarfrist", add, required=True)
+
+
+def _check_utfall_id(utfall: dict[str, Any], path: str, add: Any) -> None:
+    """Every outcome carries its utfallId, tema and (on a sjekkpunkt) utloestFraSjekkpunkt; a
+    mangel, vilkår or oppfølgingspunkt its utfallType; a mangelID is the same value."""
+    utfall_id = utfall.get("utfallId")
+    if not isinstance(utfall_id, str) or not utfall_id:
+        add(Problem("utfall.utfallId.påkrevd", f"{path}.utfallId", "Du må fylle ut utfallId."))
+    if "mangelID" in utfall and utfall["mangelID"] != utfall_id:
+        add(
+            Problem(
+                "utfall.mangelID.ulik",
+                f"{path}.mangelID",
+                f"mangelID ({utfall['mangelID']}) skal være lik utfallId ({utfall_id}).",
+            )
+        )
+    code = (utfall.get("utfall") or {}).get("kodeverdi")
+    wanted = codes.utfall_type(code) if isinstance(code, str) else None
+    got = (utfall.get("utfallType") or {}).get("kodeverdi")
+    if wanted is not None and got != wanted:
+        add(_code(f"{path}.utfallType", got, {wanted: ""}))
+    tema = (utfall.get("tema") or {}).get("kodeverdi")
+    if tema not in codelists.TEMA.koder:
+        add(_code(f"{path}.tema", tema, codelists.TEMA.koder))
+    fra = utfall.get("utloestFraSjekkpunkt")
+    if utfall.get("sjekkpunktId") and (
+        not isinstance(fra, dict) or fra.get("sjekkpunktId") != utfall["sjekkpunktId"]
+    ):
+        add(
+            Problem(
+                "utfall.utloestFraSjekkpunkt.påkrevd",
+                f"{path}.utloestFraSjekkpunkt",
+                "Du må fylle ut utloestFraSjekkpunkt med sjekkpunktId og sjekkpunktEier.",
+            )
+        )
 
 
 def _check_endring(endring: dict[str, Any], add: Any) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from app.domain import codes
+from app.domain import answers, codes
+from app.domain.answers import UtfallSvar
 from app.domain.case import Mangel, Sak, Saksnummer, Supplering
 from app.domain.events.base import Event, EventContext, complete, conflict, new_oppdatering, target
 from app.domain.messages import Melding, Utfall
@@ -24,6 +25,7 @@ class MangelInput:
     tittel: str
     beskrivelse: str = ""
     svarfrist: datetime | None = None
+    tema: str = codes.DEFAULT_TEMA
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Mangelbrev(Event):
                 beskrivelse=m.beskrivelse,
                 svarfrist=m.svarfrist or svarfrist,
                 prosesskategori=innsending.soknadstype,
+                tema=m.tema,
+                sjekkpunktEier=codes.SJEKKPUNKT_EIER,
             )
             for m in self.mangler
         ]
@@ -84,58 +88,63 @@ class Mangelbrev(Event):
 
 @dataclass
 class MottaSupplering(Event):
-    """The kommune receives a supplering: mangelbesvarelse and/or ettersending.
+    """The kommune receives a supplering: answers to outcomes and/or ettersendinger.
 
-    ``mangelIDer`` are the mangler the mangelbesvarelse names, in its order; those also in
-    ``besvaresSenere`` are declared answered later (``erUtfallBesvaresSenere``) and stay
-    open, the others are answered. The søknad becomes complete when this supplering leaves
-    no awaited mangel (:meth:`Innsending.awaited_mangler`) where there was one; then
-    ``completes`` says so, for the journal and the scenario triggers.
+    ``svar`` answers outcomes by utfallId (a mangel's is its mangelID; a vilkår or
+    oppfølgingspunkt of a vedtak on the same case may be answered too), each answered now
+    or declared answered later (``erUtfallBesvaresSenere``), which leaves it open. The
+    søknad becomes complete when this supplering leaves no awaited mangel
+    (:meth:`Innsending.awaited_mangler`) where there was one; then ``completes`` says so,
+    for the journal and the scenario triggers.
     """
 
     kind: ClassVar[str] = "supplering"
     referanse: str = ""
     kommunensSaksnummer: Saksnummer | None = None
-    mangelIDer: list[str] = field(default_factory=list)
+    svar: list[UtfallSvar] = field(default_factory=list)
     ettersending: list[dict[str, str]] = field(default_factory=list)
-    besvaresSenere: list[str] = field(default_factory=list)
     advarsler: list[str] = field(default_factory=list)
     completes: bool = False
 
     def apply(self, sak: Sak, ctx: EventContext) -> list[Melding]:
-        """Close the answered mangler; a søknad with none left awaited becomes complete."""
+        """Close the answered outcomes; a søknad with no mangel left awaited becomes complete."""
         innsending = target(sak, self.innsendingReferanse)
-        by_id = {m.mangelID: m for m in innsending.mangler}
-        problems = [
-            Problem(
-                "supplering.mangelID.ukjent",
-                f"mangelbesvarelse[{index}].mangelID",
-                f"Mangel-ID '{mangel_id}' finnes ikke i saken til "
-                f"{innsending.innsendingReferanse}.",
+        issued = sak.utfallspunkter(innsending)
+        problems = answers.unknown_ids(issued, self.svar, innsending.innsendingReferanse)
+        given = self.kommunensSaksnummer
+        if (
+            given is not None
+            and innsending.saksnummer
+            and not answers.had_number(innsending, given)
+        ):
+            problems.append(
+                Problem(
+                    "supplering.kommunensSaksnummer.ukjent",
+                    "kommunensSaksnummer",
+                    f"Saken til {innsending.innsendingReferanse} har aldri hatt saksnummer "
+                    f"{given.label}.",
+                )
             )
-            for index, mangel_id in enumerate(self.mangelIDer)
-            if mangel_id not in by_id
-        ]
         if problems:
             raise ValidationFailed(problems[0].message, problems)
         current = innsending.saksnummer
-        if self.mangelIDer and current and not current.same_case(self.kommunensSaksnummer):
-            got = self.kommunensSaksnummer.label if self.kommunensSaksnummer else "ingen"
+        if self.svar and current and not current.same_case(given):
+            got = given.label if given else "ingen"
             self.advarsler.append(
                 f"kommunensSaksnummer {got} er ikke sakens gjeldende saksnummer {current.label}."
             )
         awaited = bool(innsending.awaited_mangler(sak.godtar_besvares_senere))
-        for mangel_id in self.mangelIDer:
-            self._take(by_id[mangel_id], ctx.now)
+        for svar in self.svar:
+            answers.take(issued[svar.utfallId], svar, ctx.now, self.advarsler)
         sak.suppleringer.append(
             Supplering(
                 referanse=self.referanse,
                 innsendingReferanse=innsending.innsendingReferanse,
                 mottatt=ctx.now,
-                kommunensSaksnummer=self.kommunensSaksnummer,
-                mangelIDer=list(self.mangelIDer),
+                kommunensSaksnummer=given,
+                mangelIDer=[s.utfallId for s in self.svar],
                 ettersending=list(self.ettersending),
-                besvaresSenere=list(self.besvaresSenere),
+                besvaresSenere=[s.utfallId for s in self.svar if s.later],
             )
         )
         left = innsending.awaited_mangler(sak.godtar_besvares_senere)
@@ -152,15 +161,3 @@ class MottaSupplering(Event):
             else "Kommunen har mottatt svar på alle mangler. Søknaden er komplett."
         ]
         return [oppdatering]
-
-    def _take(self, mangel: Mangel, now: datetime) -> None:
-        """Record one named mangel: answered now, or declared answered later."""
-        if mangel.besvart is not None:
-            self.advarsler.append(f"Mangel-ID '{mangel.mangelID}' var allerede besvart.")
-            return
-        if mangel.mangelID in self.besvaresSenere:
-            mangel.besvaresSenere = mangel.besvaresSenere or now
-            return
-        mangel.besvart = now
-        if now > mangel.svarfrist:
-            self.advarsler.append(f"Mangel-ID '{mangel.mangelID}' er besvart etter svarfristen.")

@@ -18,6 +18,7 @@ class VedtakspunktInput:
     sjekkpunktId: str
     tittel: str
     beskrivelse: str = ""
+    tema: str = codes.DEFAULT_TEMA
 
 
 @dataclass
@@ -38,8 +39,18 @@ class FattVedtak(Event):
                 "resultat",
                 f"Det er allerede fattet vedtak for {innsending.innsendingReferanse}.",
             )
+        vedtak_id = ctx.new_id()
         punkter = [
-            Vedtakspunkt(p.sjekkpunktId, code, p.tittel, p.beskrivelse, innsending.soknadstype)
+            Vedtakspunkt(
+                p.sjekkpunktId,
+                code,
+                p.tittel,
+                p.beskrivelse,
+                innsending.soknadstype,
+                utfallId=ctx.new_id(),
+                tema=p.tema,
+                sjekkpunktEier=codes.SJEKKPUNKT_EIER,
+            )
             for code, items in (
                 (codes.VILKAAR_UTFALL, self.vilkaar),
                 (codes.OPPFOLGING_UTFALL, self.oppfolgingspunkter),
@@ -59,6 +70,7 @@ class FattVedtak(Event):
                 tittel=codes.UTFALL[vedtak_kode],
                 beskrivelse=f"Søknaden er {self._resultat_tekst()}.",
                 prosesskategori=innsending.soknadstype,
+                utfallId=vedtak_id,
             )
         ] + [Utfall.from_vedtakspunkt(p) for p in punkter]
         linjer = [f"Søknaden er {self._resultat_tekst()}.", ""]
@@ -73,7 +85,9 @@ class FattVedtak(Event):
             ["fellestjenesterBygg", "svarUt"],
         )
         oppdatering.utgaaendeDokument.append(dokument)
-        innsending.vedtak = Vedtak(self.resultat, ctx.now, punkter, dokument.dokumentId)
+        innsending.vedtak = Vedtak(
+            self.resultat, ctx.now, punkter, dokument.dokumentId, utfallId=vedtak_id
+        )
         oppdatering.vedtak = VedtakInfo(self.resultat, ctx.now)
         oppdatering.melding = list(self.melding)
         return [oppdatering]

@@ -37,9 +37,8 @@ from app.wire.inputs.submissions import (
     MangelbesvarelseSchema,
     MottattDokumentSchema,
     SaksnummerSchema,
-    SuppleringSchema,
-    supplering_event,
 )
+from app.wire.inputs.supplering import SuppleringSchema, canonical_supplering, supplering_event
 
 __all__ = [
     "DIGITS",
@@ -71,6 +70,7 @@ __all__ = [
     "VedtakSchema",
     "VedtakspunktSchema",
     "WireSchema",
+    "canonical_supplering",
     "load_event",
     "one_of",
     "problems_from",

@@ -12,7 +12,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from app.wire.inputs.submissions import InnsendingSchema, SuppleringSchema
+from app.wire.inputs.submissions import InnsendingSchema
+from app.wire.inputs.supplering import SuppleringSchema
 
 # The client bodies the simulated API loads, by method and lower-cased path.
 SCHEMAS: dict[tuple[str, str], type[Schema]] = {
@@ -31,8 +32,7 @@ def canonical(method: str, path: str, body: Any) -> dict[str, Any] | None:
         loaded = schema.load(body)
     except ValidationError:
         return None
-    dumped: dict[str, Any] = schema.dump(loaded)
-    return dumped
+    return _dumped(schema, loaded)
 
 
 def accepted_text(schema: Schema, loaded: Any) -> str | None:
@@ -40,5 +40,11 @@ def accepted_text(schema: Schema, loaded: Any) -> str | None:
     reading, so the journal never loads it a second time); None for other schemas."""
     if type(schema) not in SCHEMAS.values():
         return None
-    dumped = schema.dump(loaded)
-    return json.dumps(dumped, ensure_ascii=False, sort_keys=True)
+    return json.dumps(_dumped(schema, loaded), ensure_ascii=False, sort_keys=True)
+
+
+def _dumped(schema: Schema, loaded: Any) -> dict[str, Any]:
+    """A schema that reads several bodies into one gives its own canonical form."""
+    own = getattr(schema, "canonical", None)
+    dumped: dict[str, Any] = own(loaded) if own is not None else schema.dump(loaded)
+    return dumped

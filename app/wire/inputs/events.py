@@ -15,12 +15,8 @@ from app.domain import codes
 from app.domain.events import EVENT_TYPES, Event, MangelInput, VedtakspunktInput
 from app.vocabulary import EVENT_KINDS
 from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
-from app.wire.inputs.submissions import (
-    KontaktpunktSchema,
-    SaksnummerSchema,
-    SuppleringSchema,
-    supplering_event,
-)
+from app.wire.inputs.submissions import KontaktpunktSchema, SaksnummerSchema
+from app.wire.inputs.supplering import SuppleringSchema, supplering_event
 
 
 class EventSchema(WireSchema):
@@ -96,6 +92,9 @@ class MangelItemSchema(WireSchema):
     tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
     beskrivelse = fields.String(load_default="")
     svarfrist = UtcDateTime(load_default=None)
+    tema = fields.String(
+        load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> MangelInput:
@@ -124,6 +123,9 @@ class VedtakspunktSchema(WireSchema):
     )
     tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
     beskrivelse = fields.String(load_default="")
+    tema = fields.String(
+        load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> VedtakspunktInput:

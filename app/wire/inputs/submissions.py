@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import fields, post_load, pre_load, validate
 
 from app.domain import codes
 from app.domain.case import Kontaktpunkt, MottattDokument, Saksnummer
-from app.domain.events import MottaSupplering
 from app.wire.inputs.base import DigitString, WireSchema, one_of
+from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR
 
 
 class SaksnummerSchema(WireSchema):
@@ -72,7 +72,7 @@ class InnsendingSchema(WireSchema):
     )
     ftBID = fields.String(
         load_default=None,
-        validate=validate.Regexp(r"^BYGG-\d{1,12}$", error="ftBID skal ha formen BYGG-1234."),
+        validate=validate.Regexp(FTB_ID, error=FTB_ID_ERROR),
     )
     tittel = fields.String(load_default=None, validate=validate.Length(max=200))
     dokumenter = fields.List(
@@ -107,41 +107,3 @@ class EttersendingSchema(WireSchema):
     tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kommentar = fields.String(load_default=None)
     vedleggsliste = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
-
-
-class SuppleringSchema(WireSchema):
-    """POST /api/v1/supplering: mangelbesvarelse and/or ettersending (Supplering av søknad)."""
-
-    innsendingReferanse = fields.String(required=True, validate=validate.Length(min=1))
-    kommunensSaksnummer = fields.Nested(SaksnummerSchema, load_default=None)
-    mangelbesvarelse = fields.List(fields.Nested(MangelbesvarelseSchema), load_default=list)
-    ettersending = fields.List(fields.Nested(EttersendingSchema), load_default=list)
-
-    @validates_schema
-    def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data["mangelbesvarelse"] and not data["ettersending"]:
-            raise ValidationError(
-                "Suppleringen må ha mangelbesvarelse eller ettersending.", "mangelbesvarelse"
-            )
-        if data["mangelbesvarelse"] and data["kommunensSaksnummer"] is None:
-            raise ValidationError(
-                "Du må fylle ut kommunensSaksnummer når du besvarer mangler.",
-                "kommunensSaksnummer",
-            )
-
-
-def supplering_event(data: dict[str, Any], referanse: str) -> MottaSupplering:
-    """Turn a loaded supplering body into the kommune event that receives it."""
-    return MottaSupplering(
-        innsendingReferanse=data["innsendingReferanse"],
-        referanse=referanse,
-        kommunensSaksnummer=data["kommunensSaksnummer"],
-        mangelIDer=[m["mangelID"] for m in data["mangelbesvarelse"]],
-        besvaresSenere=[
-            m["mangelID"] for m in data["mangelbesvarelse"] if m["erUtfallBesvaresSenere"]
-        ],
-        ettersending=[
-            {"tema": e["tema"], "tittel": e["tittel"], "kommentar": e["kommentar"] or ""}
-            for e in data["ettersending"]
-        ],
-    )

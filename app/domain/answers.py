@@ -1,0 +1,138 @@
+"""The søker's answers to the kommune's outcomes (``utfallSvar``), and how a form finds its case.
+
+Supplering av søknad v2 and the follow-up søknader (IG, MB, FA) answer each mangel, vilkår or
+oppfølgingspunkt by its ``utfallId``, with ``erUtfallBesvart`` / ``erUtfallBesvaresSenere``.
+Only an id the kommune never issued on the case is refused; content that differs from the
+kommune's record (an echoed title, sjekkpunkt, tema or utfallType) is taken with an advarsel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.domain import codelists, codes
+from app.domain.case import Innsending, Mangel, Sak, Saksnummer, Utfallspunkt
+from app.errors import Problem
+
+
+@dataclass
+class UtfallSvar:
+    """One answer to an outcome, as the søker sent it (the echoed fields may be absent)."""
+
+    utfallId: str
+    felt: str = ""  # where the id stands in the body, for the problem that names it
+    erUtfallBesvart: bool | None = None
+    erUtfallBesvaresSenere: bool | None = None
+    utfallType: str | None = None
+    tema: str | None = None
+    tittel: str | None = None
+    sjekkpunktId: str | None = None
+    sjekkpunktEier: str | None = None
+    kommentar: str | None = None
+    vedleggstyper: list[str] = field(default_factory=list)
+
+    @property
+    def later(self) -> bool:
+        """Declared answered later, and not answered now.
+
+        Sandbox assumption: an utfallSvar with neither flag set answers the outcome (DiBK's
+        test data has one such, with a comment and attachments); both flags set answer it too.
+        """
+        return bool(self.erUtfallBesvaresSenere) and not self.erUtfallBesvart
+
+
+def known_numbers(innsending: Innsending) -> list[Saksnummer]:
+    """Every saksnummer the innsending has had: the current one first, then its history."""
+    numbers = [innsending.saksnummer] if innsending.saksnummer is not None else []
+    for endring in innsending.saksnummerHistorikk:
+        numbers += endring.opprinneligSaksnummer + endring.tilSaksnummer
+    return numbers
+
+
+def had_number(innsending: Innsending, saksnummer: Saksnummer) -> bool:
+    """True when ``saksnummer`` is one the innsending has had, now or before."""
+    return any(n.same_case(saksnummer) for n in known_numbers(innsending))
+
+
+def find_case(sak: Sak, saksnummer: Saksnummer, utfall_ids: list[str]) -> Innsending | None:
+    """The innsending a form names by ``kommunensSaksnummer`` (any number the case has had).
+
+    Of several on that case, the one that issued the first answered outcome; else the first.
+    """
+    found = [i for i in sak.innsendinger if had_number(i, saksnummer)]
+    for utfall_id in utfall_ids:
+        for innsending in found:
+            if any(p.utfallId == utfall_id for p in innsending.utfallspunkter()):
+                return innsending
+    return found[0] if found else None
+
+
+def unknown_ids(
+    issued: dict[str, Utfallspunkt], svar: list[UtfallSvar], case: str
+) -> list[Problem]:
+    """One problem per answer whose utfallId the kommune never issued on the case."""
+    return [
+        # The older mangelbesvarelse body keeps its own rule and wording.
+        Problem(
+            "supplering.mangelID.ukjent",
+            s.felt,
+            f"Mangel-ID '{s.utfallId}' finnes ikke i saken til {case}.",
+        )
+        if s.felt.startswith("mangelbesvarelse")
+        else Problem(
+            "supplering.utfallId.ukjent",
+            s.felt,
+            f"utfallId '{s.utfallId}' finnes ikke i saken til {case}: kommunen har ikke sendt "
+            "et slikt utfall.",
+        )
+        for s in svar
+        if s.utfallId not in issued
+    ]
+
+
+def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
+    """Advarsler for every echoed field that differs from the kommune's record of the outcome."""
+    out: list[str] = []
+    wanted_type = codes.utfall_type(punkt.utfall)
+    echoed = (
+        ("utfallType", svar.utfallType, wanted_type),
+        ("tema", svar.tema, punkt.tema),
+        ("tittel", _plain(svar.tittel), _plain(punkt.tittel)),
+        ("sjekkpunktId", svar.sjekkpunktId, punkt.sjekkpunktId),
+        ("sjekkpunktEier", svar.sjekkpunktEier, punkt.sjekkpunktEier),
+    )
+    for name, got, wanted in echoed:
+        if got is not None and got != "" and got != wanted:
+            out.append(f"utfallId '{svar.utfallId}': {name} '{got}' er ikke kommunens '{wanted}'.")
+    for vedleggstype in svar.vedleggstyper:
+        if vedleggstype not in codelists.VEDLEGGSTYPE.koder:
+            out.append(
+                f"utfallId '{svar.utfallId}': vedleggstype '{vedleggstype}' er ikke i "
+                "sandkassens kodeliste."
+            )
+    if svar.erUtfallBesvart and svar.erUtfallBesvaresSenere:
+        out.append(
+            f"utfallId '{svar.utfallId}': både erUtfallBesvart og erUtfallBesvaresSenere er "
+            "satt; sandkassen leser det som besvart."
+        )
+    return out
+
+
+def take(punkt: Utfallspunkt, svar: UtfallSvar, now: datetime, advarsler: list[str]) -> None:
+    """Record one answer on its outcome: answered now, or declared answered later."""
+    advarsler += differences(punkt, svar)
+    label = "Mangel-ID" if isinstance(punkt, Mangel) else "Utfall-ID"
+    if punkt.besvart is not None:
+        advarsler.append(f"{label} '{svar.utfallId}' var allerede besvart.")
+        return
+    if svar.later:
+        punkt.besvaresSenere = punkt.besvaresSenere or now
+        return
+    punkt.besvart = now
+    if isinstance(punkt, Mangel) and now > punkt.svarfrist:
+        advarsler.append(f"{label} '{svar.utfallId}' er besvart etter svarfristen.")
+
+
+def _plain(text: str | None) -> str | None:
+    return " ".join(text.split()) if text is not None else None

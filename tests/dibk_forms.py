@@ -1,0 +1,31 @@
+"""The DiBK-shaped fixtures in tests/fixtures/dibk/, filled in with a run's ids and saksnummer.
+
+The fixtures are the sandbox's own, written from ../shared/domain/dibk-forms-and-utfall.md.
+They carry placeholders: ``UTFALL-<n>`` for the n-th outcome's utfallId, ``1111`` for the
+saksaar and ``2222`` for the sakssekvensnummer (numbers, so the JSON stays valid with
+integers), ``9999`` is DiBK's test kommunenummer and stays.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures" / "dibk"
+
+
+def filled(name: str, utfall_ids: list[str], saksnummer: dict[str, str] | None = None) -> str:
+    """The fixture's text with the run's utfallIds and saksnummer in place of the placeholders."""
+    text = (FIXTURES / name).read_text("utf-8")
+    text = re.sub(r"UTFALL-(\d+)", lambda m: utfall_ids[int(m[1]) - 1], text)
+    if saksnummer is not None:
+        text = text.replace("1111", saksnummer["saksaar"])
+        text = text.replace("2222", saksnummer["sakssekvensnummer"])
+    return text
+
+
+def filled_json(name: str, utfall_ids: list[str], saksnummer: dict[str, str]) -> Any:
+    """A JSON fixture, filled in and parsed."""
+    return json.loads(filled(name, utfall_ids, saksnummer))
