@@ -43,6 +43,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
                 now = aware(clock_of(run).now())
             session.rollback()
     g.journal_virtual_time = now
+    g.journal_fold = snapshot.fold_epoch(get_session, now)
     faults = FaultPlan()
     if run.scenario and run.scenario.get("faults"):
         faults = plan(get_session(), run, api, now, head.journal_count)

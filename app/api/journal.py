@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 import time
 from typing import Any
 
@@ -174,6 +176,10 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         virtual_time = clock_of(run).now()
     method, path, status = req.method, req.path, response.status_code
     replay_of = ctx.get("journal_replay_of")
+    fault = ctx.get("journal_fault")
+    fold_key = None
+    if method == "GET" and status == 200 and fault is None and not response_truncated:
+        fold_key = _fold_key(ctx.get("journal_fold"), path, environ, response_body)
     return {
         "run_id": run_id,
         "real_time": utcnow(),
@@ -191,10 +197,26 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         "response_body_truncated": response_truncated,
         # A write sent again counts as no action of its own (app.api.resend).
         "action": None if replay_of is not None else action_of(method, path, status, outcome),
-        "fault": ctx.get("journal_fault"),
+        "fault": fault,
         "replay_of": replay_of,
+        "fold_key": fold_key,
         "duration_ms": round((time.perf_counter() - environ.get(STARTED, 0.0)) * 1000, 3),
     }
+
+
+_SENT_AT = re.compile(r'"ekspedertDato":\s*"[^"]*"')
+
+
+def _fold_key(
+    epoch: str | None, path: str, environ: dict[str, Any], body: str | None
+) -> str | None:
+    """What a poll shares with its identical repeats (``app.store.journal_folding``)."""
+    if epoch is None or body is None or path.lower() not in vocabulary.POLL_PATHS:
+        return None
+    # When the answer was sent is no part of what it says: a status stamps every answer.
+    said = _SENT_AT.sub("", body)
+    seen = f"{epoch}\n{path}\n{environ.get('QUERY_STRING', '')}\n{said}"
+    return hashlib.sha256(seen.encode()).hexdigest()
 
 
 def recorded_with_change() -> None:

@@ -20,9 +20,10 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
+from app.engine.folding import fold_epoch, plan_of
 from app.engine.reads import kvittering_for, load_sak, oppdateringer_for
 from app.engine.timeline import quiet_until
-from app.store import driver
+from app.store import driver, journal_reads
 from app.store.models import Run
 
 CACHE_SIZE = 2048
@@ -72,6 +73,7 @@ class Snapshot:
     _kvittering: dict[str | None, bytes] = field(default_factory=dict)
     _oppdateringer: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
     _oppdatering_body: dict[tuple[str | None, int], bytes] = field(default_factory=dict)
+    _fold_plan: Any = _UNSET
 
     @property
     def version(self) -> int:
@@ -90,6 +92,18 @@ class Snapshot:
             self._quiet_until = quiet_until(session(), self.run)
         found: datetime | None = self._quiet_until
         return found
+
+    def fold_epoch(self, session: OpenSession, now: datetime) -> str | None:
+        """Which of the run's polls may share a journal row (``app.engine.folding``)."""
+        if self._fold_plan is _UNSET:
+            self._fold_plan = plan_of(self.run)
+        run_id = self.run.id
+        return fold_epoch(
+            self._fold_plan,
+            self.run,
+            now,
+            lambda t: journal_reads.polls_since(session(), run_id, t),
+        )
 
     def kvittering(self, session: OpenSession, ref: str | None, encode: Encode) -> bytes:
         """The kvittering for ``ref``, encoded once per version (it never changes once sent)."""

@@ -47,6 +47,16 @@ class Exchange:
     started: datetime
     body: Any = None
     replay_of: int | None = None  # a write sent again, answered as before (app.api.resend)
+    # Identical polls folded into this one (app.store.journal_folding): how many, when the
+    # last was answered, and the shortest pause between two of them, in seconds.
+    repeats: int = 1
+    last_real_time: datetime | None = None
+    min_gap: float | None = None
+
+    @property
+    def ended(self) -> datetime:
+        """When the last of this exchange's repeats was answered."""
+        return self.last_real_time or self.real_time
 
     @property
     def label(self) -> str:
@@ -138,6 +148,9 @@ def _exchange(row: JournalEntry) -> Exchange:
         started=aware(row.real_time) - timedelta(milliseconds=row.duration_ms),
         body=_canonical(row, raw),
         replay_of=row.replay_of,
+        repeats=row.repeats or 1,
+        last_real_time=aware(row.last_real_time) if row.last_real_time else None,
+        min_gap=row.min_gap_ms / 1000 if row.min_gap_ms is not None else None,
     )
 
 

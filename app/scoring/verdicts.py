@@ -253,18 +253,25 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
     # A write sent again applied nothing: it is not a second request of the client's own.
     window = [e for e in facts.exchanges if e.virtual_time >= opened and e.replay_of is None]
     polls_used = False
+    # How many exchanges each row stands for here: a folded row counts its repeats, and
+    # the last poll within ``within_polls`` may end the window inside its repeats.
+    weight: dict[int, int] = {e.id: e.repeats for e in window}
     if "within_polls" in expectation:
-        polls = [e for e in window if e.is_poll]
-        limit = int(expectation["within_polls"])
-        if len(polls) >= limit:
-            polls_used = True
-            last = polls[limit - 1].id
-            window = [e for e in window if e.id <= last]
+        limit, seen = int(expectation["within_polls"]), 0
+        for e in window:
+            if not e.is_poll:
+                continue
+            if seen + e.repeats >= limit:
+                polls_used, weight[e.id] = True, limit - seen
+                window = [w for w in window if w.id <= e.id]
+                break
+            seen += e.repeats
     if closes is not None:
         window = [e for e in window if e.virtual_time <= closes]
     # Open: more exchanges may still count, so only an excess is already final.
     still_open = not polls_used and (closes is None or facts.now <= closes)
     matching = [e for e in window if mismatch(facts, e, request) is None]
+    total = sum(weight[e.id] for e in matching)
     count = expectation.get("count") or {}
     never = bool(expectation.get("never"))
     low = 0 if never else int(count.get("exactly", count.get("min", 1)))
@@ -273,17 +280,22 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
     if closes is not None:
         where += f" until {iso(closes)}"
     described = _describe(request)
-    if high is not None and len(matching) > int(high):
-        offender = matching[int(high)]
+    if high is not None and total > int(high):
+        offender, running = matching[-1], 0
+        for e in matching:
+            running += weight[e.id]
+            if running > int(high):
+                offender = e
+                break
         return Outcome(
             False,
-            f"{len(matching)} × {described} {where}; at most {high} allowed",
+            f"{total} × {described} {where}; at most {high} allowed",
             f"unexpected {offender.label} at {iso(offender.virtual_time)}",
             [e.id for e in matching],
         )
-    found = f"{len(matching)} × {described} {where}"
+    found = f"{total} × {described} {where}"
     ids = [e.id for e in matching]
-    if len(matching) < low:
+    if total < low:
         if still_open and (live(facts) or closes is not None):
             return _undecided(facts, f"{found}; expected at least {low}", closes, ids)
         near = _nearest_miss(facts, window, request)

@@ -60,6 +60,12 @@ ADDED_COLUMNS = (
     ("journal", "request_body_canonical", "TEXT"),
     ("journal", "replay_of", "INTEGER"),
     ("runs", "last_exchange_at", "TIMESTAMP WITH TIME ZONE"),
+    ("journal", "repeats", "INTEGER NOT NULL DEFAULT 1"),
+    ("journal", "last_real_time", "TIMESTAMP WITH TIME ZONE"),
+    ("journal", "last_virtual_time", "TIMESTAMP WITH TIME ZONE"),
+    ("journal", "min_gap_ms", "FLOAT"),
+    ("journal", "fold_key", "VARCHAR(64)"),
+    ("journal", "gathers", "BOOLEAN NOT NULL DEFAULT FALSE"),
 )
 
 

@@ -85,6 +85,17 @@ def first_answer(
     return found
 
 
+def polls_since(session: Session, run_id: str, when: datetime) -> int:
+    """How many polls of the run were answered at or after virtual time ``when``."""
+    query = select(func.coalesce(func.sum(JournalEntry.repeats), 0)).where(
+        JournalEntry.run_id == run_id,
+        JournalEntry.method == "GET",
+        JournalEntry.path.in_(POLL_PATHS),
+        JournalEntry.virtual_time >= when,
+    )
+    return int(session.scalar(query) or 0)
+
+
 def fault_strikes(session: Session, run_id: str, fault_id: str) -> int:
     """How many of the run's answers the fault ``fault_id`` has shaped."""
     count = session.scalar(
@@ -118,4 +129,9 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
         },
         "durationMs": entry.duration_ms,
         "replayOf": entry.replay_of,
+        # Identical polls folded into this entry (app.store.journal_folding).
+        "repeats": entry.repeats or 1,
+        "lastRealTime": iso(entry.last_real_time) if entry.last_real_time else None,
+        "lastVirtualTime": iso(entry.last_virtual_time) if entry.last_virtual_time else None,
+        "minGapMs": entry.min_gap_ms,
     }

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, delete, event, insert, select, update
 
-from app.store import driver
+from app.store import driver, journal_folding
 from app.store.models import JournalEntry, Run
 
 TRIM_STEP = 500
@@ -66,8 +66,11 @@ _CUTOFF = (
     .offset(bindparam("keep"))
     .limit(1)
 )
+# A client's writes (innsending, supplering) decide verdicts and are few: never trimmed.
 _TRIM = delete(JournalEntry).where(
-    JournalEntry.run_id == bindparam("run_id"), JournalEntry.id <= bindparam("cutoff")
+    JournalEntry.run_id == bindparam("run_id"),
+    JournalEntry.id <= bindparam("cutoff"),
+    JournalEntry.method != "POST",
 )
 
 
@@ -205,8 +208,9 @@ def store(cursor: Any, engine: Engine, cap: int, batch: list[dict[str, Any]]) ->
         if run_id in counts
         and crosses_trim_point(cap, step, counts[run_id] - per_run[run_id], counts[run_id])
     ]
-    if kept:
-        driver.compiled(_INSERT, engine).run_many(cursor, kept)
+    rows = journal_folding.fold(cursor, engine, kept)
+    if rows:
+        driver.compiled(_INSERT, engine).run_many(cursor, rows)
     for run_id in to_trim:
         row = driver.compiled(_CUTOFF, engine).one(
             cursor, {"run_id": run_id, "keep": cap - step + 1}

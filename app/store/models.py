@@ -145,3 +145,16 @@ class JournalEntry(Base):
     fault: Mapped[str | None] = mapped_column(String(100), default=None)
     # A client write sent again: the entry whose answer this one repeated (nothing applied).
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Repeated polls folded into one row (app.store.journal_folding): how many exchanges
+    # the row stands for, when the last of them was answered, and the shortest pause
+    # between two of them (end of one to start of the next).
+    repeats: Mapped[int] = mapped_column(Integer, default=1)
+    last_real_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_virtual_time: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    min_gap_ms: Mapped[float | None] = mapped_column(default=None)
+    # What an identical repeat shares with this row (None: this row never folds), and
+    # whether later repeats fold into it (the second of a kind does; the first stays alone).
+    fold_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    gathers: Mapped[bool] = mapped_column(default=False)
