@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi_docs import BODY_ERRORS, doc, json_content, problem, query
+from app.openapi_docs import BODY_ERRORS, FINISHED, doc, json_content, problem, query
 
 DIBK = ("DiBK saksbehandlingsdata",)
 STAND_INS = ("Sandbox stand-ins",)
@@ -126,6 +126,7 @@ INNSENDING = doc(
     responses={
         "201": "Registered; innsendingReferanse and kvitteringUrl",
         "400": "Malformed JSON, field errors, or a kommunenummer other than the run's",
+        "409": FINISHED,
         **UPLOAD_ERRORS,
     },
 )
@@ -143,7 +144,7 @@ SUPPLERING = doc(
         "201": "Received; advarsler lists soft problems",
         "400": "Malformed JSON, field errors or an unknown mangelID",
         "404": "Unknown innsendingReferanse",
-        "409": "The innsending is not journalført yet",
+        "409": f"The innsending is not journalført yet. {FINISHED}",
         **UPLOAD_ERRORS,
     },
 )
