@@ -277,3 +277,48 @@ def test_the_openapi_document_shows_the_bounds(app: Flask, client: FlaskClient) 
     assert advance["x-duration-max"] == limits.DURATION_MAX_TEXT and advance["maxLength"] == 40
     assert schemas["RunCreate"]["properties"]["seed"]["maximum"] == limits.SEED_MAX
     assert "enum" in schemas["Event"]["properties"]["type"]
+
+
+# ---- item 7: what a finished run answers is in the document --------------------------------
+
+
+def test_a_finished_run_refuses_changes_with_a_documented_409(
+    client: FlaskClient, run: dict[str, Any]
+) -> None:
+    spec = client.get("/openapi.json").json
+    assert spec is not None
+    assert client.post(f"/sandbox/runs/{run['id']}/finish").status_code == 200
+    attempts = [
+        ("/sandbox/runs/{runId}/next", "post", None),
+        ("/sandbox/runs/{runId}/finish", "post", None),
+        ("/sandbox/runs/{runId}/clock", "post", {"advance": "P1D"}),
+        ("/sandbox/runs/{runId}/events", "post", {"type": "komplett"}),
+    ]
+    for path, method, body in attempts:
+        response = client.open(path.replace("{runId}", run["id"]), method=method, json=body)
+        _problem(response, 409, "run.avsluttet", "runId")
+        assert "409" in spec["paths"][path][method]["responses"], path
+    innsending = client.post("/api/v1/innsending", json=INNSENDING, headers=run["auth"])
+    _problem(innsending, 409, "run.avsluttet", "runId")
+    assert "409" in spec["paths"]["/api/v1/innsending"]["post"]["responses"]
+
+
+def test_the_wire_contract_states_the_bounds_in_force() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "wire-contract.md").read_text("utf-8")
+    section = text[text.index("## Bounds") : text.index("## What the sandbox emits")]
+    for figure in (
+        f"{limits.JSON_DEPTH} levels, counted before",
+        f"| {limits.DOCUMENTS} files |",
+        f"| {limits.METADATA} pairs |",
+        f"| {limits.ITEMS} items |",
+        f"| {limits.CODES} codes |",
+        f"| {limits.LINES} lines |",
+        f"| {limits.IDENTIFIER} characters |",
+        f"| {limits.NAME}; {limits.FILE_NAME} characters |",
+        f"| {limits.TEXT:,} characters |",
+        f"`PT0S` to `{limits.DURATION_MAX_TEXT}`; at most {limits.VIRKEDAGER_MAX:,} virkedager",
+        f"{limits.EARLIEST:%Y-%m-%d} to {limits.HORIZON:%Y-%m-%d} (the horizon)",
+        f"at most {limits.SCENARIO_BYTES // 1024} KiB, {limits.SCENARIO_DEPTH} levels",
+        f"{limits.SCENARIO_NODES:,} nodes",
+    ):
+        assert figure in section, figure
