@@ -7,7 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, request
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from app import limits
 from app.domain.durations import parse_duration
 from app.engine.settings import EngineConfig
 from app.errors import ConfigError
@@ -36,13 +39,17 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "SANDBOX_"
 # Settings that are true or false; unset (None) is allowed where the default is "decide".
 FLAGS = ("SCENARIO_RELOAD",)
-# Settings that are whole numbers, with their least value (the seed: any, or unset).
+# Settings that are whole numbers, with their least and greatest value.
 COUNTS = {
-    "MAX_BODY_BYTES": 0,
-    "JOURNAL_MAX_ENTRIES": 1,  # scoring reads the journal: a run keeps at least one entry
-    "JOURNAL_BODY_CAP": 0,
-    "DOCUMENT_RETENTION_DAYS": 0,
+    "MAX_BODY_BYTES": (0, None),
+    # Scoring reads the journal: a run keeps at least one entry.
+    "JOURNAL_MAX_ENTRIES": (1, None),
+    "JOURNAL_BODY_CAP": (0, None),
+    # Added to virtual dates: a century keeps any date near the horizon a date.
+    "DOCUMENT_RETENTION_DAYS": (0, 36_500),
 }
+# The databases the sandbox speaks to (SQLAlchemy backend names).
+BACKENDS = ("sqlite", "postgresql")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -59,16 +66,18 @@ def _flag(name: str, value: Any) -> bool | None:
     raise ConfigError(f"{ENV_PREFIX}{name} must be true or false, not {value!r}")
 
 
-def _whole(name: str, value: Any, least: int | None = 0) -> int | None:
-    """``value`` as a whole number (``least`` or more); anything else stops the start."""
+def _whole(name: str, value: Any, least: int | None = 0, most: int | None = None) -> int | None:
+    """``value`` as a whole number from ``least`` to ``most``; anything else stops the start."""
     if value is None and least is None:
         return None
     text = str(value).strip()
-    if isinstance(value, bool) or not text.lstrip("-").isdigit():
+    if isinstance(value, bool) or not text.lstrip("-").isdigit() or len(text) > 30:
         raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, not {value!r}")
     number = int(text)
     if least is not None and number < least:
         raise ConfigError(f"{ENV_PREFIX}{name} must be {least} or more, not {number}")
+    if most is not None and number > most:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be {most} or less, not {number}")
     return number
 
 
@@ -91,6 +100,25 @@ def _retention(value: Any) -> timedelta | None:
     return retention
 
 
+def _database_url(value: Any) -> str:
+    """``value`` as a SQLAlchemy URL of SQLite or PostgreSQL (plain postgresql:// gets psycopg)."""
+    text = str(value).strip()
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        url = None
+    if url is None or url.get_backend_name() not in BACKENDS:
+        shown = url.render_as_string(hide_password=True) if url else text[:200]
+        raise ConfigError(
+            f"{ENV_PREFIX}DATABASE_URL must be sqlite:///PATH or postgresql://USER@HOST/DB, "
+            f"not {shown!r}"
+        )
+    if text.startswith("postgresql://"):
+        # Plain postgresql:// URLs get the psycopg 3 driver, the one the project installs.
+        return "postgresql+psycopg://" + text[len("postgresql://") :]
+    return text
+
+
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config`` from the defaults, the environment and ``test_config``, in order."""
     app.config.from_mapping(DEFAULTS)
@@ -100,15 +128,15 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config["DATABASE_URL"]:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'sandbox.db')}"
-    url = str(app.config["DATABASE_URL"])
-    if url.startswith("postgresql://"):
-        # Plain postgresql:// URLs get the psycopg 3 driver, the one the project installs.
-        app.config["DATABASE_URL"] = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app.config["DATABASE_URL"] = _database_url(app.config["DATABASE_URL"])
     for name in FLAGS:
         app.config[name] = _flag(name, app.config[name])
-    for name, least in COUNTS.items():
-        app.config[name] = _whole(name, app.config[name], least)
-    app.config["SEED"] = _whole("SEED", app.config["SEED"], least=None)
+    for name, (least, most) in COUNTS.items():
+        app.config[name] = _whole(name, app.config[name], least, most)
+    seed = _whole("SEED", app.config["SEED"], least=None)
+    if seed is not None and not -limits.SEED_MAX - 1 <= seed <= limits.SEED_MAX:
+        raise ConfigError(f"{ENV_PREFIX}SEED must fit in 64 bits, not {seed}")
+    app.config["SEED"] = seed
     app.config["RUN_RETENTION"] = _retention(app.config["RUN_RETENTION"])
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     if not app.config["SCENARIO_DIR"]:

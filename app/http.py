@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import Response, current_app, g, request
 from marshmallow import Schema, ValidationError
 
+from app import limits
 from app.errors import (
     MalformedRequest,
     PayloadTooLarge,
@@ -28,15 +30,78 @@ def json_body(payload: Any) -> bytes:
     return response.get_data()
 
 
+_STRING = re.compile(r'"[^"]*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+_READ_CHUNK = 64 * 1024
+
+
+def _too_large(limit: int, size: int | None) -> PayloadTooLarge:
+    told = f"{size} byte" if size is not None else f"mer enn {limit} byte"
+    return PayloadTooLarge(
+        f"Forespørselen er {told}; grensen er {limit} byte.",
+        [Problem("body.for_stor", "$", f"Kroppen kan være høyst {limit} byte.")],
+    )
+
+
+def read_body() -> bytes:
+    """The raw body, at most ``max_content_length`` bytes, with or without Content-Length.
+
+    A chunked body has no length to check up front: it is read up to one byte past the
+    limit, so an oversized one is a 413, never a body cut short at the limit.
+    """
+    limit = request.max_content_length
+    length = request.content_length
+    if limit is not None and (length or 0) > limit:
+        raise _too_large(limit, length)
+    environ = request.environ
+    cached: bytes | None = getattr(request, "_cached_data", None)
+    if cached is not None or limit is None or length is not None:
+        return request.get_data(cache=True)
+    if "wsgi.input_terminated" not in environ:
+        return b""  # a stream the server does not end cannot be read safely
+    stream = environ["wsgi.input"]
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    raw = b"".join(parts)
+    # What the journal reads back: the body as far as it was read.
+    request._cached_data = raw[:limit]
+    if size > limit:
+        raise _too_large(limit, None)
+    return raw
+
+
+def too_deep(text: str, depth: int = limits.JSON_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests more than ``depth`` arrays and objects.
+
+    Counted without parsing, so a body nested thousands deep never reaches the parser's
+    recursion: strings are taken out, then the innermost ``[]``/``{}`` pairs, one level a
+    pass. A malformed text answers False and is left for the parser to place.
+    """
+    if text.count("[") + text.count("{") <= depth:
+        return False
+    opened = re.compile(r"[\[{]{" + str(depth + 1) + "}")
+    brackets = text.replace("\\\\", "").replace('\\"', "")
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", brackets))
+    for _ in range(depth + 1):
+        if opened.search(brackets):
+            return True
+        inner = _INNERMOST.sub("", brackets)
+        if inner == brackets:
+            return False
+        brackets = inner
+    return False
+
+
 def read_json(*, allow_empty: bool = False) -> Any:
     """Parse the request body as JSON, with a precise 400/413/415 when it cannot be."""
-    limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
-        raise PayloadTooLarge(
-            f"Forespørselen er {request.content_length} byte; grensen er {limit} byte.",
-            [Problem("body.for_stor", "$", f"Kroppen kan være høyst {limit} byte.")],
-        )
-    raw = request.get_data(cache=True)
+    raw = read_body()
     if not raw:
         if allow_empty:
             return {}
@@ -52,6 +117,9 @@ def read_json(*, allow_empty: bool = False) -> Any:
     except UnicodeDecodeError as exc:
         message = f"Kroppen er ikke gyldig UTF-8 (byte {exc.start})."
         raise MalformedRequest(message, [Problem("body.utf8", "$", message)]) from exc
+    if too_deep(text):
+        message = f"JSON-kroppen er nøstet dypere enn {limits.JSON_DEPTH} nivåer."
+        raise MalformedRequest(message, [Problem("body.dybde", "$", message)])
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi_docs import BODY_ERRORS, doc, json_content, problem, query
+from app.openapi_docs import BODY_ERRORS, FINISHED, doc, json_content, problem, query
 
 DIBK = ("DiBK saksbehandlingsdata",)
 STAND_INS = ("Sandbox stand-ins",)
@@ -142,6 +142,7 @@ INNSENDING = doc(
     responses={
         "201": _created("Registered; innsendingReferanse and kvitteringUrl"),
         "400": "Malformed JSON, field errors, or a kommunenummer other than the run's",
+        "409": FINISHED,
         **UPLOAD_ERRORS,
     },
 )
@@ -231,7 +232,7 @@ SUPPLERING = doc(
             "never had, or an XML form other than Supplering av søknad v2 (the accepted list)"
         ),
         "404": "Unknown innsendingReferanse",
-        "409": "The innsending is not journalført yet",
+        "409": f"The innsending is not journalført yet. {FINISHED}",
         **UPLOAD_ERRORS,
         "415": "Neither application/json nor application/xml (the accepted forms are listed)",
     },

@@ -19,6 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Responses = Mapping[str, "str | dict[str, Any]"]
 
 UNKNOWN_RUN = "Unknown run"
+FINISHED = "The run is finished (it can be read, not changed), or many changed it at once"
 BODY_ERRORS: dict[str, str | dict[str, Any]] = {
     "413": "Body over SANDBOX_MAX_BODY_BYTES",
     "415": "Not application/json",

@@ -136,7 +136,7 @@ def test_the_command_line_answers_a_bad_setting_in_one_line(
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert (
         done.stderr.strip() == "Error: SANDBOX_JOURNAL_BODY_CAP must be a whole number, not 'lots'"
     )

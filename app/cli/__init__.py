@@ -1,7 +1,8 @@
 """The ``byggesak-sandbox`` console script: the sandbox's own commands, nothing of Flask's.
 
 Exit codes throughout: 0 success, 1 a failure the command reports (conformance failures,
-a setting or address the server cannot start with), 2 a usage error.
+an address the server cannot listen on), 2 a usage error, a ``SANDBOX_*`` setting the
+sandbox cannot start with or a database it cannot open.
 """
 
 from __future__ import annotations

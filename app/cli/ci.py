@@ -24,7 +24,7 @@ import click
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.cli.ci_output import output_path, terminal_lines, write
-from app.cli.usage import OneLineUsage
+from app.cli.usage import OneLineUsage, SettingError
 from app.client_process import (
     ClientCommand,
     ClientCommandError,
@@ -77,7 +77,7 @@ def embedded_sandbox(scenario_dir: str | None) -> Iterator[tuple[str, ExchangeTa
         try:
             app = create_app(config)
         except ConfigError as error:
-            raise click.ClickException(str(error)) from None
+            raise SettingError(str(error)) from None
         tap = ExchangeTap(app.wsgi_app)
         app.wsgi_app = tap  # type: ignore[method-assign]
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.usage import SettingError
 from app.scenarios.loader import load_file
 from app.scenarios.schema import schema_json
 
@@ -58,10 +59,14 @@ def lint_command(paths: tuple[Path, ...]) -> None:
     help="Write here (default: print to standard output).",
 )
 def schema_command(output: Path | None) -> None:
-    """Print or write the scenario JSON Schema (draft-07) for editors."""
+    """Print or write the scenario JSON Schema (draft-07) for editors; exit 2 if it cannot."""
     text = schema_json()
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, "utf-8")
+        try:
+            output.write_text(text, "utf-8")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise SettingError(f"cannot write {output}: {reason}") from None
         click.echo(f"wrote {output}", err=True)

@@ -13,7 +13,7 @@ import socket
 import click
 from flask import Flask
 
-from app.cli.usage import OneLineUsage
+from app.cli.usage import OneLineUsage, SettingError
 from app.errors import ConfigError
 
 WORKERS = 2
@@ -101,13 +101,13 @@ def exposure_warning(host: str, admin_token: str | None) -> str | None:
 
 
 def _app_or_clear_error() -> Flask:
-    """The app; a setting it cannot start with is a one-line error, not a traceback."""
+    """The app; a setting or database it cannot start with is one line and exit 2."""
     from app import create_app
 
     try:
         return create_app()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+        raise SettingError(str(error)) from None
 
 
 @click.command("serve", cls=OneLineUsage)

@@ -1,4 +1,4 @@
-"""How the command line reports a usage error: one line, exit 2."""
+"""How the command line reports a usage error or a setting it cannot use: one line, exit 2."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ class OneLineUsage(click.Command):
         except click.UsageError as error:
             error.ctx = None
             raise
+
+
+class SettingError(click.ClickException):
+    """A ``SANDBOX_*`` setting, a database or a path the command cannot use: one line, exit 2."""
+
+    exit_code = 2

@@ -12,11 +12,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from app import limits
 from app.config import engine_config
 from app.domain.durations import parse_duration
 from app.domain.events import MottaSupplering
 from app.engine.changes import apply_event, new_supplering_ref
-from app.engine.clock import advance_clock
+from app.engine.clock import advance_clock, clock_of
 from app.engine.runs import finish_run, start_run
 from app.engine.timeline import catch_up, fire_step, next_event
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -24,6 +25,7 @@ from app.http import validation_failed
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
 from app.store.models import Run
+from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, load_event
 
 NO_CLOCK: dict[str, Any] = {"mode": "realtime", "start": None, "factor": None, "step": None}
@@ -88,15 +90,19 @@ def create(data: dict[str, Any]) -> tuple[Run, str]:
 
 
 def move_clock(run_id: str, body: Any) -> tuple[datetime, list[str]]:
-    """Move the clock by ``body["advance"]`` (ISO-8601) and fire what came due."""
-    run_or_404(run_id)
+    """Move the clock by ``body["advance"]`` (ISO-8601) and fire what came due.
+
+    A move that would carry the clock past the horizon is refused: the clock stays.
+    """
+    run = run_or_404(run_id)
     data = load(ClockMoveSchema(), body, "klokke")
-    try:
-        delta = parse_duration(data["advance"])
-    except ValueError as exc:
-        raise ValidationFailed(
-            str(exc), [Problem("klokke.advance.format", "advance", str(exc))]
-        ) from exc
+    delta = parse_duration(data["advance"])  # the schema has checked it
+    if delta > limits.HORIZON - clock_of(run).now():
+        message = (
+            f"Klokken kan ikke flyttes forbi sandkassens horisont {limits.HORIZON_TEXT}; "
+            f"den står på {iso(clock_of(run).now())}."
+        )
+        raise Conflict(message, [Problem("klokke.horisont", "advance", message)])
     session = get_session()
     now = advance_clock(session, run_id, delta)
     return now, catch_up(session, run_id, engine_config())

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import delete
 
+from app import limits
 from app.config import engine_config
 from app.control import actions, listing
 from app.control.actions import caught_up, run_or_404
@@ -16,7 +17,7 @@ from app.engine.reads import load_sak
 from app.engine.settings import EngineConfig
 from app.engine.timeline import timeline_view
 from app.http import load_body, read_json_object
-from app.openapi_docs import BODY_ERRORS, UNKNOWN_RUN, doc
+from app.openapi_docs import BODY_ERRORS, FINISHED, UNKNOWN_RUN, doc
 from app.store.db import get_session
 from app.store.models import Run
 from app.wire.dates import iso
@@ -128,7 +129,7 @@ def delete_run(run_id: str) -> tuple[str, int]:
         "201": "What the client will see",
         "400": "Malformed JSON, field errors or an innsendingReferanse the case does not have",
         "404": UNKNOWN_RUN,
-        "409": "The case does not allow this event now",
+        "409": f"The case does not allow this event now. {FINISHED}",
         **BODY_ERRORS,
     },
 )
@@ -144,9 +145,10 @@ def post_event(run_id: str) -> tuple[Response, int]:
     body="ClockMove",
     responses={
         "200": "The new virtual time and the steps that fired",
-        "400": "Malformed JSON or not an ISO-8601 duration",
+        "400": "Malformed JSON, or not an ISO-8601 duration from PT0S to "
+        f"{limits.DURATION_MAX_TEXT}",
         "404": UNKNOWN_RUN,
-        "409": "The clock was being moved by many at once; try again",
+        "409": f"The move would pass the horizon {limits.HORIZON_TEXT}. {FINISHED}",
         **BODY_ERRORS,
     },
 )
@@ -160,7 +162,11 @@ def post_clock(run_id: str) -> Response:
 @bp.post("/runs/<run_id>/next")
 @doc(
     "Jump to the kommune's next step (move the clock or fire a manual one)",
-    responses={"200": "What fired, the new time, what waits", "404": UNKNOWN_RUN},
+    responses={
+        "200": "What fired, the new time, what waits",
+        "404": UNKNOWN_RUN,
+        "409": FINISHED,
+    },
 )
 def post_next(run_id: str) -> Response:
     """Jump to the kommune's next step: move the clock to it, or fire the next manual one."""
@@ -184,7 +190,7 @@ def post_fire(run_id: str, step_id: str) -> tuple[Response, int]:
 @bp.post("/runs/<run_id>/finish")
 @doc(
     "End the run: no more steps fire",
-    responses={"200": "The run", "404": UNKNOWN_RUN},
+    responses={"200": "The run", "404": UNKNOWN_RUN, "409": FINISHED},
 )
 def post_finish(run_id: str) -> Response:
     """End the run: no more steps fire; the client may still read what was sent."""

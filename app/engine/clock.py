@@ -5,7 +5,8 @@ The clock is stored as an anchor pair and a factor, so any worker computes the s
 time without shared memory: ``virtual = virtual_anchor + (real - real_anchor) * factor``.
 ``realtime`` has factor 1, ``manual`` factor 0 (it moves only when told), ``accelerated``
 a chosen factor, and ``on_poll`` factor 0 with a step added on every client request.
-A move is stored through the run's one write transaction (``app.engine.apply``).
+A move is stored through the run's one write transaction (``app.engine.apply``). No
+clock runs past :data:`app.limits.HORIZON`: it stops there, whatever its mode.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.engine.apply import Write, write_run
+from app.limits import HORIZON
 from app.store.models import Run
 from app.vocabulary import CLOCK_MODES, ClockModeName
 
@@ -39,17 +41,25 @@ class Clock:
     real_anchor: datetime
 
     def now(self, real: datetime | None = None) -> datetime:
-        """The run's current virtual time."""
+        """The run's current virtual time (at most the horizon)."""
         real = real or utcnow()
+        anchor = aware(self.virtual_anchor)
         elapsed = (real - aware(self.real_anchor)).total_seconds() * self.factor
-        return aware(self.virtual_anchor) + timedelta(seconds=elapsed)
+        return _plus(anchor, elapsed)
 
     def advance(self, delta: timedelta, real: datetime | None = None) -> datetime:
-        """Move the virtual time forward by ``delta``; return the new time."""
+        """Move the virtual time forward by ``delta``, to the horizon at most; the new time."""
         real = real or utcnow()
-        self.virtual_anchor = self.now(real) + delta
+        self.virtual_anchor = _plus(self.now(real), delta.total_seconds())
         self.real_anchor = real
         return self.virtual_anchor
+
+
+def _plus(moment: datetime, seconds: float) -> datetime:
+    """``moment`` plus ``seconds``, stopped at the horizon (a moment past it stands still)."""
+    if seconds >= (HORIZON - moment).total_seconds():
+        return max(moment, HORIZON)
+    return moment + timedelta(seconds=seconds)
 
 
 def new_clock(mode: str, start: datetime | None = None, factor: float | None = None) -> Clock:

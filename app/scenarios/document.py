@@ -12,6 +12,18 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    Event,
+    NodeEvent,
+    ScalarEvent,
+)
+from ruamel.yaml.parser import RoundTripParser
+
+from app import limits
 
 NodePath = tuple[str | int, ...]
 
@@ -74,10 +86,63 @@ class Doc:
         self.problems.append(Diagnostic(self.name, line, col, message))
 
 
+class BoundsExceeded(MarkedYAMLError):
+    """The file nests deeper than a scenario may, or its aliases expand too far."""
+
+
+class BoundedParser(RoundTripParser):
+    """ruamel's round-trip parser, stopped where a file passes a bound of :mod:`app.limits`.
+
+    Counted on the events as they are read, so neither a file nested thousands deep (the
+    composer recurses) nor a "billion laughs" of nested aliases (each one expanding the
+    one before) is ever built.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self.depth = 0
+        self.nodes = 0  # as if every alias were written out
+        self.sizes: dict[str, int] = {}
+        self.opened: list[tuple[str | None, int]] = []
+
+    def get_event(self) -> Any:
+        """The next event, once it is counted."""
+        event = super().get_event()
+        self._count(event)
+        return event
+
+    def _count(self, event: Event) -> None:
+        if isinstance(event, AliasEvent):
+            self.nodes += self.sizes.get(str(event.anchor), 1)
+        elif isinstance(event, NodeEvent):
+            self.nodes += 1
+        if isinstance(event, CollectionStartEvent):
+            self.depth += 1
+            self.opened.append((event.anchor, self.nodes - 1))
+            if self.depth > limits.SCENARIO_DEPTH:
+                self._stop(event, f"nested deeper than {limits.SCENARIO_DEPTH} levels")
+        elif isinstance(event, CollectionEndEvent):
+            self.depth -= 1
+            anchor, before = self.opened.pop()
+            if anchor is not None:
+                self.sizes[str(anchor)] = self.nodes - before
+        elif isinstance(event, ScalarEvent) and event.anchor is not None:
+            self.sizes[str(event.anchor)] = 1
+        if self.nodes > limits.SCENARIO_NODES:
+            self._stop(
+                event, f"more than {limits.SCENARIO_NODES} nodes with every alias written out"
+            )
+
+    @staticmethod
+    def _stop(event: Event, problem: str) -> None:
+        raise BoundsExceeded(problem=problem, problem_mark=event.start_mark)
+
+
 def new_yaml() -> YAML:
-    """A round-trip YAML 1.2 parser that refuses duplicate keys."""
+    """A round-trip YAML 1.2 parser that refuses duplicate keys and stops at the bounds."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Parser = BoundedParser
     return yaml
 
 

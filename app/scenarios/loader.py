@@ -10,6 +10,7 @@ engine snapshots into each run. The tree and its positions are in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,26 +19,38 @@ import jsonschema
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from app import limits
 from app.domain.durations import DELAY_PATTERN, parse_delay
-from app.scenarios.document import Diagnostic, Doc, Loaded, NodePath, new_yaml, plain, where
+from app.scenarios.document import (
+    BoundsExceeded,
+    Diagnostic,
+    Doc,
+    Loaded,
+    NodePath,
+    new_yaml,
+    plain,
+    where,
+)
 from app.scenarios.schema import scenario_schema
 from app.scenarios.semantics import check_semantics
 from app.testdata.no_provider import kommuner
 
 VARIABLE = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 DATE_LITERAL = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+FLOW_OPENERS = re.compile(r"(?:[\[{]\s*){" + str(limits.SCENARIO_DEPTH + 1) + "}")
 
 
 def load_text(text: str, name: str) -> Loaded:
     """Load and check a scenario from its YAML text."""
     result = Loaded(name)
+    too_big = _over_bounds(text, name)
+    if too_big is not None:
+        result.problems.append(too_big)
+        return result
     try:
         root = new_yaml().load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = (exc.problem or exc.context or "ugyldig YAML").strip()
-        result.problems.append(Diagnostic(name, line, col, f"YAML: {problem}"))
+        result.problems.append(_yaml_problem(exc, name))
         return result
     except (YAMLError, ValueError) as exc:
         line, col = _invalid_date_position(text) or (1, 1)
@@ -72,6 +85,32 @@ def load_file(path: Path, display: str | None = None) -> Loaded:
     except OSError as exc:
         return Loaded(name, None, [Diagnostic(name, 1, 1, f"cannot read: {exc.strerror}")])
     return load_text(text, name)
+
+
+def _over_bounds(text: str, name: str) -> Diagnostic | None:
+    """A bound of :mod:`app.limits` that ``text`` passes where it can be seen before loading."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.SCENARIO_BYTES:
+        return Diagnostic(
+            name, 1, 1, f"the file is {size} bytes; a scenario may be {limits.SCENARIO_BYTES}"
+        )
+    run = FLOW_OPENERS.search(text)
+    if run is not None:
+        # Inside brackets the parser looks far ahead; up to the run alone it answers at once.
+        try:
+            new_yaml().load(text[: run.end()])
+        except BoundsExceeded as exc:
+            return _yaml_problem(exc, name)
+        except (YAMLError, ValueError):
+            pass  # not a run of brackets after all: the load reports what it is
+    return None
+
+
+def _yaml_problem(exc: MarkedYAMLError, name: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = (exc.problem or exc.context or "ugyldig YAML").strip()
+    return Diagnostic(name, line, col, f"YAML: {problem}")
 
 
 def _invalid_date_position(text: str) -> tuple[int, int] | None:
@@ -131,7 +170,7 @@ def _substitute(doc: Doc, node: Any, path: NodePath, variables: dict[str, Any]) 
 
 
 def _check_schema(doc: Doc) -> None:
-    validator = jsonschema.Draft7Validator(scenario_schema())
+    validator = _Validator(scenario_schema())
     seen: set[tuple[NodePath, str]] = set()
     for error in sorted(validator.iter_errors(plain(doc.root)), key=lambda e: list(e.path)):
         path: NodePath = tuple(error.absolute_path)
@@ -146,6 +185,21 @@ def _check_schema(doc: Doc) -> None:
                 doc.add((*path, name), f"{where(path)}: unknown key '{name}'", key=True)
             continue
         doc.add(path, message, key=error.validator == "required")
+
+
+def _unique_items(
+    validator: Any, unique: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    # Pairwise for items that do not sort: a list past its maxItems is reported by that.
+    if isinstance(instance, list) and len(instance) > schema.get("maxItems", len(instance)):
+        return
+    yield from _DRAFT7_UNIQUE(validator, unique, instance, schema)
+
+
+_DRAFT7_UNIQUE = jsonschema.Draft7Validator.VALIDATORS["uniqueItems"]
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft7Validator, {"uniqueItems": _unique_items}
+)
 
 
 def _implied(error: jsonschema.ValidationError) -> bool:
@@ -163,6 +217,8 @@ def _schema_message(error: jsonschema.ValidationError, path: NodePath) -> str:
         return f"unknown check '{error.instance}'; known: {known}"
     if error.validator == "required":
         return f"{here}: {error.message}"
+    if error.validator in ("maxItems", "maxLength"):
+        return f"{here}: longer than {error.validator_value}"
     if error.validator == "pattern" and isinstance(error.instance, str):
         if error.validator_value == DELAY_PATTERN:
             try:

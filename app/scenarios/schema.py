@@ -18,7 +18,7 @@ from typing import Any
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import Schema
 
-from app import vocabulary
+from app import limits, vocabulary
 from app.domain.durations import DELAY_PATTERN
 from app.wire import inputs
 
@@ -266,7 +266,12 @@ def scenario_schema() -> dict[str, Any]:
             "title": {"type": "string", "minLength": 1},
             "description": {"type": "string", "minLength": 1, "description": "For vendors."},
             "profile": {"enum": ["utkast-2022"], "default": "utkast-2022"},
-            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "tags": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": limits.IDENTIFIER},
+                "maxItems": limits.CODES,
+                "uniqueItems": True,
+            },
             "seed": {"type": "integer", "minimum": 0, "description": "Default seed for runs."},
             "clock": {
                 "type": "object",

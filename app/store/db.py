@@ -9,9 +9,10 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import ConfigError
 from app.store import driver
 from app.store.models import Base
 
@@ -34,7 +35,11 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A server that never answers must not hold the start (or a request) forever.
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=timeout
+        )
     # The hot path's read connections live outside the pool: close them with it.
     event.listen(engine, "engine_disposed", driver.close_readers)
     return engine
@@ -79,10 +84,37 @@ def _add_missing_columns(engine: Engine) -> None:
             connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
+def open_database(url: str) -> Engine:
+    """The engine of ``url`` with its tables; a database that cannot be used is a ConfigError."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = build_engine(url)
+    except OSError as exc:  # the SQLite file's folder cannot be made
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"SANDBOX_DATABASE_URL {shown}: cannot create the folder {exc.filename}: {reason}"
+        ) from None
+    except (ImportError, SQLAlchemyError) as exc:  # a driver the project does not install
+        raise ConfigError(f"SANDBOX_DATABASE_URL {shown}: {_first_line(exc)}") from None
+    try:
+        with engine.connect():
+            pass  # reachable at all: create_tables retries only a race between workers
+        create_tables(engine)
+    except (OSError, SQLAlchemyError) as exc:
+        engine.dispose()
+        reason = _first_line(getattr(exc, "orig", None) or exc)
+        raise ConfigError(f"SANDBOX_DATABASE_URL {shown}: cannot open it: {reason}") from None
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and tables, and close the session after every request."""
-    engine = build_engine(app.config["DATABASE_URL"])
-    create_tables(engine)
+    engine = open_database(app.config["DATABASE_URL"])
     # Leave no pooled connection behind: a server that forks workers after this point
     # (the serve command's granian workers) must not share one socket between processes.
     engine.dispose()

@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from app import limits
 from app.domain import codes
 from app.domain.events import EVENT_TYPES, Event, MangelInput, VedtakspunktInput
 from app.vocabulary import EVENT_KINDS
-from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
+from app.wire.inputs.base import BoundedList, UtcDateTime, WireSchema, one_of, text
 from app.wire.inputs.submissions import KontaktpunktSchema, SaksnummerSchema
 from app.wire.inputs.supplering import SuppleringSchema, supplering_event
 
@@ -22,9 +23,9 @@ from app.wire.inputs.supplering import SuppleringSchema, supplering_event
 class EventSchema(WireSchema):
     """Fields every event accepts."""
 
-    type = fields.String(required=True)
-    innsendingReferanse = fields.String(load_default=None)
-    melding = fields.List(fields.String(), load_default=list)
+    type = fields.String(required=True, validate=one_of(EVENT_KINDS, "type"))
+    innsendingReferanse = fields.String(load_default=None, validate=text(limits.IDENTIFIER))
+    melding = BoundedList(fields.String(validate=text()), most=limits.LINES, load_default=list)
 
 
 class JournalforSchema(EventSchema):
@@ -36,6 +37,7 @@ class JournalforSchema(EventSchema):
     komplett = fields.Boolean(load_default=True)
     sammeSakSom = fields.String(
         load_default=None,
+        validate=text(limits.IDENTIFIER),
         metadata={"description": "Journalfør on the same saksnummer as this innsending."},
     )
 
@@ -46,8 +48,12 @@ class EndreSaksnummerSchema(EventSchema):
     typeOppdatering = fields.String(
         required=True, validate=one_of(codes.TYPE_ENDRING_SAKSNUMMER, "TypeOppdatering")
     )
-    innsendingReferanser = fields.List(fields.String(), load_default=list)
-    tilSaksnummer = fields.List(fields.Nested(SaksnummerSchema), load_default=list)
+    innsendingReferanser = BoundedList(
+        fields.String(validate=text(limits.IDENTIFIER)), most=limits.ITEMS, load_default=list
+    )
+    tilSaksnummer = BoundedList(
+        fields.Nested(SaksnummerSchema), most=limits.ITEMS, load_default=list
+    )
 
 
 class TildelSaksbehandlerSchema(EventSchema):
@@ -74,8 +80,9 @@ class EndreSoknadstypeSchema(EventSchema):
     soknadstype = fields.String(
         load_default=None, validate=one_of(codes.SOKNADSTYPE, "soknadstype")
     )
-    tiltakstyper = fields.List(
+    tiltakstyper = BoundedList(
         fields.String(validate=one_of(codes.TILTAKSTYPE, "tiltakstype")),
+        most=limits.CODES,
         load_default=None,
         validate=validate.Length(min=1),
     )
@@ -86,11 +93,14 @@ class MangelItemSchema(WireSchema):
 
     sjekkpunktId = fields.String(
         required=True,
-        validate=validate.Regexp(r"^\d+(\.\d+)*$", error="sjekkpunktId har formen 1.73."),
+        validate=[
+            text(20),
+            validate.Regexp(r"^\d+(\.\d+)*$", error="sjekkpunktId har formen 1.73."),
+        ],
     )
     utfall = fields.String(required=True, validate=one_of(codes.MANGEL_UTFALL, "utfall"))
-    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    beskrivelse = fields.String(load_default="")
+    tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
+    beskrivelse = fields.String(load_default="", validate=text())
     svarfrist = UtcDateTime(load_default=None)
     tema = fields.String(
         load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
@@ -104,8 +114,11 @@ class MangelItemSchema(WireSchema):
 class MangelSchema(EventSchema):
     """mangel: a mangelbrev with one or more deficiencies."""
 
-    mangler = fields.List(
-        fields.Nested(MangelItemSchema), required=True, validate=validate.Length(min=1)
+    mangler = BoundedList(
+        fields.Nested(MangelItemSchema),
+        most=limits.ITEMS,
+        required=True,
+        validate=validate.Length(min=1),
     )
     svarfrist = UtcDateTime(load_default=None)
 
@@ -119,10 +132,13 @@ class VedtakspunktSchema(WireSchema):
 
     sjekkpunktId = fields.String(
         required=True,
-        validate=validate.Regexp(r"^\d+(\.\d+)*$", error="sjekkpunktId har formen 3.7."),
+        validate=[
+            text(20),
+            validate.Regexp(r"^\d+(\.\d+)*$", error="sjekkpunktId har formen 3.7."),
+        ],
     )
-    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    beskrivelse = fields.String(load_default="")
+    tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
+    beskrivelse = fields.String(load_default="", validate=text())
     tema = fields.String(
         load_default=codes.DEFAULT_TEMA, validate=one_of(codes.ETTERSENDING_TEMA, "tema")
     )
@@ -136,17 +152,20 @@ class VedtakSchema(EventSchema):
     """vedtak: innvilget (with vilkår/oppfølgingspunkt), avslag or avvisning."""
 
     resultat = fields.String(required=True, validate=one_of(codes.VEDTAK_RESULTAT, "resultat"))
-    vilkaar = fields.List(fields.Nested(VedtakspunktSchema), load_default=list)
-    oppfolgingspunkter = fields.List(fields.Nested(VedtakspunktSchema), load_default=list)
+    vilkaar = BoundedList(fields.Nested(VedtakspunktSchema), most=limits.ITEMS, load_default=list)
+    oppfolgingspunkter = BoundedList(
+        fields.Nested(VedtakspunktSchema), most=limits.ITEMS, load_default=list
+    )
 
 
 class PubliserDokumentSchema(EventSchema):
     """publiser_dokument: an outgoing letter."""
 
-    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    tekst = fields.List(fields.String(), load_default=list)
-    distribusjonsmetode = fields.List(
+    tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
+    tekst = BoundedList(fields.String(validate=text()), most=limits.LINES, load_default=list)
+    distribusjonsmetode = BoundedList(
         fields.String(validate=one_of(codes.DISTRIBUSJONSMETODE, "distribusjonsmetode")),
+        most=limits.CODES,
         load_default=lambda: ["fellestjenesterBygg"],
         validate=validate.Length(min=1),
     )
@@ -155,7 +174,7 @@ class PubliserDokumentSchema(EventSchema):
 class SuppleringEventSchema(EventSchema, SuppleringSchema):
     """supplering: receive a supplering on the client's behalf (control plane only)."""
 
-    innsendingReferanse = fields.String(required=True, validate=validate.Length(min=1))
+    innsendingReferanse = fields.String(required=True, validate=text(limits.IDENTIFIER, least=1))
 
 
 T = TypeVar("T")
@@ -189,16 +208,14 @@ def load_event(data: Any, supplering_ref: str) -> Event:
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["Hendelsen må være et JSON-objekt."]})
     kind = data.get("type", data.get("Type"))
-    if kind not in EVENT_SCHEMAS:
-        raise ValidationError(
-            {
-                "type": [
-                    f"'{kind}' er en ukjent hendelsestype. Gyldige typer er: "
-                    + ", ".join(EVENT_SCHEMAS)
-                    + "."
-                ]
-            }
-        )
+    if not isinstance(kind, str) or kind not in EVENT_SCHEMAS:
+        if kind is None:
+            told = "Du må oppgi hendelsens type."
+        elif isinstance(kind, str):
+            told = f"'{kind[: limits.IDENTIFIER]}' er en ukjent hendelsestype."
+        else:
+            told = "Hendelsens type må være en tekst."
+        raise ValidationError({"type": [f"{told} Gyldige typer er: {', '.join(EVENT_SCHEMAS)}."]})
     loaded: dict[str, Any] = EVENT_SCHEMAS[kind]().load(data)
     loaded.pop("type")
     if kind == "supplering":

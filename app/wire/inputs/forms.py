@@ -13,9 +13,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
+from app import limits
 from app.domain import codelists
 from app.domain.case import Saksnummer
-from app.wire.inputs.base import DIGITS, WireSchema
+from app.wire.inputs.base import DIGITS, BoundedList, WireSchema, text
 
 # ftbId as seen: BYGG-3001 (saksbehandlingsdata), FTB-12345 and FTB123 and 98765 (the forms).
 FTB_ID = r"^(BYGG-|FTB-?)?\d{1,12}$"
@@ -105,7 +106,7 @@ class KommunensSaksnummerSchema(FormSchema):
 class VedleggSchema(FormSchema):
     """vedlegg: versjonsnummer, vedleggstype, versjonsdato (YYYY-MM-DD) and filnavn."""
 
-    versjonsnummer = fields.String(load_default=None)
+    versjonsnummer = fields.String(load_default=None, validate=text())
     vedleggstype = Kode(load_default=None)
     versjonsdato = fields.String(
         load_default=None,
@@ -113,13 +114,13 @@ class VedleggSchema(FormSchema):
             r"^\d{4}-\d{2}-\d{2}", error="versjonsdato er en dato, ÅÅÅÅ-MM-DD."
         ),
     )
-    filnavn = fields.String(load_default=None)
+    filnavn = fields.String(load_default=None, validate=text())
 
 
 class VedleggslisteSchema(FormSchema):
     """vedleggsliste: its vedlegg; an entry with every field empty is left out."""
 
-    vedlegg = fields.List(fields.Nested(VedleggSchema), load_default=list)
+    vedlegg = BoundedList(fields.Nested(VedleggSchema), most=limits.ITEMS, load_default=list)
 
     @pre_load
     def _repeated(self, data: Any, **kwargs: Any) -> Any:
@@ -135,8 +136,8 @@ class VedleggslisteSchema(FormSchema):
 class UtloestFraSjekkpunktSchema(FormSchema):
     """utloestFraSjekkpunkt: the checklist point that raised the outcome, and its owner."""
 
-    sjekkpunktId = fields.String(load_default=None)
-    sjekkpunktEier = fields.String(load_default=None)
+    sjekkpunktId = fields.String(load_default=None, validate=text())
+    sjekkpunktEier = fields.String(load_default=None, validate=text())
 
 
 class UtfallSvarSchema(FormSchema):
@@ -145,19 +146,19 @@ class UtfallSvarSchema(FormSchema):
     utfallId = Ident(required=True)
     utfallType = Kode(load_default=None)
     tema = Kode(load_default=None)
-    tittel = fields.String(load_default=None)
-    beskrivelse = fields.String(load_default=None)
+    tittel = fields.String(load_default=None, validate=text())
+    beskrivelse = fields.String(load_default=None, validate=text())
     utloestFraSjekkpunkt = fields.Nested(UtloestFraSjekkpunktSchema, load_default=None)
     erUtfallBesvart = fields.Boolean(load_default=None)
     erUtfallBesvaresSenere = fields.Boolean(load_default=None)
-    kommentar = fields.String(load_default=None)
+    kommentar = fields.String(load_default=None, validate=text())
     vedleggsliste = fields.Nested(VedleggslisteSchema, load_default=list)
 
 
 class UtfallBesvarelseSchema(FormSchema):
     """utfallBesvarelse: one utfallSvar per outcome answered."""
 
-    utfallSvar = fields.List(fields.Nested(UtfallSvarSchema), load_default=list)
+    utfallSvar = BoundedList(fields.Nested(UtfallSvarSchema), most=limits.ITEMS, load_default=list)
 
     @pre_load
     def _repeated(self, data: Any, **kwargs: Any) -> Any:

@@ -51,5 +51,14 @@ def _problem(message: str, path: str, prefix: str) -> Problem:
             return Problem(
                 f"{prefix}.{rule_path}.{kind}", field_name, norwegian.format(field=field_name)
             )
-    kind = "kodeverdi" if "ugyldig kodeverdi" in message else "ugyldig"
+    if "ugyldig kodeverdi" in message:
+        kind = "kodeverdi"
+    elif message.startswith(("Teksten kan være høyst", "Teksten må ha fra")):
+        kind = "lengde"
+    elif message.startswith("Listen kan ha høyst"):
+        kind = "antall"
+    elif "varighet" in message:
+        kind = "format"
+    else:
+        kind = "ugyldig"
     return Problem(f"{prefix}.{rule_path}.{kind}", field_name, message)

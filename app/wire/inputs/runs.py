@@ -6,8 +6,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app import limits
 from app.vocabulary import CLOCK_MODES, DEFAULT_CLOCK_MODE
-from app.wire.inputs.base import UtcDateTime, WireSchema, one_of
+from app.wire.inputs.base import Duration, UtcDateTime, WireSchema, one_of, text
 from app.wire.inputs.submissions import InnsendingSchema
 
 
@@ -21,12 +22,8 @@ class ClockSchema(WireSchema):
         validate=validate.Range(min=0, min_inclusive=False, max=10_000_000),
         metadata={"description": "accelerated: virtual seconds per real second (86400 = a day)."},
     )
-    step = fields.String(
+    step = Duration(
         load_default=None,
-        validate=validate.Regexp(
-            r"^P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$",
-            error="step er en ISO-8601-varighet, f.eks. PT6H.",
-        ),
         metadata={"description": "on_poll: how far each client request moves the clock."},
     )
 
@@ -39,19 +36,31 @@ class ClockSchema(WireSchema):
 class ClockMoveSchema(WireSchema):
     """POST /sandbox/runs/{id}/clock: move the virtual clock forward."""
 
-    advance = fields.String(required=True, validate=validate.Length(min=2, max=40))
+    advance = Duration(
+        required=True,
+        metadata={
+            "description": "How far to move the clock; a move past the horizon "
+            f"{limits.HORIZON_TEXT} is refused (409)."
+        },
+    )
 
 
 class RunCreateSchema(WireSchema):
     """POST /sandbox/runs: a new run, optionally with an innsending already submitted."""
 
-    label = fields.String(load_default=None, validate=validate.Length(max=200))
+    label = fields.String(load_default=None, validate=text(limits.NAME))
     scenario = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=100),
+        validate=text(100, least=1),
         metadata={"description": "Play this scenario from the library."},
     )
-    seed = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0))
+    seed = fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=validate.Range(
+            min=0, max=limits.SEED_MAX, error="seed må være et heltall fra {min} til {max}."
+        ),
+    )
     profile = fields.String(
         load_default="utkast-2022", validate=one_of(("utkast-2022",), "profile")
     )
@@ -59,7 +68,7 @@ class RunCreateSchema(WireSchema):
         load_default=None,
         validate=validate.Regexp(r"^\d{4}$", error="Kommunenummer skal være fire siffer."),
     )
-    fraEbyggesaksystem = fields.String(load_default=None, validate=validate.Length(max=100))
+    fraEbyggesaksystem = fields.String(load_default=None, validate=text(100))
     clock = fields.Nested(ClockSchema, load_default=None)
     pollInterval = fields.Float(
         load_default=1.0,

@@ -6,9 +6,10 @@ from typing import Any
 
 from marshmallow import fields, post_load, pre_load, validate
 
+from app import limits
 from app.domain import codes
 from app.domain.case import Kontaktpunkt, MottattDokument, Saksnummer
-from app.wire.inputs.base import DigitString, WireSchema, one_of
+from app.wire.inputs.base import BoundedList, DigitString, WireSchema, one_of, text
 from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR
 
 
@@ -16,8 +17,8 @@ class SaksnummerSchema(WireSchema):
     """saksnummer: saksaar, sakssekvensnummer (and journalpostnummer), all strings."""
 
     saksaar = DigitString(required=True, validate=validate.Length(equal=4))
-    sakssekvensnummer = DigitString(required=True, validate=validate.Length(min=1, max=10))
-    journalpostnummer = DigitString(load_default=None)
+    sakssekvensnummer = DigitString(required=True, validate=text(10, least=1))
+    journalpostnummer = DigitString(load_default=None, validate=text(20))
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Saksnummer:
@@ -27,10 +28,10 @@ class SaksnummerSchema(WireSchema):
 class KontaktpunktSchema(WireSchema):
     """avsenderKontaktpunkt: the caseworker or department."""
 
-    navn = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    epost = fields.Email(load_default=None)
-    telefon = fields.String(load_default=None, validate=validate.Length(max=30))
-    mobil = fields.String(load_default=None, validate=validate.Length(max=30))
+    navn = fields.String(required=True, validate=text(limits.NAME, least=1))
+    epost = fields.Email(load_default=None, validate=text(limits.NAME))
+    telefon = fields.String(load_default=None, validate=text(30))
+    mobil = fields.String(load_default=None, validate=text(30))
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Kontaktpunkt:
@@ -40,17 +41,19 @@ class KontaktpunktSchema(WireSchema):
 class EkstraMetadataSchema(WireSchema):
     """A key/value pair from DiBK's 'Metadata om vedlegg'."""
 
-    key = fields.String(required=True, validate=validate.Length(min=1))
-    value = fields.String(required=True)
+    key = fields.String(required=True, validate=text(limits.NAME, least=1))
+    value = fields.String(required=True, validate=text())
 
 
 class MottattDokumentSchema(WireSchema):
     """A file submitted with an innsending or a supplering."""
 
-    dokumentNavn = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    mimeType = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    dokumentStorrelse = DigitString(required=True)
-    ekstraMetadata = fields.List(fields.Nested(EkstraMetadataSchema), load_default=list)
+    dokumentNavn = fields.String(required=True, validate=text(limits.FILE_NAME, least=1))
+    mimeType = fields.String(required=True, validate=text(100, least=1))
+    dokumentStorrelse = DigitString(required=True, validate=text(15))
+    ekstraMetadata = BoundedList(
+        fields.Nested(EkstraMetadataSchema), most=limits.METADATA, load_default=list
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> MottattDokument:
@@ -61,8 +64,9 @@ class InnsendingSchema(WireSchema):
     """POST /api/v1/innsending: the søknad the client submits (sandbox stand-in for Altinn/FtB)."""
 
     soknadstype = fields.String(required=True, validate=one_of(codes.SOKNADSTYPE, "soknadstype"))
-    tiltakstype = fields.List(
+    tiltakstype = BoundedList(
         fields.String(validate=one_of(codes.TILTAKSTYPE, "tiltakstype")),
+        most=limits.CODES,
         required=True,
         validate=validate.Length(min=1, error="Du må oppgi minst én tiltakstype."),
     )
@@ -74,9 +78,10 @@ class InnsendingSchema(WireSchema):
         load_default=None,
         validate=validate.Regexp(FTB_ID, error=FTB_ID_ERROR),
     )
-    tittel = fields.String(load_default=None, validate=validate.Length(max=200))
-    dokumenter = fields.List(
+    tittel = fields.String(load_default=None, validate=text(limits.NAME))
+    dokumenter = BoundedList(
         fields.Nested(MottattDokumentSchema),
+        most=limits.DOCUMENTS,
         required=True,
         validate=validate.Length(min=1, error="Du må sende med minst ett dokument."),
     )
@@ -85,9 +90,11 @@ class InnsendingSchema(WireSchema):
 class MangelbesvarelseSchema(WireSchema):
     """A structured answer to one mangel, echoing the kommune's mangelID."""
 
-    mangelID = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    kommentar = fields.String(load_default=None)
-    vedlegg = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
+    mangelID = fields.String(required=True, validate=text(limits.IDENTIFIER, least=1))
+    kommentar = fields.String(load_default=None, validate=text())
+    vedlegg = BoundedList(
+        fields.Nested(MottattDokumentSchema), most=limits.DOCUMENTS, load_default=list
+    )
     # Supplering v2's utfallSvar flag: the søker will answer this mangel later.
     erUtfallBesvaresSenere = fields.Boolean(load_default=False)
 
@@ -104,6 +111,8 @@ class EttersendingSchema(WireSchema):
     """New information not triggered by a mangel."""
 
     tema = fields.String(required=True, validate=one_of(codes.ETTERSENDING_TEMA, "tema"))
-    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kommentar = fields.String(load_default=None)
-    vedleggsliste = fields.List(fields.Nested(MottattDokumentSchema), load_default=list)
+    tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
+    kommentar = fields.String(load_default=None, validate=text())
+    vedleggsliste = BoundedList(
+        fields.Nested(MottattDokumentSchema), most=limits.DOCUMENTS, load_default=list
+    )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validates_schema
 
+from app import limits
 from app.domain import codelists, codes
 from app.domain.answers import UtfallSvar
 from app.domain.events import MottaSupplering
-from app.wire.inputs.base import one_of
+from app.wire.inputs.base import BoundedList, one_of, text
 from app.wire.inputs.forms import (
     FormSchema,
     Kode,
@@ -45,15 +46,17 @@ class EttersendingV2Schema(FormSchema):
     """ettersending: material sent without answering a specific outcome."""
 
     tema = Kode(required=True, validate=one_of(codes.ETTERSENDING_TEMA, "tema"))
-    tittel = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kommentar = fields.String(load_default=None)
+    tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
+    kommentar = fields.String(load_default=None, validate=text())
     vedleggsliste = fields.Nested(VedleggslisteSchema, load_default=list)
 
 
 class EttersendingerSchema(FormSchema):
     """ettersendinger: one or more ettersending."""
 
-    ettersending = fields.List(fields.Nested(EttersendingV2Schema), load_default=list)
+    ettersending = BoundedList(
+        fields.Nested(EttersendingV2Schema), most=limits.ITEMS, load_default=list
+    )
 
     @pre_load
     def _repeated(self, data: Any, **kwargs: Any) -> Any:
@@ -69,7 +72,7 @@ class EttersendingerSchema(FormSchema):
 class MetadataSchema(FormSchema):
     """metadata of a supplering: the søknadssystem's name and the preferred language."""
 
-    fraSluttbrukersystem = fields.String(load_default=None)
+    fraSluttbrukersystem = fields.String(load_default=None, validate=text())
     foretrukketSpraak = Kode(load_default=None)
 
 
@@ -80,13 +83,19 @@ class SuppleringSchema(FormSchema):
     the case has had); answering an outcome needs the saksnummer.
     """
 
-    innsendingReferanse = fields.String(load_default=None, validate=validate.Length(min=1))
+    innsendingReferanse = fields.String(
+        load_default=None, validate=text(limits.IDENTIFIER, least=1)
+    )
     kommunensSaksnummer = fields.Nested(KommunensSaksnummerSchema, load_default=None)
     metadata = fields.Nested(MetadataSchema, load_default=None)
     utfallBesvarelse = fields.Nested(UtfallBesvarelseSchema, load_default=list)
     ettersendinger = fields.Nested(EttersendingerSchema, load_default=list)
-    mangelbesvarelse = fields.List(fields.Nested(MangelbesvarelseSchema), load_default=list)
-    ettersending = fields.List(fields.Nested(EttersendingSchema), load_default=list)
+    mangelbesvarelse = BoundedList(
+        fields.Nested(MangelbesvarelseSchema), most=limits.ITEMS, load_default=list
+    )
+    ettersending = BoundedList(
+        fields.Nested(EttersendingSchema), most=limits.ITEMS, load_default=list
+    )
     # UNREAD: accepted as sent, not read.
     eiendomByggested = fields.Raw(load_default=None)
     generelleVilkaar = fields.Raw(load_default=None)
