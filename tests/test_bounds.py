@@ -276,7 +276,9 @@ def test_the_openapi_document_shows_the_bounds(app: Flask, client: FlaskClient) 
     advance = schemas["ClockMove"]["properties"]["advance"]
     assert advance["x-duration-max"] == limits.DURATION_MAX_TEXT and advance["maxLength"] == 40
     assert schemas["RunCreate"]["properties"]["seed"]["maximum"] == limits.SEED_MAX
-    assert "enum" in schemas["Event"]["properties"]["type"]
+    # Each event kind is its own schema under the discriminator, its type a constant.
+    assert schemas["MangelEvent"]["properties"]["type"]["const"] == "mangel"
+    assert schemas["MangelEvent"]["properties"]["mangler"]["maxItems"] == limits.ITEMS
 
 
 # ---- item 7: what a finished run answers is in the document --------------------------------

@@ -132,8 +132,8 @@ def test_journal_pages_by_one(client: FlaskClient) -> None:
     assert run is not None
     ref = run["innsendingReferanser"][0]
     auth = basic(run["credentials"]["username"], run["credentials"]["password"])
-    for _ in range(3):
-        client.get(f"/api/v1/status?innsendingReferanse={ref}", headers=auth)
+    for n in range(3):  # three questions, so no two fold into one entry
+        client.get(f"/api/v1/status?innsendingReferanse={ref}&n={n}", headers=auth)
     first = client.get(f"/sandbox/runs/{run['id']}/journal?limit=1").json
     assert first is not None and len(first["entries"]) == 1
     assert first["next"] == first["entries"][0]["id"]

@@ -38,7 +38,7 @@ def test_plain_postgresql_urls_get_psycopg(monkeypatch: pytest.MonkeyPatch) -> N
 
     from app import config
 
-    app = Flask("t")
+    app = Flask("app")
     config.load(app, {"DATABASE_URL": "postgresql://u@h/db"})
     assert app.config["DATABASE_URL"] == "postgresql+psycopg://u@h/db"
 
@@ -55,7 +55,7 @@ def test_switches_read_words_as_a_person_writes_them(
     from app import config
 
     monkeypatch.setenv("SANDBOX_SCENARIO_RELOAD", given)
-    app = Flask("t")
+    app = Flask("app")
     config.load(app, {"DATABASE_URL": "sqlite://"})
     assert app.config["SCENARIO_RELOAD"] is expected
 
@@ -71,7 +71,7 @@ def test_a_switch_set_to_nonsense_stops_the_start_with_its_name(
     with pytest.raises(
         ValueError, match="SANDBOX_SCENARIO_RELOAD must be true or false, not 'maybe'"
     ):
-        config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
+        config.load(Flask("app"), {"DATABASE_URL": "sqlite://"})
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_a_number_set_to_nonsense_stops_the_start_with_its_name(
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=message):
-        config.load(Flask("t"), {"DATABASE_URL": "sqlite://"})
+        config.load(Flask("app"), {"DATABASE_URL": "sqlite://"})
 
 
 def test_numbers_from_the_environment_are_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,7 +116,7 @@ def test_numbers_from_the_environment_are_numbers(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setenv("SANDBOX_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("SANDBOX_SEED", "-7")
-    app = Flask("t")
+    app = Flask("app")
     config.load(app, {"DATABASE_URL": "sqlite://"})
     assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_BODY_BYTES"] == 2048
     assert app.config["SEED"] == -7
