@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -30,10 +31,8 @@ def _create_private(path: str) -> None:
     """Create the SQLite file readable by its owner alone, unless it exists already."""
     # It holds every run's credentials and journal. SQLite gives the -wal and -shm files
     # the database file's mode, so this covers them too; an existing file is left as it is.
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
 
 
 def build_engine(url: str) -> Engine:

@@ -145,3 +145,16 @@ class JournalEntry(Base):
     fault: Mapped[str | None] = mapped_column(String(100), default=None)
     # A client write sent again: the entry whose answer this one repeated (nothing applied).
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class AuthFailureTally(Base):
+    """Requests that named a run's username with the wrong password: never its journal."""
+
+    __tablename__ = "auth_failures"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last few attempts, newest last: {at, method, path, remote}.
+    recent: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
