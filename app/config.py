@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENARIO_RELOAD": True,
     # How long a run is kept after its last exchange (ISO-8601; 0 keeps runs for good).
     "RUN_RETENTION": "P7D",
+    # How long a UI session (its cookie and its CSRF token) lasts: 12 hours.
+    "UI_SESSION_SECONDS": 12 * 3600,
 }
 
 ENV_PREFIX = "SANDBOX_"
@@ -42,6 +44,7 @@ COUNTS = {
     "JOURNAL_MAX_ENTRIES": 1,  # scoring reads the journal: a run keeps at least one entry
     "JOURNAL_BODY_CAP": 0,
     "DOCUMENT_RETENTION_DAYS": 0,
+    "UI_SESSION_SECONDS": 60,
 }
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
