@@ -42,6 +42,7 @@ from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
 from app.scoring.tally import percent
 from app.store import journal_reads
+from app.store.auth_failures import tally_of
 from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
@@ -214,6 +215,7 @@ def _run_page(run_id: str, password: str | None = None) -> str:
         run=info,
         password=password,
         live=_live_context(current),
+        auth_failures=tally_of(get_session(), run_id),
     )
 
 
