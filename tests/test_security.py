@@ -42,6 +42,42 @@ def test_markdown_escapes_a_clients_values() -> None:
     assert markdown.cell(None) == "" and markdown.cell(0) == "0"
 
 
+def test_the_markdown_report_escapes_a_clients_mangel_id(client: FlaskClient) -> None:
+    created = client.post(
+        "/sandbox/runs", json={"scenario": "mangel-then-vedtak", "clock": {"mode": "manual"}}
+    )
+    run: dict[str, Any] = created.json  # type: ignore[assignment]
+    auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+    ref = run["innsendingReferanser"][0]
+    for _ in range(2):  # journalføring, then the mangel
+        assert client.post(f"/sandbox/runs/{run['id']}/next").status_code == 200
+    status: dict[str, Any] = client.get(
+        f"/api/v1/status?innsendingReferanse={ref}", headers=auth
+    ).json  # type: ignore[assignment]
+    hostile = "<script>alert(1)</script>|![x](http://evil.invalid/x.png)"
+    answer = client.post(
+        "/api/v1/supplering",
+        json={
+            "innsendingReferanse": ref,
+            "kommunensSaksnummer": {
+                k: status["saksnummer"][k] for k in ("saksaar", "sakssekvensnummer")
+            },
+            "mangelbesvarelse": [{"mangelID": hostile, "kommentar": "Vedlagt."}],
+        },
+        headers=auth,
+    )
+    assert answer.status_code == 400
+    assert answer.json["errors"][0]["rule"] == "supplering.mangelID.ukjent"  # type: ignore[index]
+    assert client.post(f"/sandbox/runs/{run['id']}/finish").status_code == 200
+    report = client.get(f"/sandbox/runs/{run['id']}/report?format=markdown")
+    assert report.status_code == 200 and report.mimetype == "text/markdown"
+    text = report.get_data(as_text=True)
+    assert "<script>" not in text and "](" not in text.replace("\\](", "")
+    assert (
+        "got '&lt;script&gt;alert(1)&lt;/script&gt;\\|!\\[x\\](http://evil.invalid/x.png)'" in text
+    )
+
+
 def test_the_sqlite_file_and_its_wal_are_private(tmp_path: Path) -> None:
     path = tmp_path / "data" / "sandbox.db"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
