@@ -2,7 +2,8 @@
 state-changing control-plane calls that a browser sent for another origin.
 
 Every HTML page gets a Content-Security-Policy (scripts and styles from the sandbox
-itself; a downloaded report, which is one self-contained file, only its inline styles),
+itself, and Swagger UI's style attributes on ``/docs``; a downloaded report, which is one
+self-contained file, only its inline styles),
 ``frame-ancestors 'none'`` with ``X-Frame-Options: DENY``, ``Referrer-Policy:
 same-origin`` (not ``no-referrer``: with it a browser sends ``Origin: null`` on the UI's
 own forms), and ``X-Content-Type-Options: nosniff`` (which every answer outside the
@@ -32,6 +33,12 @@ UI_POLICY = (
     "default-src 'self'; script-src 'self'; "
     f"style-src 'self' 'sha256-{_SVG_STYLE_HASH}'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# /docs: Swagger UI's bundle from the sandbox; it sets style attributes as it renders.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 # Any other HTML: a report is one offline file, with inline styles and no scripts.
 DOCUMENT_POLICY = (
@@ -78,11 +85,17 @@ def add_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
-        ui_page = request.blueprint == "ui" and request.endpoint not in UI_ENDPOINTS_WITH_DOCUMENTS
-        headers.setdefault("Content-Security-Policy", UI_POLICY if ui_page else DOCUMENT_POLICY)
+        headers.setdefault("Content-Security-Policy", _policy())
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def _policy() -> str:
+    """The Content-Security-Policy of this request's HTML page."""
+    if request.blueprint == "ui" and request.endpoint not in UI_ENDPOINTS_WITH_DOCUMENTS:
+        return UI_POLICY
+    return DOCS_POLICY if request.blueprint == "apidocs" else DOCUMENT_POLICY
 
 
 def init_app(app: Flask) -> None:

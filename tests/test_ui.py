@@ -351,7 +351,7 @@ def test_another_sites_form_changes_nothing(browser: Browser, served: Served) ->
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
     page.goto(f"{served.url}/ui/scenarios/happy-path")
-    page.get_by_role("button", name="Start kjøring").click()
+    page.get_by_role("button", name="Start a run").click()
     expect(page.locator("#next-event")).to_be_visible()
     run_id = page.locator("h1 code").inner_text()
     # The sequence diagram's inline style is allowed by the policy's hash.

@@ -103,13 +103,13 @@ def csrf_token() -> str:
 def forged() -> str | None:
     """Why this state-changing UI request is refused as forged, or None when it is not."""
     if cross_site():
-        return "Skjemaet ble sendt fra et annet nettsted."
+        return "The form was sent from another site."
     session = current()
     if session is None:
-        return "Økten er utløpt eller mangler. Last siden på nytt og prøv igjen."
+        return "Your session has expired or is missing. Reload the page and try again."
     given = request.form.get(FIELD, "")
     if not given or not hmac.compare_digest(given, csrf_token()):
-        return "Skjemaet mangler en gyldig CSRF-nøkkel. Last siden på nytt og prøv igjen."
+        return "The form lacks a valid CSRF token. Reload the page and try again."
     return None
 
 
