@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the sandbox app: config, extensions, blueprints — nothing else."""
-    from app import api, apidocs, config, control, error_handlers, openapi, ui
+    from app import api, apidocs, config, control, error_handlers, openapi, ui, web_security
     from app.scenarios import registry
     from app.store import db, retention
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     openapi.init_app(app)
     apidocs.init_app(app)
     ui.init_app(app)
+    web_security.init_app(app)
     app.add_url_rule("/healthz", "healthz", _healthz)
     return app
 

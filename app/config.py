@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENARIO_RELOAD": True,
     # How long a run is kept after its last exchange (ISO-8601; 0 keeps runs for good).
     "RUN_RETENTION": "P7D",
+    # How long a UI session (its cookie and its CSRF token) lasts: 12 hours.
+    "UI_SESSION_SECONDS": 12 * 3600,
 }
 
 ENV_PREFIX = "SANDBOX_"
@@ -47,6 +49,8 @@ COUNTS = {
     "JOURNAL_BODY_CAP": (0, None),
     # Added to virtual dates: a century keeps any date near the horizon a date.
     "DOCUMENT_RETENTION_DAYS": (0, 36_500),
+    # A UI session from a minute to a year.
+    "UI_SESSION_SECONDS": (60, 366 * 24 * 3600),
 }
 # The databases the sandbox speaks to (SQLAlchemy backend names).
 BACKENDS = ("sqlite", "postgresql")

@@ -10,6 +10,7 @@ domain core can raise them too.
     │   ├── MalformedRequest         400: body is not JSON / not UTF-8 / not an object
     │   ├── ValidationFailed         400: JSON parsed, but fields break the rules
     │   ├── AuthenticationRequired   401: credentials missing or wrong
+    │   ├── Forbidden                403: another site's page sent a state-changing call
     │   ├── NotFound                 404: unknown run, reference or document
     │   ├── MethodNotAllowed         405
     │   ├── Conflict                 409: the case is not in a state that allows this
@@ -85,6 +86,13 @@ class AuthenticationRequired(RequestError):
 
     status = 401
     title = "Mangler gyldig autentisering"
+
+
+class Forbidden(RequestError):
+    """The request is refused whoever sends it: a page of another site sent it."""
+
+    status = 403
+    title = "Ikke tillatt"
 
 
 class NotFound(RequestError):

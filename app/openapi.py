@@ -37,6 +37,10 @@ UNAUTHORISED = {
     "/api/v1/": problem("Missing or wrong HTTP Basic credentials"),
     "/sandbox/": problem("SANDBOX_ADMIN_TOKEN is set and the Bearer token is missing or wrong"),
 }
+FORGED = {
+    "403": problem("Sent by a page of another site (Origin or Sec-Fetch-Site)"),
+    "415": problem("A body declared as anything but application/json, even an empty one"),
+}
 COMPONENTS = (
     ("Kvittering", outputs.KvitteringOut),
     ("Oppdatering", outputs.OppdateringOut),
@@ -123,6 +127,9 @@ def _paths(app: Flask) -> dict[str, dict[str, Any]]:
                 [{"adminBearer": []}, {}] if prefix == "/sandbox/" else [{"runBasic": []}]
             )
             body["responses"].setdefault("401", UNAUTHORISED[prefix])
+            if prefix == "/sandbox/" and method not in ("get", "head"):
+                for status, response in FORGED.items():  # app.web_security
+                    body["responses"].setdefault(status, response)
             paths.setdefault(openapi_path(rule.rule), {})[method] = body
             if operation.creates:
                 creators.append((body, operation.creates))

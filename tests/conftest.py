@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -135,6 +136,14 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     """A real HTTP server on loopback."""
     with LiveServer(app) as server:
         yield server
+
+
+def csrf_form(client: FlaskClient, **fields: str) -> dict[str, str]:
+    """``fields`` as a UI form sends them: with the CSRF token of the client's session."""
+    page = client.get("/ui/").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert found is not None, "the catalogue has no form with a CSRF token"
+    return {**fields, "csrf_token": found.group(1)}
 
 
 def basic(username: str, password: str) -> dict[str, str]:

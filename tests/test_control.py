@@ -12,7 +12,7 @@ from markupsafe import escape
 from app.control.actions import run_or_404
 from app.store.db import get_session
 from app.ui import run_form
-from tests.conftest import INNSENDING, basic
+from tests.conftest import INNSENDING, basic, csrf_form
 
 SCENARIO = "mangel-then-vedtak"
 
@@ -43,7 +43,7 @@ def test_the_ui_form_fails_with_the_control_planes_problems(
 ) -> None:
     fields = {"scenario": SCENARIO, "clock": "manual", **form}
     expected = _messages(client, run_form(fields))
-    page = client.post("/ui/runs", data=fields)
+    page = client.post("/ui/runs", data=csrf_form(client, **fields))
     assert page.status_code == 400
     text = page.get_data(as_text=True)
     for message in expected:
@@ -54,10 +54,8 @@ def test_the_ui_form_fails_with_the_control_planes_problems(
 def test_the_ui_form_starts_the_run_the_control_plane_would(
     app: Flask, client: FlaskClient
 ) -> None:
-    page = client.post(
-        "/ui/runs",
-        data={"scenario": SCENARIO, "seed": "7", "clock": "manual", "poll_interval": "0.5"},
-    )
+    form = csrf_form(client, scenario=SCENARIO, seed="7", clock="manual", poll_interval="0.5")
+    page = client.post("/ui/runs", data=form)
     assert page.status_code == 303
     (run,) = client.get("/sandbox/runs").json["runs"]  # type: ignore[index]
     assert page.headers["Location"] == f"/ui/runs/{run['id']}"
@@ -79,10 +77,10 @@ def test_a_bad_duration_is_refused_alike(client: FlaskClient) -> None:
     api = client.post(f"/sandbox/runs/{run_id}/clock", json={"advance": "2 days"})
     assert api.status_code == 400
     message = api.json["errors"][0]["message"]  # type: ignore[index]
-    page = client.post(f"/ui/runs/{run_id}/advance", data={"duration": "2 days"})
+    page = client.post(f"/ui/runs/{run_id}/advance", data=csrf_form(client, duration="2 days"))
     assert page.status_code == 400 and str(escape(message)) in page.get_data(as_text=True)
     before = client.get(f"/sandbox/runs/{run_id}").json["clock"]["now"]  # type: ignore[index]
-    moved = client.post(f"/ui/runs/{run_id}/advance", data={"duration": "P3D"})
+    moved = client.post(f"/ui/runs/{run_id}/advance", data=csrf_form(client, duration="P3D"))
     assert moved.status_code == 303
     after = client.get(f"/sandbox/runs/{run_id}").json["clock"]["now"]  # type: ignore[index]
     assert (before[:10], after[:10]) == ("2025-03-03", "2025-03-06")
@@ -96,12 +94,12 @@ def test_next_and_finish_do_the_same_from_both(client: FlaskClient) -> None:
         for _ in range(2)
     ]
     assert client.post(f"/sandbox/runs/{runs[0]}/next").status_code == 200
-    assert client.post(f"/ui/runs/{runs[1]}/next").status_code == 303
+    assert client.post(f"/ui/runs/{runs[1]}/next", data=csrf_form(client)).status_code == 303
     timelines = [client.get(f"/sandbox/runs/{r}/timeline").json for r in runs]
     statuses = [[s["status"] for s in t["steps"]] for t in timelines]  # type: ignore[index]
     assert statuses[0] == statuses[1] and statuses[0][0] == "fired"
     assert client.post(f"/sandbox/runs/{runs[0]}/finish").status_code == 200
-    assert client.post(f"/ui/runs/{runs[1]}/finish").status_code == 303
+    assert client.post(f"/ui/runs/{runs[1]}/finish", data=csrf_form(client)).status_code == 303
     for run_id in runs:
         assert client.get(f"/sandbox/runs/{run_id}").json["status"] == "finished"  # type: ignore[index]
         fire = client.post(f"/sandbox/runs/{run_id}/steps/mangel/fire")
@@ -110,7 +108,9 @@ def test_next_and_finish_do_the_same_from_both(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("action", ["next", "finish", "advance"])
 def test_an_unknown_run_is_404_on_both(client: FlaskClient, action: str) -> None:
-    page = client.post(f"/ui/runs/run-000000000000/{action}", data={"duration": "P1D"})
+    page = client.post(
+        f"/ui/runs/run-000000000000/{action}", data=csrf_form(client, duration="P1D")
+    )
     assert page.status_code == 404
     assert "Kjøringen run-000000000000 finnes ikke." in page.get_data(as_text=True)
     if action != "advance":

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -342,3 +342,55 @@ def test_admin_token_is_asked_for(browser: Browser, tmp_path: Path) -> None:
         expect(page.get_by_role("heading", name="Runs")).to_be_visible()
     finally:
         server.close()
+
+
+def test_another_sites_form_changes_nothing(browser: Browser, served: Served) -> None:
+    """A page on another origin posts the UI's forms and the control plane's, as a forged
+    request would: every one is refused, and the sandbox's own pages break no CSP rule."""
+    page = _page(browser)
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
+    page.goto(f"{served.url}/ui/scenarios/happy-path")
+    page.get_by_role("button", name="Start a run").click()
+    expect(page.locator("#next-event")).to_be_visible()
+    run_id = page.locator("h1 code").inner_text()
+    # The sequence diagram's inline style is allowed by the policy's hash.
+    font = page.locator("#live svg text").first.evaluate("e => getComputedStyle(e).fontSize")
+    assert font == "12px" and violations == []
+    control = served.app.test_client()
+    before = control.get(f"/sandbox/runs/{run_id}").json
+    targets = [
+        f"/ui/runs/{run_id}/advance",
+        f"/ui/runs/{run_id}/finish",
+        "/ui/runs",
+        "/sandbox/runs",
+        f"/sandbox/runs/{run_id}/finish",
+    ]
+    forms = "".join(
+        f'<form id="f{n}" method="post" action="{served.url}{path}">'
+        '<input name="duration" value="P10D"><input name="scenario" value="happy-path"></form>'
+        for n, path in enumerate(targets)
+    )
+
+    def evil_site(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [f"<!doctype html><title>evil</title>{forms}".encode()]
+
+    attacker = make_server("localhost", 0, evil_site, threaded=True)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    statuses = []
+    try:
+        other = page.context.new_page()  # same browser, so the sandbox's cookie is there
+        for n in range(len(targets)):
+            other.goto(f"http://localhost:{attacker.server_port}/")
+            with other.expect_navigation(url=lambda u: u.startswith(served.url)) as answer:
+                other.evaluate(f"document.getElementById('f{n}').submit()")
+            response = answer.value
+            assert response is not None
+            statuses.append(response.status)
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    assert statuses == [403] * len(targets)
+    assert control.get(f"/sandbox/runs/{run_id}").json == before
+    assert len(control.get("/sandbox/runs").json["runs"]) == 1  # type: ignore[index]

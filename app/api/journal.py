@@ -9,10 +9,11 @@ import time
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
-from sqlalchemy import select
 
 from app import vocabulary
+from app.api.auth import authenticated_run_id
 from app.engine.clock import clock_of, utcnow
+from app.store.auth_failures import RecorderSlot
 from app.store.db import get_session
 from app.store.journal_writer import WriterSlot
 from app.store.models import Run
@@ -101,12 +102,11 @@ def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bo
 
 
 def _run_from_credentials() -> str | None:
-    """For /api/ calls that never reached a view (unknown path, wrong method): the named run."""
-    auth = request.authorization
-    if not request.path.lower().startswith("/api/") or auth is None or not auth.username:
+    """For /api/ calls that never reached a view (unknown path, wrong method): the run the
+    credentials prove; a wrong password names none."""
+    if not request.path.lower().startswith("/api/"):
         return None
-    session = get_session()
-    return session.scalars(select(Run.id).where(Run.username == auth.username)).first()
+    return authenticated_run_id()
 
 
 ACTIONS = vocabulary.CLIENT_ACTIONS
@@ -238,8 +238,9 @@ def _record(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Time every request and record the simulated API's exchanges."""
+    """Time every request, record the simulated API's exchanges and count failed logins."""
     engine = app.extensions["sandbox.engine"]
     app.extensions["sandbox.journal"] = WriterSlot(engine, int(app.config["JOURNAL_MAX_ENTRIES"]))
+    app.extensions["sandbox.auth_failures"] = RecorderSlot(engine)
     app.wsgi_app = _Timed(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_record)

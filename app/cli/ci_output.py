@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from app.reports import RENDERERS
+from app.reports.markdown import cell
 from app.scoring.tally import blocks, percent
 
 STDERR_LINES = 12
@@ -69,8 +70,8 @@ def markdown_findings(document: dict[str, Any]) -> str:
         lines += ["| scenario | what happened | client exit code |", "|---|---|---|"]
         for run in stopped:
             lines.append(
-                f"| `{run['scenario']['id']}` | {_cell(run['error'])} | "
-                f"{_cell(run.get('client', {}).get('exitCode'))} |"
+                f"| `{run['scenario']['id']}` | {cell(run['error'])} | "
+                f"{cell(run.get('client', {}).get('exitCode'))} |"
             )
     passing = [(run, v) for run in document["runs"] for v in now_passing(run)]
     if passing:
@@ -80,10 +81,6 @@ def markdown_findings(document: dict[str, Any]) -> str:
             for run, v in passing
         ]
     return "\n".join(lines) + "\n" if lines else ""
-
-
-def _cell(text: Any) -> str:
-    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
 
 
 def terminal_lines(run: dict[str, Any]) -> list[str]:

@@ -78,6 +78,13 @@ def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+# The diagram's one style element; the UI's Content-Security-Policy allows it by its hash.
+SVG_STYLE = (
+    "text{font:12px sans-serif}.t{fill:#555}.h{font-weight:bold}"
+    ".ok{stroke:#2e7d32}.bad{stroke:#c62828}.step{stroke:#1565c0}"
+)
+
+
 def sequence_svg(run: dict[str, Any]) -> Markup:
     """The run as an inline SVG sequence diagram (client, simulated API, kommune)."""
     rows = _rows(run)
@@ -87,8 +94,7 @@ def sequence_svg(run: dict[str, Any]) -> Markup:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="860" height="{height}" '
         f'viewBox="0 0 860 {height}" aria-label="Sequence diagram of the run">',
-        "<style>text{font:12px sans-serif}.t{fill:#555}.h{font-weight:bold}"
-        ".ok{stroke:#2e7d32}.bad{stroke:#c62828}.step{stroke:#1565c0}</style>",
+        f"<style>{SVG_STYLE}</style>",
     ]
     for name, x in (
         ("Klient", LANES["klient"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from app.scoring.tally import blocks, percent
@@ -17,8 +18,14 @@ ICON = {
 MAX_ROWS = 60
 
 
-def _cell(text: Any) -> str:
-    return str(text or "").replace("|", "\\|").replace("\n", " ")
+# Backslash first, so an escape of ours can never be undone by one of the client's.
+_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`[]|"})
+
+
+def cell(text: Any) -> str:
+    """``text`` safe in a Markdown table cell: HTML-escaped, on one line, no links or code."""
+    escaped = html.escape(str("" if text is None else text), quote=False)
+    return " ".join(escaped.translate(_MARKDOWN_ESCAPES).splitlines())
 
 
 def headline(document: dict[str, Any]) -> str:
@@ -68,8 +75,8 @@ def render(document: dict[str, Any]) -> str:
         for run, v in problems[:MAX_ROWS]:
             lines.append(
                 f"| {ICON[v['status']]} {v['status']} | `{run['scenario']['id']}` | "
-                f"{_cell(v['title'])} ({_cell(v['requirement'] or v['id'])}) | "
-                f"{_cell(v['firstDivergence'] or v['reason'])} |"
+                f"{cell(v['title'])} ({cell(v['requirement'] or v['id'])}) | "
+                f"{cell(v['firstDivergence'] or v['reason'])} |"
             )
         if len(problems) > MAX_ROWS:
             lines.append(f"\n…and {len(problems) - MAX_ROWS} more; see the HTML or JSON report.")

@@ -158,3 +158,16 @@ class JournalEntry(Base):
     # whether later repeats fold into it (the second of a kind does; the first stays alone).
     fold_key: Mapped[str | None] = mapped_column(String(64), default=None)
     gathers: Mapped[bool] = mapped_column(default=False)
+
+
+class AuthFailureTally(Base):
+    """Requests that named a run's username with the wrong password: never its journal."""
+
+    __tablename__ = "auth_failures"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last few attempts, newest last: {at, method, path, remote}.
+    recent: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -8,7 +8,6 @@ itself (no CDN), and when SANDBOX_ADMIN_TOKEN is set the UI asks for it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import math
@@ -43,9 +42,11 @@ from app.scenarios.registry import get_registry
 from app.scoring.result import combine, score_run
 from app.scoring.tally import percent
 from app.store import journal_reads
+from app.store.auth_failures import tally_of
 from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
+from app.ui import session as ui_session
 from app.vocabulary import CLIENT_ACTIONS, form_clock_modes
 from app.wire.dates import iso
 from app.wire.inputs import RunCreateSchema
@@ -58,28 +59,28 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-COOKIE = "byggesak_sandbox_ui"
 CLOCK_MODES = form_clock_modes()
 SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
 # What a browser shows rather than downloads; Markdown as text/markdown would download.
 SHOWN_AS = {"markdown": "text/plain"}
 RECENT_EXCHANGES = 40
 PASSWORD_COOKIE = "byggesak_sandbox_new_run"
-
-
-def _cookie_value(token: str) -> str:
-    return hmac.new(token.encode(), b"byggesak-sandbox-ui", hashlib.sha256).hexdigest()
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @bp.before_request
-def _require_login() -> WerkzeugResponse | None:
+def _guard() -> WerkzeugResponse | tuple[str, int] | None:
+    """Ask for the admin token when one is set; refuse forged forms (app.ui.session)."""
+    if request.endpoint == "ui.static":
+        return None
     token = current_app.config["ADMIN_TOKEN"]
-    if not token or request.endpoint in ("ui.login", "ui.static"):
-        return None
-    given = request.cookies.get(COOKIE, "")
-    if hmac.compare_digest(given, _cookie_value(str(token))):
-        return None
-    return redirect(url_for("ui.login", next=request.full_path))
+    if token and request.endpoint != "ui.login" and not ui_session.logged_in():
+        return redirect(url_for("ui.login", next=request.full_path))
+    if request.method not in SAFE_METHODS:
+        reason = ui_session.forged()
+        if reason is not None:
+            return render_template("ui/error.html", message=reason), 403
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -91,9 +92,8 @@ def login() -> WerkzeugResponse | str:
         given = request.form.get("token", "")
         if token and hmac.compare_digest(given.encode(), str(token).encode()):
             target = request.args.get("next", "")
-            response = redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
-            response.set_cookie(COOKIE, _cookie_value(str(token)), httponly=True, samesite="Strict")
-            return response
+            ui_session.begin(ui_session.LOGGED_IN)
+            return redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
         error = "Wrong administration token."
     return render_template("ui/login.html", error=error)
 
@@ -138,6 +138,7 @@ def start_run() -> WerkzeugResponse:
         path=url_for("ui.run", run_id=run.id),
         httponly=True,
         samesite="Strict",
+        secure=ui_session.over_https(),
     )
     return response
 
@@ -214,6 +215,7 @@ def _run_page(run_id: str, password: str | None = None) -> str:
         run=info,
         password=password,
         live=_live_context(current),
+        auth_failures=tally_of(get_session(), run_id),
     )
 
 
@@ -373,6 +375,14 @@ def _favicon() -> Response:
     response = bp.send_static_file("favicon.svg")
     response.mimetype = "image/svg+xml"
     return response
+
+
+@bp.context_processor
+def _csrf() -> dict[str, Any]:
+    return {"csrf_token": ui_session.csrf_token, "csrf_field": ui_session.FIELD}
+
+
+bp.after_request(ui_session.set_cookie)
 
 
 def init_app(app: Flask) -> None:
