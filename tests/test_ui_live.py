@@ -6,7 +6,7 @@ import time
 
 from flask.testing import FlaskClient
 
-from tests.conftest import basic
+from tests.conftest import INNSENDING, basic
 
 
 def test_an_unchanged_run_gets_304_and_a_change_a_fresh_fragment(client: FlaskClient) -> None:
@@ -40,3 +40,15 @@ def test_a_running_clock_changes_the_fragment_every_second(client: FlaskClient) 
     time.sleep(1.05)
     again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200  # the virtual now it shows has moved
+
+
+def test_folded_polls_show_their_count(client: FlaskClient) -> None:
+    body = {"clock": {"mode": "manual"}, "innsending": INNSENDING}
+    run = client.post("/sandbox/runs", json=body).json
+    assert run is not None
+    auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+    ref = run["innsendingReferanser"][0]
+    for _ in range(5):  # the first alone, then one entry for the other four
+        client.get(f"/api/v1/status?innsendingReferanse={ref}", headers=auth)
+    page = client.get(f"/ui/runs/{run['id']}/live").get_data(as_text=True)
+    assert "Exchanges (5)" in page and "× 4, the same answer each time" in page

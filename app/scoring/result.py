@@ -73,6 +73,7 @@ def score_run(
                 "query": e.query,
                 "status": e.status,
                 "fault": (e.fault or "").strip(",") or None,
+                "repeats": e.repeats,
             }
             for e in facts.exchanges
         ],

@@ -264,7 +264,7 @@ def _live_context(run: Run) -> dict[str, Any]:
         "svg": sequence_svg(result),
         "exchanges": _exchange_views(run.id, recent_ids),
         "waiting": _waiting(result["timeline"]),
-        "total_exchanges": len(result["exchanges"]),
+        "total_exchanges": sum(e["repeats"] for e in result["exchanges"]),
         "status": run.status,
         "now": result["run"]["clock"]["end"],
     }
