@@ -177,9 +177,10 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
     method, path, status = req.method, req.path, response.status_code
     replay_of = ctx.get("journal_replay_of")
     fault = ctx.get("journal_fault")
+    headers = request_headers(environ)
     fold_key = None
     if method == "GET" and status == 200 and fault is None and not response_truncated:
-        fold_key = _fold_key(ctx.get("journal_fold"), path, environ, response_body)
+        fold_key = _fold_key(ctx.get("journal_fold"), path, environ, headers, response_body)
     return {
         "run_id": run_id,
         "real_time": utcnow(),
@@ -187,7 +188,7 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
         "method": method,
         "path": path,
         "query": req.query_string.decode("utf-8", errors="replace"),
-        "request_headers": request_headers(environ),
+        "request_headers": headers,
         "request_body": request_body,
         "request_body_truncated": request_truncated,
         "request_body_canonical": canonical,
@@ -208,14 +209,21 @@ _SENT_AT = re.compile(r'"ekspedertDato":\s*"[^"]*"')
 
 
 def _fold_key(
-    epoch: str | None, path: str, environ: dict[str, Any], body: str | None
+    epoch: str | None,
+    path: str,
+    environ: dict[str, Any],
+    headers: dict[str, str],
+    body: str | None,
 ) -> str | None:
-    """What a poll shares with its identical repeats (``app.store.journal_folding``)."""
+    """What a poll shares with its identical repeats (``app.store.journal_folding``): the
+    whole request, headers too (a client's request id keeps each poll its own), and the
+    answer."""
     if epoch is None or body is None or path.lower() not in vocabulary.POLL_PATHS:
         return None
     # When the answer was sent is no part of what it says: a status stamps every answer.
     said = _SENT_AT.sub("", body)
-    seen = f"{epoch}\n{path}\n{environ.get('QUERY_STRING', '')}\n{said}"
+    asked = "\n".join(f"{k}: {v}" for k, v in sorted(headers.items()))
+    seen = f"{epoch}\n{path}\n{environ.get('QUERY_STRING', '')}\n{asked}\n{said}"
     return hashlib.sha256(seen.encode()).hexdigest()
 
 
