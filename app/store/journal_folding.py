@@ -7,13 +7,13 @@ correctly played run went from passed to failed after a few hours of polling.
 
 An exchange that the request marked foldable (``fold_key``, set by ``app.api.journal``
 only for a successful, unfaulted poll; the key covers the whole request, headers too,
-the answer, the case's
-version and the span between two scoring deadlines) is folded into the newest row of
-the same question (the run, path and query) when that row has the same key and *gathers*: the first exchange of a kind stays a row of
-its own, the second becomes the row its later repeats fold into, so a reader paging the
-journal (the runner's ``--server`` feed) still sees that the client came back. A folded
-row counts its ``repeats``, the time of the last one and the shortest pause between two
-of them, which is all a verdict reads from identical polls (``app.scoring``).
+the answer, the case's version and the span between two scoring deadlines) is folded
+into the newest row of the same question (the run, path and query) when that row has
+the same key and *gathers*: the first exchange of a kind stays a row of its own, the
+second becomes the row its later repeats fold into, so a reader paging the journal (the
+runner's ``--server`` feed) still sees that the client came back. A folded row counts
+its ``repeats``, the time of the last one and the shortest pause between two of them,
+which is all a verdict reads from identical polls (``app.scoring``).
 """
 
 from __future__ import annotations
