@@ -40,6 +40,7 @@ def create_run(
     clock_poll_step: timedelta | None = None,
     scenario: dict[str, Any] | None = None,
     poll_interval: float = 1.0,
+    tenant: str | None = None,
 ) -> tuple[Run, str]:
     """Create a run with fresh credentials; return it with its (only shown once) password."""
     if seed is None:
@@ -90,6 +91,7 @@ def create_run(
         version=0,
         rng_counter=1,
         oppdatering_seq=0,
+        tenant=tenant,
     )
     session.add(run)
     session.commit()

@@ -142,6 +142,12 @@ def head_by_username(engine: Engine, username: str) -> RunHead | None:
     return RunHead(*row) if row is not None else None
 
 
+def head_by_id(engine: Engine, run_id: str) -> RunHead | None:
+    """The head row of the run ``run_id``, or None (one indexed read)."""
+    row = driver.read_one(engine, _HEAD_BY_ID, {"id": run_id})
+    return RunHead(*row) if row is not None else None
+
+
 class SnapshotCache:
     """Least-recently-used snapshots of up to ``size`` runs, safe to share between threads."""
 
