@@ -32,7 +32,7 @@ _lock = threading.Lock()
 
 def password_ok(login: tenants.TenantLogin, password: str) -> bool:
     """Whether ``password`` is the tenant's (a remembered verification costs no hash)."""
-    key = (login.password_hash, hashlib.sha256(password.encode()).hexdigest())
+    key = (login.password_hash, hashlib.sha256(password.encode(errors="surrogatepass")).hexdigest())
     with _lock:
         if key in _verified:
             _verified.move_to_end(key)

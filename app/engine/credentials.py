@@ -32,7 +32,9 @@ def hash_secret(
 ) -> str:
     """A salted PBKDF2-SHA256 hash of a tenant password, with its parameters."""
     salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(errors="surrogatepass"), salt, iterations
+    )
     return f"{SECRET_SCHEME}${iterations}${salt.hex()}${digest.hex()}"
 
 

@@ -100,9 +100,9 @@ def create_tenant(
     ):
         _conflict("tenant.username.finnes", "username", f"Brukernavnet {username} er tatt.")
     for rule in data["rules"]:
-        _known_scenario(rule["scenario"], known, "rules")
+        known_scenario(rule["scenario"], known, "rules")
     if data["scenario"] is not None:
-        _known_scenario(data["scenario"], known, "scenario")
+        known_scenario(data["scenario"], known, "scenario")
     password = data["password"] or new_tenant_password()
     tenant = Tenant(
         name=name,
@@ -165,7 +165,7 @@ def choose_scenario(tenant: Tenant, data: dict[str, Any], known: Mapping[str, An
     """The scenario a søknad plays: its title's marker, else the tenant's rules, else its default."""
     match = MARKER.search(data.get("tittel") or "")
     if match is not None:
-        return _known_scenario(match.group(1), known, "tittel")
+        return known_scenario(match.group(1), known, "tittel")
     tiltakstyper = set(data.get("tiltakstype") or [])
     for rule in tenant.rules or []:
         if rule.get("soknadstype") not in (None, data.get("soknadstype")):
@@ -232,7 +232,7 @@ def _client_sends_first(scenario: dict[str, Any] | None) -> dict[str, Any] | Non
     return played
 
 
-def _known_scenario(scenario_id: str, known: Mapping[str, Any], field: str) -> str:
+def known_scenario(scenario_id: str, known: Mapping[str, Any], field: str) -> str:
     by_folded = {k.lower(): k for k in known}
     found = by_folded.get(scenario_id.lower())
     if found is None:
