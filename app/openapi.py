@@ -55,6 +55,7 @@ COMPONENTS = (
     ("PasswordRotate", inputs.PasswordRotateSchema),
     ("Tenant", tenant_outputs.TenantOut),
     ("TenantList", tenant_outputs.TenantListOut),
+    ("TenantRuns", tenant_outputs.TenantRunsOut),
 )
 
 

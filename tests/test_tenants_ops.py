@@ -186,3 +186,38 @@ def test_tenant_runs_go_after_the_tenants_retention(app: Flask) -> None:
         f"/api/v1/status?innsendingReferanse={refs['acme']}", headers=basic("acme", PASSWORD)
     )
     assert gone.status_code == 404
+
+
+def test_a_tenant_lists_its_own_runs_and_no_one_elses(tmp_path: Path) -> None:
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/l.db", "ADMIN_TOKEN": "tok"}
+    )
+    client = app.test_client()
+    admin = {"Authorization": "Bearer tok"}
+    for name in ("acme", "bravo"):
+        body = {"name": name, "password": PASSWORD, "scenario": "happy-path", "retention": "P2D"}
+        assert client.post("/sandbox/tenants", json=body, headers=admin).status_code == 201
+    ref = client.post(
+        "/api/v1/innsending", json=INNSENDING, headers=basic("acme", PASSWORD)
+    ).get_json()["innsendingReferanse"]
+    own = client.get("/sandbox/tenants/acme/runs", headers=basic("acme", PASSWORD))
+    assert own.status_code == 200, own.get_data(as_text=True)
+    [row] = own.get_json()["runs"]
+    assert row["innsendingReferanser"] == [ref] and row["scenario"] == "happy-path"
+    created = datetime.fromisoformat(row["createdAt"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(row["expiresAt"].replace("Z", "+00:00"))
+    assert timedelta(days=2) <= expires - created < timedelta(days=2, minutes=1)
+    assert client.get("/sandbox/tenants/acme/runs", headers=admin).status_code == 200
+    assert (
+        client.get("/sandbox/tenants/acme/runs", headers=basic("bravo", PASSWORD)).status_code
+        == 404
+    )
+    assert (
+        client.get("/sandbox/tenants/acme/runs", headers=basic("acme", "wrong-one")).status_code
+        == 401
+    )
+    assert client.get("/sandbox/tenants/acme/runs").status_code == 401
+    # The tenant's credentials open nothing else of the control plane.
+    assert client.get("/sandbox/tenants", headers=basic("acme", PASSWORD)).status_code == 401
+    assert client.get("/sandbox/runs", headers=basic("acme", PASSWORD)).status_code == 401
+    app.extensions["sandbox.engine"].dispose()

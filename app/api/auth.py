@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from app.api.tenant_auth import head_of_tenant_run, password_ok
+from app.api.tenant_auth import head_of_tenant_run
 from app.engine import tenants
 from app.engine.clock import utcnow
 from app.engine.credentials import password_matches
 from app.engine.snapshots import RunHead, head_by_username
-from app.engine.tenants import TenantLogin
+from app.engine.tenants import TenantLogin, password_ok
 from app.errors import AuthenticationRequired, Problem
 from app.store.auth_failures import TENANT_KEY
 from app.wire.dates import iso

@@ -1,49 +1,24 @@
 """Tenant credentials on the simulated API: the request's reference names the tenant's run.
 
-A tenant's password is checked with a slow salted hash; a process remembers the pairs it
-has verified (keyed by the stored hash, so a rotated password is judged afresh), and a
-staging system polling every second pays for the hash once, not on every poll.
+A tenant's password is checked by ``app.engine.tenants.password_ok`` (a slow salted hash,
+paid once per process and password, not on every poll).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import threading
-from collections import OrderedDict
 
 from flask import request
 from sqlalchemy import Engine
 
 from app.engine import tenants
-from app.engine.credentials import secret_matches
 from app.engine.snapshots import RunHead, head_by_id
 from app.errors import NotFound, Problem, ValidationFailed
 
-VERIFIED_MAX = 1024
 REFERENCE_IN_TEXT = re.compile(r"innsendingReferanse\W{0,5}(AR\d{1,12})", re.IGNORECASE)
 TEXT_SEARCHED = 16_384  # characters of a non-JSON body searched for the reference
 TENANT = "tenant"  # g: the tenant whose credentials the request carries
-
-_verified: OrderedDict[tuple[str, str], None] = OrderedDict()
-_lock = threading.Lock()
-
-
-def password_ok(login: tenants.TenantLogin, password: str) -> bool:
-    """Whether ``password`` is the tenant's (a remembered verification costs no hash)."""
-    key = (login.password_hash, hashlib.sha256(password.encode(errors="surrogatepass")).hexdigest())
-    with _lock:
-        if key in _verified:
-            _verified.move_to_end(key)
-            return True
-    if not secret_matches(login.password_hash, password):
-        return False
-    with _lock:
-        _verified[key] = None
-        while len(_verified) > VERIFIED_MAX:
-            _verified.popitem(last=False)
-    return True
 
 
 def head_of_tenant_run(engine: Engine, tenant: str) -> RunHead:

@@ -9,20 +9,23 @@ is unique across the tenant; its polls find the run again by that reference.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.durations import parse_duration
 from app.engine.clock import utcnow
-from app.engine.credentials import hash_secret, new_tenant_password
+from app.engine.credentials import hash_secret, new_tenant_password, secret_matches
 from app.engine.runs import start_run
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -35,6 +38,10 @@ DEFAULT_RETENTION = "P30D"
 # Run usernames are minted as ``klient-…``: a tenant may not take one.
 RUN_USERNAME_PREFIX = "klient-"
 REFERENCE_ATTEMPTS = 20
+# A process remembers the passwords it has verified, keyed by the stored hash (so a
+# rotated password is judged afresh): a staging system polling every second pays for
+# the slow hash once, not on every poll.
+VERIFIED_MAX = 1024
 
 _BY_USERNAME = select(Tenant.name, Tenant.password_hash).where(
     Tenant.username == bindparam("username")
@@ -63,6 +70,26 @@ def login_of(engine: Engine, username: str) -> TenantLogin | None:
     """The tenant with this username, or None (one indexed read)."""
     row = driver.read_one(engine, _BY_USERNAME, {"username": username})
     return TenantLogin(*row) if row is not None else None
+
+
+_verified: OrderedDict[tuple[str, str], None] = OrderedDict()
+_lock = threading.Lock()
+
+
+def password_ok(login: TenantLogin, password: str) -> bool:
+    """Whether ``password`` is the tenant's (a remembered verification costs no hash)."""
+    key = (login.password_hash, hashlib.sha256(password.encode(errors="surrogatepass")).hexdigest())
+    with _lock:
+        if key in _verified:
+            _verified.move_to_end(key)
+            return True
+    if not secret_matches(login.password_hash, password):
+        return False
+    with _lock:
+        _verified[key] = None
+        while len(_verified) > VERIFIED_MAX:
+            _verified.popitem(last=False)
+    return True
 
 
 def run_of_reference(engine: Engine, tenant: str, referanse: str) -> str | None:
@@ -125,10 +152,13 @@ def create_tenant(
 
 def rotate_password(session: Session, name: str, password: str | None) -> str:
     """Give the tenant a new password (``password``, or a fresh one); return it."""
-    tenant = tenant_or_404(session, name)
     fresh = password or new_tenant_password()
-    tenant.password_hash = hash_secret(fresh)
+    changed = session.execute(
+        update(Tenant).where(Tenant.name == name).values(password_hash=hash_secret(fresh))
+    )
     session.commit()
+    if not getattr(changed, "rowcount", 0):  # unknown, or deleted meanwhile
+        raise NotFound(f"Leietakeren {name} finnes ikke.")
     return fresh
 
 

@@ -34,3 +34,26 @@ class TenantListOut(Strict):
     """Every tenant, by name."""
 
     tenants = fields.List(fields.Nested(TenantOut), required=True)
+
+
+class TenantRunOut(Strict):
+    """One of a tenant's runs: what it plays, its references, its state, its removal."""
+
+    id = TEXT(required=True)
+    scenario = TEXT(allow_none=True)
+    innsendingReferanser = fields.List(TEXT(), required=True)
+    status = TEXT(required=True, metadata={"description": "active or finished"})
+    milepael = fields.List(TEXT(allow_none=True), required=True)
+    createdAt = TEXT(required=True, metadata={"format": "date-time"})
+    lastExchangeAt = TEXT(allow_none=True, metadata={"format": "date-time"})
+    expiresAt = TEXT(
+        required=True,
+        metadata={"format": "date-time", "description": "Last exchange + the retention."},
+    )
+
+
+class TenantRunsOut(Strict):
+    """A tenant's runs, newest first."""
+
+    tenant = TEXT(required=True)
+    runs = fields.List(fields.Nested(TenantRunOut), required=True)
