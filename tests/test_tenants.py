@@ -11,8 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.store.db import get_session
 from app.store.models import JournalEntry, Run, Tenant, TenantAuthFailureTally
 from tests.conftest import INNSENDING, LiveServer, basic
+from tests.vendor import Vendor
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 FAST = {"mode": "accelerated", "factor": 2_000_000}  # three weeks in about a second
@@ -52,7 +54,7 @@ def test_create_list_get_rotate_delete(app: Flask, client: FlaskClient) -> None:
     assert created["retention"] == "P30D"
     assert created["clock"]["mode"] == "accelerated"
     with app.app_context():
-        stored = app.extensions["sandbox.db"]().get(Tenant, "acme")
+        stored = get_session().get(Tenant, "acme")
         assert PASSWORD not in stored.password_hash
         assert stored.password_hash.startswith("pbkdf2_sha256$")
     generated = client.post("/sandbox/tenants", json={"name": "beta", "scenario": "happy-path"})
@@ -75,7 +77,7 @@ def test_create_list_get_rotate_delete(app: Flask, client: FlaskClient) -> None:
     assert client.delete("/sandbox/tenants/acme").status_code == 204
     assert client.get("/sandbox/tenants/acme").status_code == 404
     with app.app_context():
-        assert app.extensions["sandbox.db"]().scalars(select(Run)).all() == []
+        assert get_session().scalars(select(Run)).all() == []
 
 
 def test_refusals(client: FlaskClient) -> None:
@@ -123,7 +125,7 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
         assert response.status_code == 201, response.get_data(as_text=True)
         refs.append(response.get_json()["innsendingReferanse"])
         with app.app_context():
-            session = app.extensions["sandbox.db"]()
+            session = get_session()
             run = session.scalars(select(Run).order_by(Run.created_at.desc())).first()
             assert run.scenario_id == scenario and run.tenant == "acme"
     assert len(set(refs)) == len(refs)  # the same scenario twice: two references
@@ -132,7 +134,7 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
     message = unknown.get_json()["errors"][0]["message"]
     assert "no-such-thing" in message and "mangel-then-vedtak" in message
     with app.app_context():
-        assert len(app.extensions["sandbox.db"]().scalars(select(Run)).all()) == len(cases)
+        assert len(get_session().scalars(select(Run)).all()) == len(cases)
 
 
 def test_the_case_takes_the_soknads_kommune(client: FlaskClient) -> None:
@@ -154,7 +156,7 @@ def test_wrong_password_is_401_counted_and_never_journalled(
     make_tenant(client)
     ref = submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"]
     with app.app_context():
-        session = app.extensions["sandbox.db"]()
+        session = get_session()
         before = len(session.scalars(select(JournalEntry)).all())
     wrong = basic("acme-staging", "not-the-password")
     assert submit(client, "acme-staging", "not-the-password").status_code == 401
@@ -164,7 +166,7 @@ def test_wrong_password_is_401_counted_and_never_journalled(
     assert client.get("/api/v1/nowhere", headers=wrong).status_code in (401, 404)
     app.extensions["sandbox.auth_failures"].flush()
     with app.app_context():
-        session = app.extensions["sandbox.db"]()
+        session = get_session()
         assert len(session.scalars(select(JournalEntry)).all()) == before
         assert len(session.scalars(select(Run)).all()) == 1
         tally = session.get(TenantAuthFailureTally, "acme")
@@ -253,3 +255,20 @@ def test_staging_client_over_http(live_server: LiveServer) -> None:
     runs = admin.get(f"{live_server.url}/sandbox/runs").json()["runs"]
     scenarios = sorted(r["scenario"] for r in runs)
     assert scenarios == ["happy-path", "happy-path", "soknadstype-change"]
+
+
+def test_a_tenant_answers_a_mangel_and_gets_its_vedtak(live_server: LiveServer) -> None:
+    answer = requests.post(f"{live_server.url}/sandbox/tenants", json=tenant_body(), timeout=10)
+    assert answer.status_code == 201, answer.text
+    vendor = Vendor(live_server.url, {"username": "acme-staging", "password": PASSWORD}, [])
+    ref = vendor.submit({**INNSENDING, "tittel": "Rekkehus [Sandbox:Mangel-Then-Vedtak]"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        vendor.poll()  # kvittering, oppdatering, status, letters; answers the mangler
+        if any(o["hendelse"] == "vedtak" for o in vendor.seen.oppdateringer.get(ref, [])):
+            break
+        time.sleep(0.2)
+    hendelser = [o["hendelse"] for o in vendor.seen.oppdateringer.get(ref, [])]
+    assert "mangel" in hendelser and "vedtak" in hendelser, hendelser
+    assert vendor.seen.suppleringer, "the mangel was answered with the tenant's credentials"
+    assert len(vendor.seen.documents) >= 2  # the mangelbrev and the vedtak letter
