@@ -150,6 +150,14 @@ def test_the_case_takes_the_soknads_kommune(client: FlaskClient) -> None:
     assert run["innsendingReferanser"] == [ref["innsendingReferanse"]]
 
 
+def test_a_dibk_test_kommunenummer_plays_a_real_kommune(client: FlaskClient) -> None:
+    make_tenant(client)
+    made = submit(client, "acme-staging", PASSWORD, kommunenummer="9998")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    run = client.get("/sandbox/runs").get_json()["runs"][0]
+    assert run["kommune"] == {"kommunenummer": "5001", "kommunenavn": "Trondheim"}
+
+
 def test_wrong_password_is_401_counted_and_never_journalled(
     app: Flask, client: FlaskClient
 ) -> None:

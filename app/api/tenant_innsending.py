@@ -26,7 +26,7 @@ def start_if_tenant() -> tuple[dict[str, Any] | None, str | None]:
     login = authenticated_tenant()
     if login is None:
         return None, None
-    data = load_body(InnsendingSchema(), "innsending")
+    data = tenants.as_played(load_body(InnsendingSchema(), "innsending"))
     session = get_session()
     tenant = tenants.tenant_or_404(session, login.name)
     known = get_registry().catalogue().entries

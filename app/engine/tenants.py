@@ -38,6 +38,8 @@ DEFAULT_RETENTION = "P30D"
 # Run usernames are minted as ``klient-…``: a tenant may not take one.
 RUN_USERNAME_PREFIX = "klient-"
 REFERENCE_ATTEMPTS = 20
+# DiBK's test kommunenumre (sandbox choice: each plays a real kommune of the SSB list).
+TEST_KOMMUNER = {"9996": "0301", "9997": "4601", "9998": "5001", "9999": "1103"}
 # A process remembers the passwords it has verified, keyed by the stored hash (so a
 # rotated password is judged afresh): a staging system polling every second pays for
 # the slow hash once, not on every poll.
@@ -216,7 +218,7 @@ def start_tenant_run(
     """Start the run a tenant's søknad asks for; return it with the søknad's reserved reference.
 
     The run's clock starts now, at the tenant's default mode; the case is addressed to
-    the søknad's kommune when it names one. The reference is drawn at random (not from
+    the søknad's kommune when it names one (give it :func:`as_played` first). The reference is drawn at random (not from
     the scenario's seed), so the same scenario played twice gives two references.
     """
     clock = dict(tenant.clock or {})
@@ -242,6 +244,14 @@ def start_tenant_run(
         except IntegrityError:  # the tenant holds this reference already: draw again
             session.rollback()
     raise Conflict("Fant ingen ledig innsendingReferanse.", [])
+
+
+def as_played(data: dict[str, Any]) -> dict[str, Any]:
+    """The søknad as its run plays it: a DiBK test kommunenummer becomes its kommune's."""
+    nummer = data.get("kommunenummer")
+    if nummer not in TEST_KOMMUNER:
+        return data
+    return {**data, "kommunenummer": TEST_KOMMUNER[nummer]}
 
 
 def discard_run(session: Session, run_id: str) -> None:
