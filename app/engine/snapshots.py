@@ -35,6 +35,7 @@ _HEAD_COLUMNS = (
     Run.journal_count,
     Run.clock_poll_step_seconds,
     Run.status,
+    Run.clock_waiting_factor,
 )
 _HEAD_BY_USERNAME = select(*_HEAD_COLUMNS).where(Run.username == bindparam("username"))
 _HEAD_BY_ID = select(*_HEAD_COLUMNS).where(Run.id == bindparam("id"))
@@ -50,6 +51,7 @@ class RunHead:
     journal_count: int
     poll_step_seconds: float | None
     status: str
+    clock_waiting_factor: float | None = None
 
 
 Encode = Callable[[Any], bytes]

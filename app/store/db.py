@@ -83,6 +83,7 @@ ADDED_COLUMNS = (
     ("journal", "fold_key", "VARCHAR(64)"),
     ("journal", "gathers", "BOOLEAN NOT NULL DEFAULT FALSE"),
     ("runs", "tenant", "VARCHAR(80)"),
+    ("runs", "clock_waiting_factor", "FLOAT"),
 )
 
 

@@ -62,6 +62,9 @@ class Run(Base):
     clock_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # advance-on-poll: each authenticated API request moves the clock this far.
     clock_poll_step_seconds: Mapped[float | None] = mapped_column(default=None)
+    # A clock that starts on the client's first request: it stands still until then, and
+    # this is the factor it will run at (None: it runs already).
+    clock_waiting_factor: Mapped[float | None] = mapped_column(default=None)
     # The scenario the run plays (a snapshot, so edits to the file never change a run),
     # and the timeline's progress: step status, fire times, innsending aliases.
     scenario_id: Mapped[str | None] = mapped_column(String(100), default=None)
