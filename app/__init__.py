@@ -9,7 +9,17 @@ from flask import Flask, Response, jsonify
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the sandbox app: config, extensions, blueprints — nothing else."""
-    from app import api, apidocs, config, control, error_handlers, openapi, ui, web_security
+    from app import (
+        api,
+        apidocs,
+        config,
+        control,
+        error_handlers,
+        openapi,
+        tenants_file,
+        ui,
+        web_security,
+    )
     from app.scenarios import registry
     from app.store import db, retention
 
@@ -18,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     retention.init_app(app)
     registry.init_app(app)
+    tenants_file.init_app(app)
     error_handlers.init_app(app)
     api.init_app(app)
     control.init_app(app)

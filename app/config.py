@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENARIO_RELOAD": True,
     # How long a run is kept after its last exchange (ISO-8601; 0 keeps runs for good).
     "RUN_RETENTION": "P7D",
+    # A YAML file of tenants applied at start (app.tenants_file), for a Docker deployment.
+    "TENANTS_FILE": None,
     # How long a UI session (its cookie and its CSRF token) lasts: 12 hours.
     "UI_SESSION_SECONDS": 12 * 3600,
 }

@@ -19,7 +19,7 @@ from werkzeug.routing.converters import FloatConverter, IntegerConverter, UUIDCo
 
 from app.openapi_docs import ASSUMPTION, operation_of, problem
 from app.openapi_examples import add_examples, event_component, event_union
-from app.wire import inputs, outputs
+from app.wire import inputs, outputs, tenant_outputs
 
 bp = Blueprint("openapi", __name__)
 PREFIXES = ("/api/v1/", "/sandbox/")
@@ -31,6 +31,7 @@ PATH_PARAMETERS = {
     "stepId": "The id of a step in the run's scenario timeline.",
     "scenarioId": "The id of a scenario in the library (GET /sandbox/scenarios).",
     "dokumentId": "The id of an outgoing document, from an oppdatering's dokument list.",
+    "tenantName": "The tenant's name, as POST /sandbox/tenants was given it.",
 }
 DEFAULT_TAGS = {"/api/v1/": "DiBK saksbehandlingsdata", "/sandbox/": "Sandbox control plane"}
 UNAUTHORISED = {
@@ -50,6 +51,11 @@ COMPONENTS = (
     ("Supplering", inputs.SuppleringSchema),
     ("RunCreate", inputs.RunCreateSchema),
     ("ClockMove", inputs.ClockMoveSchema),
+    ("TenantCreate", inputs.TenantCreateSchema),
+    ("PasswordRotate", inputs.PasswordRotateSchema),
+    ("Tenant", tenant_outputs.TenantOut),
+    ("TenantList", tenant_outputs.TenantListOut),
+    ("TenantRuns", tenant_outputs.TenantRunsOut),
 )
 
 

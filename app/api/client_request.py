@@ -6,7 +6,7 @@ from flask import current_app, g
 
 from app.api.auth import current_head, refuse
 from app.config import engine_config
-from app.engine.clock import aware, clock_of, poll_step
+from app.engine.clock import aware, clock_of, poll_step, start_waiting_clock
 from app.engine.faults import FaultPlan, plan
 from app.engine.snapshots import Snapshot, SnapshotCache
 from app.engine.timeline import catch_up
@@ -23,6 +23,9 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     head = current_head()
     cache: SnapshotCache = current_app.extensions["sandbox.snapshots"]
     version = head.version
+    if head.clock_waiting_factor is not None and head.status == "active":
+        # The first request of a clock that starts on it: from now on it runs.
+        version += int(start_waiting_clock(get_session(), head.id))
     if poll_step(get_session, head.id, head.poll_step_seconds, head.status == "active"):
         version += 1
     # The session is opened only off the fast path (a changed run, a due step, a fault).

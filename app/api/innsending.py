@@ -10,6 +10,7 @@ from app import openapi_dibk as docs
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
 from app.api.resend import Resend
+from app.api.tenant_innsending import start_if_tenant
 from app.config import engine_config
 from app.domain.case import Innsending
 from app.engine.changes import submit_innsending
@@ -25,8 +26,10 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 @bp.post("/innsending")
 def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""
+    data, referanse = start_if_tenant()  # a tenant's søknad starts its own run
     snapshot, _faults = client_request("innsending")
-    data = load_body(InnsendingSchema(), "innsending")
+    if data is None:
+        data = load_body(InnsendingSchema(), "innsending")
     config = engine_config()
     answer: list[Response] = []
 
@@ -48,7 +51,15 @@ def post_innsending() -> Response:
     session = get_session()
     resend = Resend(session, snapshot.run.id)
     if (
-        submit_innsending(session, snapshot.run.id, config, data, record=record, replayed=resend)
+        submit_innsending(
+            session,
+            snapshot.run.id,
+            config,
+            data,
+            record=record,
+            replayed=resend,
+            referanse=referanse,
+        )
         is None
     ):
         assert resend.answer is not None

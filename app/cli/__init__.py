@@ -13,6 +13,7 @@ from app.cli.ci import run_command
 from app.cli.runs import runs_group
 from app.cli.scenarios import lint_command, schema_command
 from app.cli.serve import serve_command
+from app.cli.tenants import tenants_group
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -27,6 +28,7 @@ def main() -> None:
 
 main.add_command(serve_command)
 main.add_command(runs_group)
+main.add_command(tenants_group)
 main.add_command(run_command)
 main.add_command(lint_command)
 main.add_command(schema_command)

@@ -28,7 +28,13 @@ from app.store.models import Run
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, load_event
 
-NO_CLOCK: dict[str, Any] = {"mode": "realtime", "start": None, "factor": None, "step": None}
+NO_CLOCK: dict[str, Any] = {
+    "mode": "realtime",
+    "start": None,
+    "factor": None,
+    "step": None,
+    "startsOnFirstRequest": False,
+}
 
 
 def run_or_404(run_id: str) -> Run:
@@ -84,6 +90,7 @@ def create(data: dict[str, Any]) -> tuple[Run, str]:
         clock_mode=clock["mode"],
         clock_factor=clock["factor"],
         clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
+        clock_on_first_request=clock["startsOnFirstRequest"],
         poll_interval=data["pollInterval"],
     )
     return run, password

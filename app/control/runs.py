@@ -44,7 +44,12 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
         "kommune": {"kommunenummer": sak.kommunenummer, "kommunenavn": sak.kommunenavn},
         "innsendingReferanser": [i.innsendingReferanse for i in sak.innsendinger],
         "scenario": run.scenario_id,
-        "clock": {"mode": clock.mode, "now": iso(clock.now()), "start": iso(run.clock_start)},
+        "clock": {
+            "mode": clock.mode,
+            "now": iso(clock.now()),
+            "start": iso(run.clock_start),
+            "waitingForFirstRequest": run.clock_waiting_factor is not None,
+        },
         "journalCount": run.journal_count,
         "pollInterval": (run.timeline or {}).get("pollInterval", 1.0),
         "links": {

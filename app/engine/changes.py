@@ -267,9 +267,13 @@ def submit_innsending(
     source: str = "api",
     record: Callable[[Innsending], dict[str, Any] | None] | None = None,
     replayed: Replayed | None = None,
+    referanse: str | None = None,
 ) -> Innsending | None:
     """Register a submitted søknad; return it with its new innsendingReferanse (None when
     ``replayed`` found it answered before).
+
+    ``referanse`` is a reference reserved for it beforehand (a tenant's run); the seeded
+    one is drawn all the same, so the rest of the run's draws stay as the seed makes them.
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
     the next case innsending the scenario expects from the client.
@@ -286,11 +290,12 @@ def submit_innsending(
                 message, [Problem("innsending.kommunenummer.feil", "kommunenummer", message)]
             )
         while True:
-            referanse = ctx.data.innsendingsreferanse()
-            if referanse not in sak.references():
+            drawn = ctx.data.innsendingsreferanse()
+            if drawn not in sak.references():
                 break
+        chosen = referanse or drawn
         innsending = Innsending(
-            innsendingReferanse=referanse,
+            innsendingReferanse=chosen,
             ftBID=data.get("ftBID") or ctx.data.ftbid(),
             soknadstype=data["soknadstype"],
             tiltakstyper=list(data["tiltakstype"]),
@@ -303,7 +308,7 @@ def submit_innsending(
         )
         sak.innsendinger.append(innsending)
         created[:] = [innsending]
-        _bind_alias(ctx.run, timeline, referanse, alias)
+        _bind_alias(ctx.run, timeline, chosen, alias)
         return []
 
     def recorded(_applied: Applied) -> dict[str, Any] | None:

@@ -99,6 +99,26 @@ def advance_clock(session: Session, run_id: str, delta: timedelta) -> datetime:
     return moved
 
 
+def start_waiting_clock(session: Session, run_id: str) -> bool:
+    """Start a clock that waited for the client's first request, from now; True if it did.
+
+    Its virtual time goes on from where it stood (the run's start), at the factor it waited
+    with; a second request finds it running already and changes nothing.
+    """
+
+    def decide(run: Run) -> Write | None:
+        if run.clock_waiting_factor is None:
+            return None
+        values = {
+            "clock_factor": run.clock_waiting_factor,
+            "clock_waiting_factor": None,
+            "clock_real_anchor": utcnow(),
+        }
+        return Write(values, result=True)
+
+    return bool(write_run(session, run_id, decide))
+
+
 def poll_step(
     session: Callable[[], Session], run_id: str, step_seconds: float | None, active: bool
 ) -> bool:

@@ -40,6 +40,8 @@ def create_run(
     clock_poll_step: timedelta | None = None,
     scenario: dict[str, Any] | None = None,
     poll_interval: float = 1.0,
+    tenant: str | None = None,
+    clock_on_first_request: bool = False,
 ) -> tuple[Run, str]:
     """Create a run with fresh credentials; return it with its (only shown once) password."""
     if seed is None:
@@ -78,11 +80,13 @@ def create_run(
         status="active",
         created_at=utcnow(),
         clock_mode=clock.mode,
-        clock_factor=clock.factor,
+        clock_factor=0.0 if clock_on_first_request else clock.factor,
         clock_virtual_anchor=clock.virtual_anchor,
         clock_real_anchor=clock.real_anchor,
         clock_start=clock.virtual_anchor,
         clock_poll_step_seconds=clock_poll_step.total_seconds() if clock_poll_step else None,
+        # Waiting for the first request: it stands still (factor 0) until then.
+        clock_waiting_factor=clock.factor if clock_on_first_request else None,
         scenario_id=scenario["id"] if scenario else None,
         scenario=scenario,
         timeline={"steps": {}, "aliases": {}, "pollInterval": poll_interval},
@@ -90,6 +94,7 @@ def create_run(
         version=0,
         rng_counter=1,
         oppdatering_seq=0,
+        tenant=tenant,
     )
     session.add(run)
     session.commit()

@@ -35,6 +35,7 @@ _HEAD_COLUMNS = (
     Run.journal_count,
     Run.clock_poll_step_seconds,
     Run.status,
+    Run.clock_waiting_factor,
 )
 _HEAD_BY_USERNAME = select(*_HEAD_COLUMNS).where(Run.username == bindparam("username"))
 _HEAD_BY_ID = select(*_HEAD_COLUMNS).where(Run.id == bindparam("id"))
@@ -50,6 +51,7 @@ class RunHead:
     journal_count: int
     poll_step_seconds: float | None
     status: str
+    clock_waiting_factor: float | None = None
 
 
 Encode = Callable[[Any], bytes]
@@ -139,6 +141,12 @@ class Snapshot:
 def head_by_username(engine: Engine, username: str) -> RunHead | None:
     """The head row of the run with these credentials, or None (one indexed read)."""
     row = driver.read_one(engine, _HEAD_BY_USERNAME, {"username": username})
+    return RunHead(*row) if row is not None else None
+
+
+def head_by_id(engine: Engine, run_id: str) -> RunHead | None:
+    """The head row of the run ``run_id``, or None (one indexed read)."""
+    row = driver.read_one(engine, _HEAD_BY_ID, {"id": run_id})
     return RunHead(*row) if row is not None else None
 
 

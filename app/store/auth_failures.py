@@ -26,13 +26,16 @@ from sqlalchemy import Connection, Engine, event, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.store.models import AuthFailureTally, Run
+from app.store.models import AuthFailureTally, Run, Tenant, TenantAuthFailureTally
 
 RECENT = 5  # attempts kept per run
 FLUSH_SECONDS = 0.1
 WRITE_ATTEMPTS = 3
 log = logging.getLogger(__name__)
 _TALLY = AuthFailureTally
+_TENANT_TALLY = TenantAuthFailureTally
+# A tenant's failures share the recorder with the runs', under this prefix of the key.
+TENANT_KEY = "tenant:"
 
 
 @dataclass
@@ -130,36 +133,61 @@ class FailureRecorder:
                 time.sleep(0.01 * (attempt + 1))
 
 
-def _add(connection: Connection, run_id: str, gathered: _Gathered) -> None:
-    """Add ``gathered`` to the run's tally; a run deleted meanwhile gets none."""
-    where = _TALLY.run_id == run_id
+def _add(connection: Connection, key: str, gathered: _Gathered) -> None:
+    """Add ``gathered`` to the run's (or tenant's) tally; one deleted meanwhile gets none."""
+    if key.startswith(TENANT_KEY):
+        name = key.removeprefix(TENANT_KEY)
+        _add_to(connection, _TENANT_TALLY, _TENANT_TALLY.tenant, Tenant.name, name, gathered)
+    else:
+        _add_to(connection, _TALLY, _TALLY.run_id, Run.id, key, gathered)
+
+
+def _add_to(
+    connection: Connection,
+    table: type[AuthFailureTally] | type[TenantAuthFailureTally],
+    column: Any,
+    owner: Any,
+    key: str,
+    gathered: _Gathered,
+) -> None:
+    where = column == key
     # Write first, so this transaction holds the write lock before it reads (SQLite).
     changed = connection.execute(
-        update(_TALLY)
+        update(table)
         .where(where)
-        .values(count=_TALLY.count + gathered.count, last_at=gathered.last_at)
+        .values(count=table.count + gathered.count, last_at=gathered.last_at)
     )
     if changed.rowcount == 0:
-        if connection.execute(select(Run.id).where(Run.id == run_id)).first() is None:
+        if connection.execute(select(owner).where(owner == key)).first() is None:
             return
         connection.execute(
-            insert(_TALLY).values(
-                run_id=run_id,
-                count=gathered.count,
-                first_at=gathered.first_at,
-                last_at=gathered.last_at,
-                recent=gathered.recent,
+            insert(table).values(
+                {
+                    column.key: key,
+                    "count": gathered.count,
+                    "first_at": gathered.first_at,
+                    "last_at": gathered.last_at,
+                    "recent": gathered.recent,
+                }
             )
         )
         return
-    kept = connection.execute(select(_TALLY.recent).where(where)).scalar_one()
+    kept = connection.execute(select(table.recent).where(where)).scalar_one()
     recent = [*(kept or []), *gathered.recent][-RECENT:]
-    connection.execute(update(_TALLY).where(where).values(recent=recent))
+    connection.execute(update(table).where(where).values(recent=recent))
 
 
 def tally_of(session: Session, run_id: str) -> dict[str, Any] | None:
     """The run's failed logins as written so far: count, first and last time, the last few."""
-    row = session.get(AuthFailureTally, run_id)
+    return _tally(session.get(AuthFailureTally, run_id))
+
+
+def tenant_tally_of(session: Session, name: str) -> dict[str, Any] | None:
+    """The tenant's failed logins as written so far, like :func:`tally_of`."""
+    return _tally(session.get(TenantAuthFailureTally, name))
+
+
+def _tally(row: AuthFailureTally | TenantAuthFailureTally | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {

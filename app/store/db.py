@@ -82,6 +82,8 @@ ADDED_COLUMNS = (
     ("journal", "min_gap_ms", "FLOAT"),
     ("journal", "fold_key", "VARCHAR(64)"),
     ("journal", "gathers", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ("runs", "tenant", "VARCHAR(80)"),
+    ("runs", "clock_waiting_factor", "FLOAT"),
 )
 
 

@@ -24,6 +24,23 @@ class Base(DeclarativeBase):
     """Declarative base for every table."""
 
 
+class Tenant(Base):
+    """A vendor's fixed credentials: each søknad sent with them starts a run of its own."""
+
+    __tablename__ = "tenants"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    # A salted slow hash (app.engine.credentials.hash_secret): a person may choose it.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[str | None] = mapped_column(String(100), default=None)
+    # [{"soknadstype"?: str, "tiltakstype"?: str, "scenario": str}], first match wins.
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    clock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retention: Mapped[str] = mapped_column(String(40), default="P30D")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Run(Base):
     """One execution for one client: credentials, clock, case state and counters."""
 
@@ -45,6 +62,9 @@ class Run(Base):
     clock_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # advance-on-poll: each authenticated API request moves the clock this far.
     clock_poll_step_seconds: Mapped[float | None] = mapped_column(default=None)
+    # A clock that starts on the client's first request: it stands still until then, and
+    # this is the factor it will run at (None: it runs already).
+    clock_waiting_factor: Mapped[float | None] = mapped_column(default=None)
     # The scenario the run plays (a snapshot, so edits to the file never change a run),
     # and the timeline's progress: step status, fire times, innsending aliases.
     scenario_id: Mapped[str | None] = mapped_column(String(100), default=None)
@@ -58,6 +78,22 @@ class Run(Base):
     journal_count: Mapped[int] = mapped_column(Integer, default=0)
     # When the run's client last called (set with the journal count): retention runs from it.
     last_exchange_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The tenant whose søknad started the run (None: a plain run); its runs go with it.
+    tenant: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.name", ondelete="CASCADE"), default=None, index=True
+    )
+
+
+class TenantReference(Base):
+    """An innsendingReferanse a tenant's run holds: unique across the tenant, found by it."""
+
+    __tablename__ = "tenant_references"
+
+    tenant: Mapped[str] = mapped_column(
+        ForeignKey("tenants.name", ondelete="CASCADE"), primary_key=True
+    )
+    referanse: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
 
 
 class EventLog(Base):
@@ -170,4 +206,18 @@ class AuthFailureTally(Base):
     first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The last few attempts, newest last: {at, method, path, remote}.
+    recent: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class TenantAuthFailureTally(Base):
+    """Requests that named a tenant's username with the wrong password: never a journal."""
+
+    __tablename__ = "tenant_auth_failures"
+
+    tenant: Mapped[str] = mapped_column(
+        ForeignKey("tenants.name", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recent: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -47,6 +47,7 @@ from app.store.db import get_session
 from app.store.journal_reads import entry_json as journal_json
 from app.store.models import Run
 from app.ui import session as ui_session
+from app.ui import tenant_pages
 from app.vocabulary import CLIENT_ACTIONS, form_clock_modes
 from app.wire.dates import iso
 from app.wire.inputs import RunCreateSchema
@@ -73,6 +74,8 @@ def _guard() -> WerkzeugResponse | tuple[str, int] | None:
     """Ask for the admin token when one is set; refuse forged forms (app.ui.session)."""
     if request.endpoint == "ui.static":
         return None
+    if request.endpoint in tenant_pages.ENDPOINTS:
+        return tenant_pages.guard()
     token = current_app.config["ADMIN_TOKEN"]
     if token and request.endpoint != "ui.login" and not ui_session.logged_in():
         return redirect(url_for("ui.login", next=request.full_path))
@@ -383,6 +386,7 @@ def _csrf() -> dict[str, Any]:
 
 
 bp.after_request(ui_session.set_cookie)
+tenant_pages.register(bp)
 
 
 def init_app(app: Flask) -> None:

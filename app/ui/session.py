@@ -28,7 +28,7 @@ from app.web_security import cross_site
 
 COOKIE = "byggesak_sandbox_ui"
 FIELD = "csrf_token"
-LOGGED_IN, OPEN = "a", "o"
+LOGGED_IN, OPEN, TENANT = "a", "o", "t"
 _OPEN_KEY = b"byggesak-sandbox-ui-open"
 SESSION = "ui_session"  # g: this request's valid session, or the one minted for it
 MINTED = "ui_session_minted"  # g: a new session to set as the cookie
@@ -62,13 +62,34 @@ def _sign(payload: str) -> str:
 def _parse(value: str) -> UiSession | None:
     """The session a cookie value names, if its signature holds and it has not expired."""
     parts = value.split(".")
-    if len(parts) != 4 or not parts[1].isdigit() or parts[2] not in (LOGGED_IN, OPEN):
+    if len(parts) != 4 or not parts[1].isdigit() or not _known_kind(parts[2]):
         return None
     payload = ".".join(parts[:3])
     if not hmac.compare_digest(parts[3], _sign(payload)):
         return None
     session = UiSession(parts[0], int(parts[1]), parts[2])
     return session if session.expires > time.time() else None
+
+
+def _known_kind(kind: str) -> bool:
+    if kind in (LOGGED_IN, OPEN):
+        return True
+    # A tenant's session: ``t`` and the tenant's name in hex (a name may hold dots).
+    rest = kind.removeprefix(TENANT)
+    return kind.startswith(TENANT) and bool(rest) and all(c in "0123456789abcdef" for c in rest)
+
+
+def tenant_kind(name: str) -> str:
+    """The session kind of a login with tenant ``name``'s credentials."""
+    return TENANT + name.encode().hex()
+
+
+def tenant() -> str | None:
+    """The tenant this request's session logged in as, or None."""
+    session = current()
+    if session is None or not session.kind.startswith(TENANT):
+        return None
+    return bytes.fromhex(session.kind.removeprefix(TENANT)).decode()
 
 
 def current() -> UiSession | None:

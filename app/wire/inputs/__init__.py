@@ -39,6 +39,7 @@ from app.wire.inputs.submissions import (
     SaksnummerSchema,
 )
 from app.wire.inputs.supplering import SuppleringSchema, canonical_supplering, supplering_event
+from app.wire.inputs.tenants import PasswordRotateSchema, TenantCreateSchema
 
 __all__ = [
     "DIGITS",
@@ -52,6 +53,8 @@ __all__ = [
     "EttersendingSchema",
     "EventSchema",
     "InnsendingSchema",
+    "PasswordRotateSchema",
+    "TenantCreateSchema",
     "JournalforSchema",
     "KomplettSchema",
     "KontaktpunktSchema",

@@ -26,11 +26,23 @@ class ClockSchema(WireSchema):
         load_default=None,
         metadata={"description": "on_poll: how far each client request moves the clock."},
     )
+    startsOnFirstRequest = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "realtime or accelerated: stand still at the start until the "
+            "client's first authenticated request, then run from there."
+        },
+    )
 
     @validates_schema
     def _mode_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["mode"] == "on_poll" and not data["step"]:
             raise ValidationError("Klokke i modus on_poll trenger 'step', f.eks. PT6H.", "step")
+        if data["startsOnFirstRequest"] and data["mode"] not in ("realtime", "accelerated"):
+            raise ValidationError(
+                "startsOnFirstRequest gjelder bare klokker i modus realtime og accelerated.",
+                "startsOnFirstRequest",
+            )
 
 
 class ClockMoveSchema(WireSchema):

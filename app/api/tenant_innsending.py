@@ -1,0 +1,47 @@
+"""A søknad sent with a tenant's credentials: it starts a run of its own, then goes in as usual."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, after_this_request, current_app, g, request
+
+from app.api.auth import TENANT_RUN, authenticated_tenant
+from app.config import engine_config
+from app.engine import tenants
+from app.engine.snapshots import head_by_id, head_by_username
+from app.http import load_body
+from app.scenarios.registry import get_registry
+from app.store.db import get_session
+from app.wire.inputs import InnsendingSchema
+
+
+def start_if_tenant() -> tuple[dict[str, Any] | None, str | None]:
+    """For a tenant's credentials: load the søknad, start its run and return the søknad with
+    its reserved reference; ``(None, None)`` for a run's credentials (nothing done)."""
+    auth = request.authorization
+    engine = current_app.extensions["sandbox.engine"]
+    if auth is None or not auth.username or head_by_username(engine, auth.username) is not None:
+        return None, None
+    login = authenticated_tenant()
+    if login is None:
+        return None, None
+    data = tenants.as_played(load_body(InnsendingSchema(), "innsending"))
+    session = get_session()
+    tenant = tenants.tenant_or_404(session, login.name)
+    known = get_registry().catalogue().entries
+    scenario_id = tenants.choose_scenario(tenant, data, known)
+    scenario = known[scenario_id].scenario if scenario_id is not None else None
+    run, referanse = tenants.start_tenant_run(session, engine_config(), tenant, scenario, data)
+    g.setdefault(TENANT_RUN, head_by_id(engine, run.id))
+
+    @after_this_request
+    def _discard_refused(response: Response) -> Response:
+        # A søknad the sandbox refused starts nothing; one a scenario fault hit keeps its
+        # run, so the fault stays in a journal.
+        if response.status_code >= 400 and not g.get("journal_fault"):
+            tenants.discard_run(get_session(), run.id)
+            g.journal_run_id = None
+        return response
+
+    return data, referanse
