@@ -13,10 +13,11 @@ from app.api.resend import Resend
 from app.config import engine_config
 from app.domain.case import Innsending
 from app.engine.changes import submit_innsending
-from app.http import load_body
+from app.errors import ValidationFailed
+from app.http import load_json_or_form
 from app.store.db import get_session
 from app.wire.dates import iso
-from app.wire.inputs import InnsendingSchema
+from app.wire.inputs.soeknad import SOEKNADER, SoeknadFormSchema, SoeknadSchema, form_innsending
 
 bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 
@@ -26,9 +27,17 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""
     snapshot, _faults = client_request("innsending")
-    data = load_body(InnsendingSchema(), "innsending")
+    form = load_json_or_form(
+        SoeknadSchema(),
+        "innsending",
+        SOEKNADER,
+        form_schema=SoeknadFormSchema(),
+        to_json=form_innsending,
+    )
+    data = form.loaded
     config = engine_config()
     answer: list[Response] = []
+    advarsler: list[str] = []
 
     def record(innsending: Innsending) -> dict[str, Any] | None:
         ref = innsending.innsendingReferanse
@@ -38,6 +47,7 @@ def post_innsending() -> Response:
             "ftBID": innsending.ftBID,
             "mottattDato": iso(innsending.mottattDato),
             "kvitteringUrl": kvittering_url,
+            "advarsler": form.advarsler + advarsler,
         }
         response = jsonify(body)
         response.status_code = 201
@@ -47,10 +57,19 @@ def post_innsending() -> Response:
 
     session = get_session()
     resend = Resend(session, snapshot.run.id)
-    if (
-        submit_innsending(session, snapshot.run.id, config, data, record=record, replayed=resend)
-        is None
-    ):
+    try:
+        created = submit_innsending(
+            session,
+            snapshot.run.id,
+            config,
+            data,
+            record=record,
+            replayed=resend,
+            advarsler=advarsler,
+        )
+    except ValidationFailed as exc:
+        raise form.located(exc) from exc
+    if created is None:
         assert resend.answer is not None
         return resend.answer  # journalled after the request, as a read is
     recorded_with_change()
