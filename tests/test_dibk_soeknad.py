@@ -8,6 +8,7 @@ says, a follow-up on the rammetillatelse's case with the outcomes it answers ans
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,31 @@ def test_a_kommunenummer_of_another_kommune_is_refused(folgesak_app: Flask) -> N
     answer = run.post("rs-v4.xml", text)
     assert answer.status_code == 400
     assert answer.json["errors"][0]["rule"] == "innsending.kommunenummer.feil"
+
+
+BOMB = """<?xml version="1.0"?>
+<!DOCTYPE ettrinn [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<ettrinn xmlns="https://skjema.ft.dibk.no/ettrinn/v4"><metadata><prosjektnavn>&lol3;</prosjektnavn></metadata></ettrinn>"""
+EXTERNAL = """<?xml version="1.0"?>
+<!DOCTYPE ettrinn [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<ettrinn xmlns="https://skjema.ft.dibk.no/ettrinn/v4"><metadata><prosjektnavn>&xxe;</prosjektnavn></metadata></ettrinn>"""
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [(BOMB, "xml.forbudt"), (EXTERNAL, "xml.forbudt"), ("<ettrinn><metadata>", "xml.ugyldig")],
+    ids=["entity-bomb", "external-entity", "malformed"],
+)
+def test_unsafe_or_malformed_xml_is_a_quick_400(folgesak_app: Flask, text: str, rule: str) -> None:
+    run = Folgesak(folgesak_app)
+    started = time.monotonic()
+    answer = run.post("x.xml", text)
+    assert time.monotonic() - started < 1.0
+    assert answer.status_code == 400
+    assert answer.json["errors"][0]["rule"] == rule
+    assert "linje" in answer.json["errors"][0]["message"]
+    assert len(run.case()["innsendinger"]) == 1
