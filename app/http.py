@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -171,10 +172,26 @@ class FormBody:
         return ValidationFailed(problems[0].message if problems else str(exc), problems)
 
 
-def load_json_or_form(schema: Schema, prefix: str, kinds: tuple[FormKind, ...]) -> FormBody:
-    """Read the body as JSON, or as DiBK's XML (``application/xml``) of one of ``kinds``."""
+# Turns a loaded XML form (of its kind, the body's size) into the JSON body ``schema`` loads.
+FormToJson = Callable[[FormKind, Any, int], dict[str, Any]]
+
+
+def load_json_or_form(
+    schema: Schema,
+    prefix: str,
+    kinds: tuple[FormKind, ...],
+    *,
+    form_schema: Schema | None = None,
+    to_json: FormToJson | None = None,
+) -> FormBody:
+    """Read the body as JSON, or as DiBK's XML (``application/xml``) of one of ``kinds``.
+
+    The XML is read by ``form_schema`` (default ``schema``) and, with ``to_json``, turned
+    into the JSON body ``schema`` loads, so both are one reading.
+    """
+    raw = read_body()
     if request.mimetype not in XML_TYPES:
-        if request.get_data(cache=True) and request.mimetype != "application/json":
+        if raw and request.mimetype != "application/json":
             message = (
                 f"Innholdstypen må være application/json eller application/xml, ikke "
                 f"'{request.mimetype or 'ingen'}'. Godtatte skjema i XML: "
@@ -183,14 +200,8 @@ def load_json_or_form(schema: Schema, prefix: str, kinds: tuple[FormKind, ...]) 
             )
             raise UnsupportedMediaType(message, [Problem("body.innholdstype", "$", message)])
         return FormBody(load_body(schema, prefix))
-    limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
-        raise PayloadTooLarge(
-            f"Forespørselen er {request.content_length} byte; grensen er {limit} byte.",
-            [Problem("body.for_stor", "$", f"Kroppen kan være høyst {limit} byte.")],
-        )
     try:
-        form = parse(request.get_data(cache=True))
+        form = parse(raw)
     except XmlProblem as exc:
         raise MalformedRequest(str(exc), [exc.problem]) from exc
     kind = next((k for k in kinds if (k.namespace, k.root) == (form.namespace, form.root)), None)
@@ -200,13 +211,16 @@ def load_json_or_form(schema: Schema, prefix: str, kinds: tuple[FormKind, ...]) 
             "Godtatte skjema: " + ", ".join(k.label for k in kinds) + "."
         )
         raise ValidationFailed(message, [Problem(f"{prefix}.skjema.ukjent", "/", message)])
-    data, dropped = prune(form.data, schema)
+    reader = form_schema or schema
+    data, dropped = prune(form.data, reader)
     body = FormBody(None, form, kind)
     body.advarsler = [
         f"Elementet {form.where(path)[0]} er ikke lest av sandkassen." for path in dropped
     ]
     try:
-        body.loaded = schema.load(data)
+        body.loaded = reader.load(data)
+        if to_json is not None:
+            body.loaded = schema.load(to_json(kind, body.loaded, len(raw)))
     except ValidationError as exc:
         raise body.located(validation_failed(exc, prefix)) from exc
     g.loaded_body = (schema, body.loaded)

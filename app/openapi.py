@@ -20,6 +20,7 @@ from werkzeug.routing.converters import FloatConverter, IntegerConverter, UUIDCo
 from app.openapi_docs import ASSUMPTION, operation_of, problem
 from app.openapi_examples import add_examples, event_component, event_union
 from app.wire import inputs, outputs, tenant_outputs
+from app.wire.inputs.soeknad import SoeknadSchema
 
 bp = Blueprint("openapi", __name__)
 PREFIXES = ("/api/v1/", "/sandbox/")
@@ -48,6 +49,7 @@ COMPONENTS = (
     ("Status", outputs.StatusOut),
     ("Problem", outputs.ProblemOut),
     ("Innsending", inputs.InnsendingSchema),
+    ("Soeknad", SoeknadSchema),
     ("Supplering", inputs.SuppleringSchema),
     ("RunCreate", inputs.RunCreateSchema),
     ("ClockMove", inputs.ClockMoveSchema),

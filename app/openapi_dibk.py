@@ -133,17 +133,94 @@ DOKUMENT = doc(
     },
 )
 
+INNSENDING_EXAMPLE = {
+    "soknadstype": "RS",
+    "tiltakstype": ["nyttbyggboligformal"],
+    "tittel": "Enebolig",
+    "kommunenummer": "4601",
+    "ftBID": "BYGG-3001",
+    "dokumenter": [
+        {"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "123245"}
+    ],
+}
+IG_EXAMPLE = {
+    "soknadstype": "IG",
+    "tiltakstype": ["nyttbyggboligformal"],
+    "tittel": "Enebolig, igangsetting",
+    "ftBID": "FTB-12345",
+    "fraSluttbrukersystem": "Vårt søknadssystem",
+    "dokumenter": [
+        {"dokumentNavn": "Skjema.pdf", "mimeType": "application/pdf", "dokumentStorrelse": "90000"}
+    ],
+    "kommunensSaksnummer": {"saksaar": 2024, "sakssekvensnummer": 118},
+    "utfallBesvarelse": {
+        "utfallSvar": [
+            {
+                "utfallId": "8d0e4b7a-1c2f-4e9b-b3a6-5f7c9d1e2a40",
+                "utfallType": {"kodeverdi": "SVV", "kodebeskrivelse": "Vilkår i vedtak"},
+                "erUtfallBesvart": True,
+                "kommentar": "Rekkefølgekravet er oppfylt.",
+            }
+        ]
+    },
+}
+IG_XML_EXAMPLE = """<igangsettingstillatelse xmlns="https://skjema.ft.dibk.no/igangsettingstillatelse/v5"
+    dataFormatProvider="DIBK" dataFormatId="10003" dataFormatVersion="5">
+  <eiendomByggested><eiendom><eiendomsidentifikasjon>
+    <kommunenummer>9999</kommunenummer><gaardsnummer>12</gaardsnummer><bruksnummer>34</bruksnummer>
+  </eiendomsidentifikasjon></eiendom></eiendomByggested>
+  <kommunensSaksnummer><saksaar>2024</saksaar><sakssekvensnummer>118</sakssekvensnummer></kommunensSaksnummer>
+  <metadata>
+    <fraSluttbrukersystem>Vårt søknadssystem</fraSluttbrukersystem>
+    <ftbId>FTB-12345</ftbId>
+    <prosjektnavn>Enebolig, igangsetting</prosjektnavn>
+  </metadata>
+  <soeknadGjelder><type><kode>
+    <kodeverdi>nyttbyggboligformal</kodeverdi><kodebeskrivelse>Nytt bygg - Boligformål</kodebeskrivelse>
+  </kode></type></soeknadGjelder>
+  <utfallBesvarelse>
+    <utfallSvar>
+      <utfallId>8d0e4b7a-1c2f-4e9b-b3a6-5f7c9d1e2a40</utfallId>
+      <utfallType><kodeverdi>SVV</kodeverdi><kodebeskrivelse>Vilkår i vedtak</kodebeskrivelse></utfallType>
+      <erUtfallBesvaresSenere>false</erUtfallBesvaresSenere>
+      <erUtfallBesvart>true</erUtfallBesvart>
+      <kommentar>Rekkefølgekravet er oppfylt.</kommentar>
+    </utfallSvar>
+  </utfallBesvarelse>
+</igangsettingstillatelse>"""
+
 INNSENDING = doc(
-    "Submit a søknad (stand-in for Altinn/FtB)",
+    "Submit a søknad: the JSON innsending or DiBK's ET, RS, IG, MB or FA form",
     tags=STAND_INS,
-    description="Sandbox assumption: real submissions go through Altinn and FtB." + RESENT,
+    description=(
+        "Sandbox assumption: real submissions go through Altinn and FtB. The body is the "
+        "sandbox's JSON innsending or DiBK's form as XML (Content-Type application/xml): "
+        "ET v4 (ettrinn), RS v4 (ramme), IG v5 (igangsettingstillatelse), MB v5 "
+        "(midlertidigbrukstillatelse) or FA v5 (ferdigattest), namespaces "
+        "https://skjema.ft.dibk.no/<form>/v<n>. The XML is read into the JSON: kommunenummer "
+        "from eiendomByggested (DiBK's test kommunenumre 9996-9999 stand for the run's "
+        "kommune), tiltakstype from soeknadGjelder, ftbId, prosjektnavn as tittel, "
+        "fraSluttbrukersystem; dokumenter are the form itself and the files it names. A "
+        "follow-up (IG, MB, FA) names its case by kommunensSaksnummer (any number it has had; "
+        "an old one is an advarsel) and may answer the earlier vedtak's vilkår and "
+        "oppfølgingspunkter by utfallId (utfallBesvarelse). An ET or RS with an unknown "
+        "kommunensSaksnummer is a new søknad, with an advarsel." + RESENT
+    ),
     assumption=True,
-    body="Innsending",
+    body="Soeknad",
+    examples={"json": INNSENDING_EXAMPLE, "igangsetting": IG_EXAMPLE},
+    xml_example=IG_XML_EXAMPLE,
     responses={
-        "201": _created("Registered; innsendingReferanse and kvitteringUrl"),
-        "400": "Malformed JSON, field errors, or a kommunenummer other than the run's",
+        "201": _created("Registered; innsendingReferanse, kvitteringUrl and advarsler"),
+        "400": (
+            "Malformed JSON or XML (with line and column), field errors (an XML form's name the "
+            "element and line), a kommunenummer other than the run's, an utfallId the kommune "
+            "never issued, a follow-up's saksnummer no case had, or an XML form other than "
+            "ET, RS, IG, MB or FA (the accepted list)"
+        ),
         "409": FINISHED,
         **UPLOAD_ERRORS,
+        "415": "Neither application/json nor application/xml (the accepted forms are listed)",
     },
 )
 

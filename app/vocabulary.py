@@ -5,13 +5,22 @@ hit, fault kinds, protocol checks, verdict states, event kinds and severities. T
 scenario JSON Schema, lint, the engine, scoring and the UI take their lists from here; the
 tests check that the code implementing each word (event classes and input schemas, fault
 implementations, check functions, the journal's action mapping) covers exactly these
-words (``app.vocabulary_audit``). Plain data: it imports nothing of the app.
+words (``app.vocabulary_audit``). Plain data: it imports nothing of the app but its own part,
+``app.vocabulary_verdicts``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
+
+# Verdict states and severities live in their own module; re-exported here.
+from app.vocabulary_verdicts import DEFAULT_SEVERITY as DEFAULT_SEVERITY
+from app.vocabulary_verdicts import SEVERITIES as SEVERITIES
+from app.vocabulary_verdicts import VERDICT_STATES as VERDICT_STATES
+from app.vocabulary_verdicts import SeverityDef as SeverityDef
+from app.vocabulary_verdicts import VerdictStateDef as VerdictStateDef
+from app.vocabulary_verdicts import fails as fails
 
 
 class _Named(Protocol):
@@ -303,6 +312,18 @@ PROTOCOL_CHECKS = _by_name(
         needs=("mangel",),
     ),
     CheckDef(
+        "answers_every_utfall",
+        "Answers every mangel, vilkår and oppfølgingspunkt by its utfallId",
+        "DIBK-UTFALLSVAR-UTFALLID",
+        needs=("mangel", "vedtak"),
+    ),
+    CheckDef(
+        "follow_up_uses_current_saksnummer",
+        "Sends a follow-up søknad with the case's current kommunensSaksnummer",
+        "DIBK-OPPFOLGING-KOMMUNENS-SAKSNUMMER",
+        fails_for_good=True,
+    ),
+    CheckDef(
         "downloads_documents",
         "Downloads outgoing documents before they expire",
         "DIBK-DOKUMENT-30-DAGER",
@@ -323,54 +344,6 @@ PROTOCOL_CHECKS = _by_name(
     ),
 )
 DEFAULT_CHECKS = tuple(name for name, check in PROTOCOL_CHECKS.items() if check.default)
-
-
-@dataclass(frozen=True)
-class VerdictStateDef:
-    """What a verdict can say about one expectation."""
-
-    name: str
-    description: str
-    decided: bool  # counts in the score, and as covered
-    holds: bool  # a ``must`` in this state lets the run pass
-
-
-VERDICT_STATES = _by_name(
-    VerdictStateDef("PASSED", "the expectation held", True, True),
-    VerdictStateDef("FAILED", "a `must` that did not hold", True, False),
-    VerdictStateDef(
-        "WARNING", "a `should` that did not hold, or a failure listed as expected", True, True
-    ),
-    VerdictStateDef(
-        "PENDING", "the run is live and the window that decides it is still open", False, False
-    ),
-    VerdictStateDef(
-        "INCOMPLETE", "the run finished before a step it depends on fired", False, False
-    ),
-    VerdictStateDef("SKIPPED", "the run never gave the client the chance", False, False),
-)
-
-
-@dataclass(frozen=True)
-class SeverityDef:
-    """How much an expectation that does not hold counts."""
-
-    name: str
-    description: str
-    fails: bool  # a verdict that does not hold is FAILED (else WARNING)
-
-
-SEVERITIES = _by_name(
-    SeverityDef("must", "fails the build when it does not hold", True),
-    SeverityDef("should", "a warning when it does not hold", False),
-)
-DEFAULT_SEVERITY = "must"
-
-
-def fails(severity: str) -> bool:
-    """True when an expectation of ``severity`` that does not hold fails the run."""
-    found = SEVERITIES.get(severity)
-    return found is not None and found.fails
 
 
 # ---- kommune events -----------------------------------------------------------------------

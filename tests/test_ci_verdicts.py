@@ -73,7 +73,10 @@ def test_documented_spellings_score_exactly_as_the_reference_client(
     ]
     assert bodies and all(b["canonicalBody"] and '"utfallId"' in b["canonicalBody"] for b in bodies)
     spelling = '"Mangelbesvarelse"' if variant == "pascal-case-keys" else '"mangelId"'
-    assert all(spelling in b["body"] for b in bodies)
+    # Its XML suppleringer (mangel-answered-later) carry DiBK's element names; the JSON ones
+    # the other spelling.
+    json_bodies = [b for b in bodies if not b["body"].lstrip().startswith("<")]
+    assert json_bodies and all(spelling in b["body"] for b in json_bodies)
 
 
 @pytest.mark.parametrize("scenario", ["late-caseworker", "samling"])

@@ -39,7 +39,7 @@ def test_library_lints_clean() -> None:
     result = _lint("scenarios/")
     assert result.returncode == 0, result.stdout
     assert result.stdout == ""
-    assert "11 file(s) clean" in result.stderr
+    assert "12 file(s) clean" in result.stderr
 
 
 def test_every_shipped_scenario_starts_with_the_schema_modeline() -> None:

@@ -82,6 +82,11 @@ FIRED_AT: dict[str, dict[str, str]] = {
         "journalfor-ig": "2025-03-31T14:00:00.000Z",  # the client submits when it sees the vedtak
         "igangsettingstillatelse": "2025-04-21T14:00:00.000Z",
     },
+    "mangel-answered-later": {
+        "journalfor": "2025-03-03T10:00:00.000Z",
+        "mangel": "2025-03-06T10:00:00.000Z",
+        "vedtak": "2025-03-13T10:00:00.000Z",
+    },
     "rough-day": {
         "journalfor": "2025-03-03T10:00:00.000Z",
         "mangel": "2025-03-06T10:00:00.000Z",
@@ -100,11 +105,26 @@ IG_SOKNAD = {
 
 
 def _submit_ig_after_rammetillatelse(vendor: Vendor) -> None:
+    """The IG as the JSON innsending: the case by its saksnummer, its vilkår answered."""
     if len(vendor.refs) > 1:
         return
     ramme = vendor.refs[0]
-    if any(o["hendelse"] == "vedtak" for o in vendor.seen.oppdateringer.get(ramme, [])):
-        vendor.submit(IG_SOKNAD)
+    vedtak = [o for o in vendor.seen.oppdateringer.get(ramme, []) if o["hendelse"] == "vedtak"]
+    if not vedtak:
+        return
+    saksnummer = vendor.seen.kvitteringer[ramme]["saksnummer"]
+    svar = [
+        {"utfallId": u["utfallId"], "utfallType": u["utfallType"], "erUtfallBesvart": True}
+        for u in vedtak[0]["utfall"]
+        if "utfallType" in u
+    ]
+    vendor.submit(
+        {
+            **IG_SOKNAD,
+            "kommunensSaksnummer": {k: saksnummer[k] for k in ("saksaar", "sakssekvensnummer")},
+            "utfallBesvarelse": {"utfallSvar": svar},
+        }
+    )
 
 
 HOOKS: dict[str, Callable[[Vendor], None]] = {"long-case": _submit_ig_after_rammetillatelse}
@@ -272,6 +292,17 @@ def check_long_case(vendor: Vendor, refs: list[str]) -> None:
     assert ig_kvittering["mottattDato"] == "2025-03-31T10:00:00.000Z"
     assert ig_kvittering["saksbehandlingsfrist"] == "2025-04-21T10:00:00.000Z"  # IG: 3 weeks
     assert _by_event(vendor, ig)["vedtak"][0]["vedtak"]["resultat"] == "innvilget"
+    # The IG answered the rammetillatelse's vilkår and oppfølgingspunkt by their utfallId.
+    states = [u["status"] for u in vendor.seen.status[ramme]["utfall"]]
+    assert states == ["besvart", "besvart"]
+
+
+def check_mangel_answered_later(vendor: Vendor, refs: list[str]) -> None:
+    [ref] = refs
+    [mangel] = _by_event(vendor, ref)["mangel"]
+    assert [u["tema"]["kodeverdi"] for u in mangel["utfall"]] == ["generelt", "nabovarsel"]
+    [komplett] = _by_event(vendor, ref)["supplering"]
+    assert komplett["soknadStatus"] == "KS"
 
 
 def check_rough_day(vendor: Vendor, refs: list[str]) -> None:
@@ -297,6 +328,7 @@ CHECKS: dict[str, Callable[[Vendor, list[str]], None]] = {
     "avslag-and-avvisning": check_avslag_avvisning,
     "happy-path": check_happy_path,
     "long-case": check_long_case,
+    "mangel-answered-later": check_mangel_answered_later,
     "rough-day": check_rough_day,
 }
 

@@ -14,10 +14,11 @@ from app.api.tenant_innsending import start_if_tenant
 from app.config import engine_config
 from app.domain.case import Innsending
 from app.engine.changes import submit_innsending
-from app.http import load_body
+from app.errors import ValidationFailed
+from app.http import FormBody, load_json_or_form
 from app.store.db import get_session
 from app.wire.dates import iso
-from app.wire.inputs import InnsendingSchema
+from app.wire.inputs.soeknad import SOEKNADER, SoeknadFormSchema, SoeknadSchema, form_innsending
 
 bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 
@@ -26,12 +27,14 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 @bp.post("/innsending")
 def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""
-    data, referanse = start_if_tenant()  # a tenant's søknad starts its own run
+    form, referanse = start_if_tenant(read_soeknad)  # a tenant's søknad starts its own run
     snapshot, _faults = client_request("innsending")
-    if data is None:
-        data = load_body(InnsendingSchema(), "innsending")
+    if form is None:
+        form = read_soeknad()
+    data = form.loaded
     config = engine_config()
     answer: list[Response] = []
+    advarsler: list[str] = []
 
     def record(innsending: Innsending) -> dict[str, Any] | None:
         ref = innsending.innsendingReferanse
@@ -41,6 +44,7 @@ def post_innsending() -> Response:
             "ftBID": innsending.ftBID,
             "mottattDato": iso(innsending.mottattDato),
             "kvitteringUrl": kvittering_url,
+            "advarsler": form.advarsler + advarsler,
         }
         response = jsonify(body)
         response.status_code = 201
@@ -50,8 +54,8 @@ def post_innsending() -> Response:
 
     session = get_session()
     resend = Resend(session, snapshot.run.id)
-    if (
-        submit_innsending(
+    try:
+        created = submit_innsending(
             session,
             snapshot.run.id,
             config,
@@ -59,10 +63,23 @@ def post_innsending() -> Response:
             record=record,
             replayed=resend,
             referanse=referanse,
+            advarsler=advarsler,
         )
-        is None
-    ):
+    except ValidationFailed as exc:
+        raise form.located(exc) from exc
+    if created is None:
         assert resend.answer is not None
         return resend.answer  # journalled after the request, as a read is
     recorded_with_change()
     return answer[0]
+
+
+def read_soeknad() -> FormBody:
+    """The søknad in the body: the sandbox's JSON or one of DiBK's XML søknader."""
+    return load_json_or_form(
+        SoeknadSchema(),
+        "innsending",
+        SOEKNADER,
+        form_schema=SoeknadFormSchema(),
+        to_json=form_innsending,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from flask import Response, after_this_request, current_app, g, request
 
@@ -10,14 +10,13 @@ from app.api.auth import TENANT_RUN, authenticated_tenant
 from app.config import engine_config
 from app.engine import tenants
 from app.engine.snapshots import head_by_id, head_by_username
-from app.http import load_body
+from app.http import FormBody
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
-from app.wire.inputs import InnsendingSchema
 
 
-def start_if_tenant() -> tuple[dict[str, Any] | None, str | None]:
-    """For a tenant's credentials: load the søknad, start its run and return the søknad with
+def start_if_tenant(read: Callable[[], FormBody]) -> tuple[FormBody | None, str | None]:
+    """For a tenant's credentials: read the søknad, start its run and return the søknad with
     its reserved reference; ``(None, None)`` for a run's credentials (nothing done)."""
     auth = request.authorization
     engine = current_app.extensions["sandbox.engine"]
@@ -26,7 +25,8 @@ def start_if_tenant() -> tuple[dict[str, Any] | None, str | None]:
     login = authenticated_tenant()
     if login is None:
         return None, None
-    data = tenants.as_played(load_body(InnsendingSchema(), "innsending"))
+    form = read()
+    data = form.loaded = tenants.as_played(form.loaded)
     session = get_session()
     tenant = tenants.tenant_or_404(session, login.name)
     known = get_registry().catalogue().entries
@@ -44,4 +44,4 @@ def start_if_tenant() -> tuple[dict[str, Any] | None, str | None]:
             g.journal_run_id = None
         return response
 
-    return data, referanse
+    return form, referanse

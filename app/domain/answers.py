@@ -13,7 +13,10 @@ from datetime import datetime
 
 from app.domain import codelists, codes
 from app.domain.case import Innsending, Mangel, Sak, Saksnummer, Utfallspunkt
-from app.errors import Problem
+from app.errors import Problem, ValidationFailed
+
+# The søknader that follow up an existing case; ET and RS may start a new one.
+FOLLOW_UPS = ("IG", "MB", "FA")
 
 
 @dataclass
@@ -69,7 +72,7 @@ def find_case(sak: Sak, saksnummer: Saksnummer, utfall_ids: list[str]) -> Innsen
 
 
 def unknown_ids(
-    issued: dict[str, Utfallspunkt], svar: list[UtfallSvar], case: str
+    issued: dict[str, Utfallspunkt], svar: list[UtfallSvar], case: str, form: str = "supplering"
 ) -> list[Problem]:
     """One problem per answer whose utfallId the kommune never issued on the case."""
     return [
@@ -81,7 +84,7 @@ def unknown_ids(
         )
         if s.felt.startswith("mangelbesvarelse")
         else Problem(
-            "supplering.utfallId.ukjent",
+            f"{form}.utfallId.ukjent",
             s.felt,
             f"utfallId '{s.utfallId}' finnes ikke i saken til {case}: kommunen har ikke sendt "
             "et slikt utfall.",
@@ -89,6 +92,50 @@ def unknown_ids(
         for s in svar
         if s.utfallId not in issued
     ]
+
+
+def follow_up(
+    sak: Sak,
+    innsending: Innsending,
+    saksnummer: Saksnummer | None,
+    svar: list[UtfallSvar],
+    now: datetime,
+) -> list[str]:
+    """Place a søknad on the case its ``kommunensSaksnummer`` names and take its answers.
+
+    A follow-up (IG, MB, FA) or any answer naming a saksnummer the run's cases never had is
+    a 400; an ET or RS with one is a new søknad, with an advarsel. An old saksnummer of the
+    case is accepted with an advarsel (the current-saksnummer check scores it).
+    """
+    if saksnummer is None:
+        return []
+    found = find_case(sak, saksnummer, [s.utfallId for s in svar])
+    if found is None:
+        if innsending.soknadstype in FOLLOW_UPS or svar:
+            message = f"Ingen sak i denne kjøringen har hatt saksnummer {saksnummer.label}."
+            problem = Problem(
+                "innsending.kommunensSaksnummer.ukjent", "kommunensSaksnummer", message
+            )
+            raise ValidationFailed(message, [problem])
+        return [
+            f"kommunensSaksnummer {saksnummer.label} er ukjent; søknaden er registrert som en "
+            "ny søknad."
+        ]
+    innsending.sammeSakSom = found.innsendingReferanse
+    issued = sak.utfallspunkter(found)
+    problems = unknown_ids(issued, svar, found.innsendingReferanse, "innsending")
+    if problems:
+        raise ValidationFailed(problems[0].message, problems)
+    advarsler: list[str] = []
+    current = found.saksnummer
+    if current is not None and not current.same_case(saksnummer):
+        advarsler.append(
+            f"kommunensSaksnummer {saksnummer.label} er ikke sakens gjeldende saksnummer "
+            f"{current.label}."
+        )
+    for one in svar:
+        take(issued[one.utfallId], one, now, advarsler)
+    return advarsler
 
 
 def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:

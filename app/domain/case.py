@@ -168,6 +168,8 @@ class Innsending:
     mangler: list[Mangel] = field(default_factory=list)
     vedtak: Vedtak | None = None
     utgaaendeDokumenter: list[UtgaaendeDokument] = field(default_factory=list)
+    # A follow-up's case, found by its kommunensSaksnummer: journalført on that saksnummer.
+    sammeSakSom: str | None = None
 
     @property
     def journalfort(self) -> bool:

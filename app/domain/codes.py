@@ -53,6 +53,9 @@ UTFALL: dict[str, str] = {
     "OTV": "Oversend til vegmyndighet",
 }
 
+# DiBK's test kommunenumre (not in SSB's list; DiBK's test forms use them): a søknad
+# carrying one is for the run's kommune (sandbox assumption).
+TEST_KOMMUNENUMRE = ("9996", "9997", "9998", "9999")
 MANGEL_UTFALL = ("DOK", "MG", "MSL", "MSI", "OTI")
 VILKAAR_UTFALL = "SVV"
 OPPFOLGING_UTFALL = "MKV"

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.domain import answers, codes
 from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, UtgaaendeDokument
 from app.domain.events import Event
 from app.domain.messages import Kvittering, Oppdatering
@@ -268,6 +269,7 @@ def submit_innsending(
     record: Callable[[Innsending], dict[str, Any] | None] | None = None,
     replayed: Replayed | None = None,
     referanse: str | None = None,
+    advarsler: list[str] | None = None,
 ) -> Innsending | None:
     """Register a submitted søknad; return it with its new innsendingReferanse (None when
     ``replayed`` found it answered before).
@@ -276,12 +278,15 @@ def submit_innsending(
     one is drawn all the same, so the rest of the run's draws stay as the seed makes them.
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
-    the next case innsending the scenario expects from the client.
+    the next case innsending the scenario expects from the client. A follow-up is placed on
+    the case its ``kommunensSaksnummer`` names and its answers taken (``advarsler`` gets
+    what differs); DiBK's test kommunenumre stand for the run's kommune.
     """
     created: list[Innsending] = []
+    warned: list[str] = []
 
     def change(sak: Sak, timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
-        if data.get("kommunenummer") not in (None, sak.kommunenummer):
+        if data.get("kommunenummer") not in (None, sak.kommunenummer, *codes.TEST_KOMMUNENUMRE):
             message = (
                 f"Søknaden er adressert til kommune {data['kommunenummer']}, men denne "
                 f"kjøringen spiller {sak.kommunenavn} kommune ({sak.kommunenummer})."
@@ -306,12 +311,17 @@ def submit_innsending(
             ],
             tittel=data.get("tittel"),
         )
+        svar = list(data.get("svar") or [])
+        saksnummer = data.get("kommunensSaksnummer")
+        warned[:] = answers.follow_up(sak, innsending, saksnummer, svar, ctx.now)
         sak.innsendinger.append(innsending)
         created[:] = [innsending]
         _bind_alias(ctx.run, timeline, chosen, alias)
         return []
 
     def recorded(_applied: Applied) -> dict[str, Any] | None:
+        if advarsler is not None:
+            advarsler[:] = warned
         return record(created[0]) if record is not None else None
 
     def was_replayed() -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain import codes
 from app.domain.durations import parse_duration
 from app.engine.clock import utcnow
 from app.engine.credentials import hash_secret, new_tenant_password, secret_matches
@@ -39,7 +40,6 @@ DEFAULT_RETENTION = "P30D"
 RUN_USERNAME_PREFIX = "klient-"
 REFERENCE_ATTEMPTS = 20
 # DiBK's test kommunenumre (sandbox choice: each plays a real kommune of the SSB list).
-TEST_KOMMUNER = {"9996": "0301", "9997": "4601", "9998": "5001", "9999": "1103"}
 # A process remembers the passwords it has verified, keyed by the stored hash (so a
 # rotated password is judged afresh): a staging system polling every second pays for
 # the slow hash once, not on every poll.
@@ -247,11 +247,11 @@ def start_tenant_run(
 
 
 def as_played(data: dict[str, Any]) -> dict[str, Any]:
-    """The søknad as its run plays it: a DiBK test kommunenummer becomes its kommune's."""
-    nummer = data.get("kommunenummer")
-    if nummer not in TEST_KOMMUNER:
+    """The søknad as its run plays it: a DiBK test kommunenummer stands for the run's kommune
+    (the scenario's, else the default), as on a run's own credentials."""
+    if data.get("kommunenummer") not in codes.TEST_KOMMUNENUMRE:
         return data
-    return {**data, "kommunenummer": TEST_KOMMUNER[nummer]}
+    return {k: v for k, v in data.items() if k != "kommunenummer"}
 
 
 def discard_run(session: Session, run_id: str) -> None:

@@ -26,6 +26,7 @@ from app.scoring.content_checks import (
 )
 from app.scoring.evidence import Exchange, Facts
 from app.scoring.outcome import Outcome
+from app.scoring.utfall_checks import answers_every_utfall, follow_up_uses_current_saksnummer
 from app.wire.dates import iso
 
 POLL_GAP_SHARE = 0.5
@@ -273,6 +274,8 @@ CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Outcome]] = {
     "picks_up_all_oppdateringer": picks_up_all_oppdateringer,
     "uses_current_saksnummer": uses_current_saksnummer,
     "echoes_mangel_ids": echoes_mangel_ids,
+    "answers_every_utfall": answers_every_utfall,
+    "follow_up_uses_current_saksnummer": follow_up_uses_current_saksnummer,
     "downloads_documents": downloads_documents,
     "tolerates_unknown_fields": tolerates_unknown_fields,
     "tolerates_list_metadata": tolerates_list_metadata,

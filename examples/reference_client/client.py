@@ -7,6 +7,11 @@ It follows its innsendinger by innsendingReferanse, the only documented way:
   the last one received (``etter``), process each once, in sekvensnummer order, and keep
   the *current* saksnummer and caseworker from them;
 - download every outgoing document (mangelbrev, vedtak) while it exists (30 days);
+- submit a follow-up søknad (IG, MB, FA) as DiBK's XML form, naming the case by its current
+  ``kommunensSaksnummer`` and answering the earlier vedtak's vilkår and oppfølgingspunkter
+  by ``utfallId`` (``dibk_xml.py``);
+- answer a nabovarsel mangel "later" (the neighbours have two weeks) and then for real, as
+  DiBK's Supplering av søknad v2 XML;
 - answer every mangel with a supplering that echoes its ``mangelID`` and the kommune's
   current saksnummer (``kommunensSaksnummer``);
 - back off when told to (429/503 with ``Retry-After``), ignore fields it does not know,
@@ -39,9 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from dibk_xml import Svar, soeknad
+from dibk_xml import supplering as supplering_xml
 
 log = logging.getLogger("referanseklient")
 MANGEL_UTFALL = {"MG", "MSL", "MSI", "DOK", "OTI"}
+FOLLOW_UPS = {"IG", "MB", "FA"}
+VEDTAK_UTFALL = {"SVV", "MKV"}
+XML = {"Content-Type": "application/xml"}
 
 
 @dataclass
@@ -55,6 +65,9 @@ class Sak:
     saksbehandler: dict[str, Any] | None = None
     mangler: dict[str, dict[str, Any]] = field(default_factory=dict)
     besvart: set[str] = field(default_factory=set)
+    senere: set[str] = field(default_factory=set)  # mangler declared answered later
+    # The vedtak's vilkår and oppfølgingspunkter, by utfallId, for the follow-up to answer.
+    utfall: dict[str, dict[str, Any]] = field(default_factory=dict)
     vedtak: dict[str, Any] | None = None
     cursor: int = 0  # the highest sekvensnummer received: ask only for later ones
 
@@ -143,7 +156,14 @@ class Client:
         if not self.planned or any(s.vedtak is None for s in self.saker.values()):
             return
         body = self.planned.pop(0)
-        response = self.request("POST", "/api/v1/innsending", json=body)
+        follows = [s for s in self.saker.values() if s.saksnummer is not None]
+        if body.get("soknadstype") in FOLLOW_UPS and follows:
+            case = follows[-1]
+            svar = [Svar(i, u["utfallType"]["kodeverdi"]) for i, u in case.utfall.items()]
+            xml = soeknad(body, case.saksnummer, svar)
+            response = self.request("POST", "/api/v1/innsending", data=xml, headers=XML)
+        else:
+            response = self.request("POST", "/api/v1/innsending", json=body)
         response.raise_for_status()
         ref = response.json()["innsendingReferanse"]
         log.info("submitted %s søknad as %s", body.get("soknadstype"), ref)
@@ -204,6 +224,8 @@ class Client:
             code = (utfall.get("utfall") or {}).get("kodeverdi")
             if code in MANGEL_UTFALL and utfall.get("mangelID"):
                 sak.mangler[utfall["mangelID"]] = utfall
+            if code in VEDTAK_UTFALL and utfall.get("utfallId"):
+                sak.utfall[utfall["utfallId"]] = utfall
         if item.get("vedtak") or item.get("soknadStatus") == "VF":
             sak.vedtak = item.get("vedtak") or {"resultat": "ukjent"}
         for dokument in item.get("utgaaendeDokument") or []:
@@ -237,11 +259,32 @@ class Client:
         open_ids = [m for m in sak.mangler if m not in sak.besvart]
         if not open_ids or sak.saksnummer is None:
             return
+        if any(self.wait_for(sak, m) or m in sak.senere for m in open_ids):
+            self.answer_in_xml(sak, open_ids)
+            return
         body = self.supplering(sak, open_ids)
         response = self.request("POST", "/api/v1/supplering", json=body)
         response.raise_for_status()
         sak.besvart.update(open_ids)
         log.info("answered %d mangel(er) on %s", len(open_ids), sak.referanse)
+
+    def wait_for(self, sak: Sak, mangel_id: str) -> bool:
+        """A nabovarsel mangel not yet declared later: the neighbours need their two weeks."""
+        tema = (sak.mangler[mangel_id].get("tema") or {}).get("kodeverdi")
+        return tema == "nabovarsel" and mangel_id not in sak.senere
+
+    def answer_in_xml(self, sak: Sak, open_ids: list[str]) -> None:
+        """Supplering v2 as DiBK's XML: a nabovarsel mangel first "later", then for real."""
+        assert sak.saksnummer is not None
+        later = [m for m in open_ids if self.wait_for(sak, m)]
+        svar = [Svar(m, "MG", later=m in later, kommentar="Se vedlegg.") for m in open_ids]
+        xml = supplering_xml(sak.saksnummer, svar)
+        response = self.request("POST", "/api/v1/supplering", data=xml, headers=XML)
+        response.raise_for_status()
+        sak.senere.update(later)
+        sak.besvart.update(m for m in open_ids if m not in later)
+        log.info("answered %d, deferred %d mangel(er) on %s", len(open_ids) - len(later),
+                 len(later), sak.referanse)
 
     def supplering(self, sak: Sak, mangel_ids: list[str]) -> dict[str, Any]:
         """A structured mangelbesvarelse (Supplering av søknad)."""

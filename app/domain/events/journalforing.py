@@ -41,8 +41,10 @@ class Journalfor(Event):
                 f"Kvittering for {innsending.innsendingReferanse} er allerede sendt; "
                 "den sendes bare én gang.",
             )
-        if self.sammeSakSom is not None:
-            other = target(sak, self.sammeSakSom)
+        # The event's own choice first; else the case a follow-up søknad named itself.
+        same = self.sammeSakSom or (None if self.saksnummer else innsending.sammeSakSom)
+        if same is not None:
+            other = target(sak, same)
             assert other.saksnummer is not None
             saksnummer = other.saksnummer
         elif self.saksnummer is not None:

@@ -12,12 +12,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from app.wire.inputs.submissions import InnsendingSchema
+from app.wire.inputs.soeknad import SoeknadSchema
 from app.wire.inputs.supplering import SuppleringSchema
 
 # The client bodies the simulated API loads, by method and lower-cased path.
 SCHEMAS: dict[tuple[str, str], type[Schema]] = {
-    ("POST", "/api/v1/innsending"): InnsendingSchema,
+    ("POST", "/api/v1/innsending"): SoeknadSchema,
     ("POST", "/api/v1/supplering"): SuppleringSchema,
 }
 

@@ -1,0 +1,129 @@
+"""The checks answers_every_utfall and follow_up_uses_current_saksnummer.
+
+Each is run on a real run of the folgesak scenario (a rammetillatelse with two vilkår and an
+oppfølgingspunkt): a faulty client fails it for the right reason, and a correct client in
+another spelling (DiBK's XML, PascalCase JSON) passes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+
+from app.scoring import checks
+from app.scoring.evidence import Facts, gather
+from app.store.models import Run
+from tests.dibk_forms import filled
+from tests.test_dibk_soeknad import Folgesak, folgesak_app
+
+__all__ = ["folgesak_app"]
+
+
+def _facts(app: Flask, run_id: str) -> Facts:
+    with app.app_context():
+        session = app.extensions["sandbox.db"]()
+        try:
+            run = session.get(Run, run_id)
+            assert run is not None
+            return gather(session, run)
+        finally:
+            session.close()
+
+
+def _check(app: Flask, run: Folgesak, name: str) -> Any:
+    return checks.CHECKS[name](_facts(app, run.id), {})
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+def _ig_json(run: Folgesak, drop_last: bool = False) -> str:
+    body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
+    if drop_last:
+        body["utfallBesvarelse"]["utfallSvar"].pop()
+    return json.dumps(_pascal(body), ensure_ascii=False)
+
+
+def test_an_ig_that_leaves_the_oppfolgingspunkt_unanswered_fails(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("ig-v5.json", _ig_json(run, drop_last=True)).status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False
+    assert f"MKV {run.utfall[2]}" in result.reason and "never answered" in result.reason
+
+
+def test_answered_later_is_not_answered_yet(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("mb-v5.xml").status_code == 201  # vilkår 2 later, the MKV not at all
+    assert run.post("fa-v5.xml").status_code == 201  # the MKV answered
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False
+    assert run.utfall[1] in result.reason and "answered later" in result.reason
+
+
+def test_every_outcome_answered_in_xml_passes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("ig-v5.xml").status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is True, result.reason
+
+
+def test_every_outcome_answered_in_pascal_case_json_passes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("ig-v5.json", _ig_json(run)).status_code == 201
+    assert _check(folgesak_app, run, "answers_every_utfall").ok is True
+    assert _check(folgesak_app, run, "follow_up_uses_current_saksnummer").ok is True
+
+
+def test_answered_later_then_for_real_passes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("mb-v5.xml").status_code == 201
+    assert run.post("ig-v5.xml").status_code == 201  # answers all three for real
+    assert _check(folgesak_app, run, "answers_every_utfall").ok is True
+
+
+def test_a_follow_up_with_the_old_saksnummer_fails(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    old = run.saksnummer
+    moved = run.http.post(
+        f"/sandbox/runs/{run.id}/events",
+        json={"type": "endre_saksnummer", "typeOppdatering": "endring"},
+    )
+    assert moved.status_code in (200, 201), moved.json
+    answer = run.post("ig-v5.xml", filled("ig-v5.xml", run.utfall, old))
+    assert answer.status_code == 201  # accepted with an advarsel; the check scores it
+    result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
+    assert result.ok is False
+    label = f"{old['saksaar']}/{old['sakssekvensnummer']}"
+    assert f"used saksnummer {label}" in result.reason
+
+
+def test_a_follow_up_without_kommunens_saksnummer_fails(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    body = json.loads(filled("fa-v5.json", run.utfall, run.saksnummer))
+    del body["kommunensSaksnummer"], body["utfallBesvarelse"]
+    assert run.post("fa-v5.json", json.dumps(body)).status_code == 201
+    result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
+    assert result.ok is False and "carried no kommunensSaksnummer" in result.reason
+
+
+def test_a_follow_up_with_the_current_saksnummer_in_xml_passes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("mb-v5.xml").status_code == 201
+    assert run.post("ig-v5.xml").status_code == 201
+    result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
+    assert result.ok is True, result.reason
+    assert "all 2 follow-ups" in result.reason
+
+
+def test_no_follow_up_and_no_outcome_do_not_apply(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    assert run.post("et-v4.xml").status_code == 201
+    assert _check(folgesak_app, run, "follow_up_uses_current_saksnummer").ok is None
