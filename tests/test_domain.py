@@ -29,7 +29,7 @@ from app.domain.events import (
 )
 from app.domain.frist import Frist
 from app.domain.messages import Kvittering, Oppdatering
-from app.domain.serial import from_plain, to_plain
+from app.domain.plain import from_plain, to_plain
 from app.errors import Conflict, ValidationFailed
 
 T0 = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from app.domain.answers import UtfallSvar
 from app.domain.case import Mangel, Saksnummer
 from app.domain.events import Journalfor, Mangelbrev, MangelInput, MottaSupplering
 from app.domain.messages import Oppdatering
-from app.domain.serial import from_plain, to_plain
+from app.domain.plain import from_plain, to_plain
 from app.store.db import get_session
 from app.store.models import JournalEntry
 from tests.conftest import basic

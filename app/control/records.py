@@ -9,7 +9,7 @@ from app.config import engine_config
 from app.control.actions import caught_up, run_or_404
 from app.control.auth import require_admin
 from app.control.runs import summary
-from app.domain.serial import to_plain
+from app.domain.plain import to_plain
 from app.engine.reads import load_sak
 from app.errors import Problem, ValidationFailed
 from app.openapi_docs import UNKNOWN_RUN, doc, query

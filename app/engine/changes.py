@@ -19,7 +19,7 @@ from app.domain import answers, codes
 from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, UtgaaendeDokument
 from app.domain.events import Event
 from app.domain.messages import Kvittering, Oppdatering
-from app.domain.serial import from_plain, to_plain
+from app.domain.plain import from_plain, to_plain
 from app.engine.apply import Write, write_run
 from app.engine.clock import clock_of, utcnow
 from app.engine.pdf import render_letter

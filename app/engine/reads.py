@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Innsending, Sak
-from app.domain.serial import from_plain
+from app.domain.plain import from_plain
 from app.engine.clock import aware, clock_of
 from app.engine.settings import EngineConfig
 from app.errors import Gone, NotFound, Problem, ValidationFailed

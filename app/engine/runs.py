@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.domain.case import Sak
-from app.domain.serial import to_plain
+from app.domain.plain import to_plain
 from app.engine.apply import Write, write_run
 from app.engine.changes import submit_innsending
 from app.engine.clock import new_clock, utcnow

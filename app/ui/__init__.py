@@ -32,7 +32,7 @@ from app.config import engine_config
 from app.control import actions, listing
 from app.control.actions import caught_up
 from app.control.runs import summary
-from app.domain.serial import to_plain
+from app.domain.plain import to_plain
 from app.engine.clock import clock_of
 from app.engine.reads import load_sak
 from app.errors import RequestError
