@@ -126,3 +126,32 @@ def test_request_headers_read_from_the_environ_match_werkzeugs() -> None:
     sized = {**environ, "CONTENT_LENGTH": "12"}
     assert request_headers(sized) == _redact_headers(EnvironHeaders(sized))
     assert request_headers(sized)["Content-Length"] == "12"
+
+
+def test_a_nul_byte_or_an_utf16_form_is_journalled_as_text(database_url: str) -> None:
+    """PostgreSQL's text holds no NUL: a body with one is journalled (NUL as U+FFFD), not
+    lost with a 500; an XML body is read in the encoding it declares."""
+    app = _app(database_url)
+    client = app.test_client()
+    try:
+        run = client.post("/sandbox/runs", json={}).json
+        assert run is not None
+        auth = basic(run["credentials"]["username"], run["credentials"]["password"])
+        nul = client.post(
+            "/api/v1/innsending",
+            data=b'{"tittel": "a\x00b"}',
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        assert nul.status_code == 400
+        xml = '<?xml version="1.0" encoding="utf-16"?><ukjentSkjema>Bø</ukjentSkjema>'
+        other = client.post(
+            "/api/v1/innsending",
+            data=xml.encode("utf-16"),
+            headers={**auth, "Content-Type": "application/xml"},
+        )
+        assert other.status_code == 400
+        entries = client.get(f"/sandbox/runs/{run['id']}/journal").json["entries"]  # type: ignore[index]
+        bodies = [e["request"]["body"] for e in entries]
+        assert bodies == ['{"tittel": "a\ufffdb"}', xml]
+    finally:
+        app.extensions["sandbox.engine"].dispose()

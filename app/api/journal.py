@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import re
 import time
@@ -97,8 +98,33 @@ def _capture(raw: bytes, mimetype: str | None, cap: int) -> tuple[str | None, bo
         and not (mimetype.startswith("text/"))
     ):
         return f"[{mimetype}, {len(raw)} byte]", False
-    text = raw[:cap].decode("utf-8", errors="replace")
-    return text, len(raw) > cap
+    return _text(raw[:cap], bool(mimetype and "xml" in mimetype)), len(raw) > cap
+
+
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _text(raw: bytes, xml: bool) -> str:
+    """A captured body as text: XML in the encoding its byte-order mark or declaration
+    names (a UTF-16 form reads as its text), anything else as UTF-8; a NUL, which
+    PostgreSQL's text cannot hold, is kept as U+FFFD so the entry is never lost."""
+    encoding = "utf-8"
+    if xml:
+        bom = next((name for mark, name in _BOMS if raw.startswith(mark)), None)
+        declared = _XML_ENCODING.match(raw)
+        encoding = bom or (declared[1].decode("ascii") if declared else "utf-8")
+    try:
+        text = raw.decode(encoding, errors="replace")
+    except LookupError:  # an encoding Python does not know: read as UTF-8
+        text = raw.decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd")
 
 
 def _run_from_credentials() -> str | None:

@@ -1,0 +1,169 @@
+"""The shapes DiBK's published example forms take, on the sandbox's own fixtures.
+
+DiBK's examples (not copied here) are written as a form editor leaves them: a byte-order
+mark, CRLF line ends, another declared encoding, ``text/xml``; blocks left empty
+(``<kodeverdi></kodeverdi>``, ``<x />``, ``xsi:nil="true"``) or commented out; a
+follow-up with nothing to answer (``<utfallBesvarelse xsi:nil="true" />``); a vedlegg with
+every field empty beside a real one; another of DiBK's test kommunenumre (9996-9999, each
+the run's kommune), mixed in one form. Each is accepted and read as what it says, and a
+forbidden entity stays a 400 in any encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from tests.dibk_forms import filled
+from tests.test_dibk_forms import _mangler, _saksnummer
+from tests.test_dibk_soeknad import BOMB, Folgesak, folgesak_app
+from tests.test_supplering_completeness import Run, scenario_app
+
+__all__ = ["folgesak_app", "scenario_app"]
+DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+EMPTY_BLOCKS = """  <fakturamottaker>
+    <partstype>
+      <kodeverdi></kodeverdi>
+      <kodebeskrivelse></kodebeskrivelse>
+    </partstype>
+    <navn></navn>
+    <adresse>
+      <adresselinje1 />
+      <adresselinje2 xsi:nil="true" />
+    </adresse>
+  </fakturamottaker>
+  <!--kommunensSaksnummer>
+    <saksaar></saksaar>
+    <sakssekvensnummer></sakssekvensnummer>
+  </kommunensSaksnummer-->
+</ettrinn>"""
+EMPTY_VEDLEGG = """<vedleggsliste>
+        <vedlegg>
+          <versjonsnummer />
+          <vedleggstype>
+            <kodeverdi />
+            <kodebeskrivelse />
+          </vedleggstype>
+          <versjonsdato xsi:nil="true" />
+          <filnavn />
+        </vedlegg>"""
+
+
+def _declared(encoding: str) -> Callable[[str], bytes]:
+    def encode(text: str) -> bytes:
+        return text.replace('encoding="utf-8"', f'encoding="{encoding}"').encode(encoding)
+
+    return encode
+
+
+ENCODINGS: dict[str, tuple[Callable[[str], bytes], str]] = {
+    "bom": (lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), "application/xml"),
+    "crlf": (lambda t: t.replace("\n", "\r\n").encode("utf-8"), "application/xml"),
+    "utf-16": (_declared("utf-16"), "application/xml"),
+    "iso-8859-1": (_declared("iso-8859-1"), "application/xml"),
+    "no-declaration": (lambda t: t.replace(DECLARATION, "").lstrip().encode(), "application/xml"),
+    "text-xml": (lambda t: t.encode("utf-8"), "text/xml; charset=utf-8"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ENCODINGS))
+def test_an_encoding_a_form_editor_writes_is_read(folgesak_app: Flask, shape: str) -> None:
+    run = Folgesak(folgesak_app)
+    encode, content_type = ENCODINGS[shape]
+    answer = run.http.post(
+        "/api/v1/innsending",
+        data=encode(filled("et-v4.xml", run.utfall).replace("mot veg", "mot Bøgata")),
+        headers={**run.auth, "Content-Type": content_type},
+    )
+    assert answer.status_code == 201, answer.json
+    assert len(run.case()["innsendinger"]) == 2
+    journal = run.http.get(f"/sandbox/runs/{run.id}/journal").json["entries"]
+    body = json.loads(journal[-1]["request"]["canonicalBody"])
+    assert body["tittel"] == "Gjerde mot Bøgata"  # decoded as declared
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "iso-8859-1"])
+def test_an_entity_bomb_is_a_400_in_any_encoding(folgesak_app: Flask, encoding: str) -> None:
+    run = Folgesak(folgesak_app)
+    text = BOMB.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    answer = run.http.post(
+        "/api/v1/innsending",
+        data=text.encode(encoding),
+        headers={**run.auth, "Content-Type": "application/xml"},
+    )
+    assert answer.status_code == 400
+    assert answer.json["errors"][0]["rule"] == "xml.forbudt"
+    assert len(run.case()["innsendinger"]) == 1
+
+
+def test_empty_and_commented_out_blocks_are_a_new_soknad(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("et-v4.xml", run.utfall).replace("</ettrinn>", EMPTY_BLOCKS)
+    answer = run.post("et-v4.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert not any("kommunensSaksnummer" in a for a in answer.json["advarsler"])
+    assert len(run.case()["innsendinger"]) == 2
+
+
+@pytest.mark.parametrize(
+    "besvarelse",
+    ['<utfallBesvarelse xsi:nil="true" />', "<utfallBesvarelse></utfallBesvarelse>"],
+    ids=["nil", "empty"],
+)
+def test_a_follow_up_with_nothing_to_answer_answers_nothing(
+    folgesak_app: Flask, besvarelse: str
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(r"<utfallBesvarelse>.*</utfallBesvarelse>", besvarelse, text, flags=re.S)
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert set(run.states().values()) == {"aapen"}
+    assert [i["soknadstype"] for i in run.case()["innsendinger"]] == ["RS", "IG"]
+
+
+def test_an_all_empty_vedlegg_beside_a_real_one_still_answers(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace("<vedleggsliste>", EMPTY_VEDLEGG, 1)
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert set(run.states().values()) == {"besvart"}
+
+
+@pytest.mark.parametrize("kommunenumre", [("9996",), ("9997", "9998")])
+def test_every_dibk_test_kommunenummer_is_the_runs_kommune(
+    folgesak_app: Flask, kommunenumre: tuple[str, ...]
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("fa-v5.xml", run.utfall, run.saksnummer)
+    eiendom = re.search(r"\s*<eiendom>.*?</eiendom>", text, re.S)
+    assert eiendom is not None
+    copies = "".join(eiendom[0].replace(">9999<", f">{n}<") for n in kommunenumre)
+    answer = run.post("fa-v5.xml", text.replace(eiendom[0], copies))
+    assert answer.status_code == 201, answer.json
+    assert run.states()[run.utfall[0]] == "besvart"
+
+
+def test_a_supplering_with_an_empty_utfall_besvarelse_is_an_ettersending(
+    scenario_app: Flask,
+) -> None:
+    run = Run(scenario_app)
+    text = filled("su-v2.xml", run.mangler, _saksnummer(run))
+    text = re.sub(
+        r"<utfallBesvarelse>.*</utfallBesvarelse>",
+        "<utfallBesvarelse></utfallBesvarelse>",
+        text,
+        flags=re.S,
+    )
+    answer = run.http.post(
+        "/api/v1/supplering",
+        data=text.replace("\n", "\r\n").encode("utf-8"),
+        headers={**run.auth, "Content-Type": "application/xml"},
+    )
+    assert answer.status_code == 201, answer.json
+    assert all(m["besvart"] is None for m in _mangler(run).values())
