@@ -63,13 +63,17 @@ def _show(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group("runs")
-@click.option(
+# The sandbox a command talks to: every group of control-plane commands takes it.
+server_option = click.option(
     "--server",
     default=lambda: os.environ.get("SANDBOX_SERVER", DEFAULT_SERVER),
     show_default="$SANDBOX_SERVER or " + DEFAULT_SERVER,
     help="The sandbox's base URL.",
 )
+
+
+@click.group("runs")
+@server_option
 @click.pass_context
 def runs_group(ctx: click.Context, server: str) -> None:
     """Start and drive runs on a sandbox (SANDBOX_ADMIN_TOKEN is sent when set)."""

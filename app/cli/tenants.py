@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
 
-from app.cli.runs import DEFAULT_SERVER, _call, _show, server_here
+from app.cli.runs import _call, _show, server_here, server_option
 from app.vocabulary import CLOCK_MODES
 
 
 @click.group("tenants")
-@click.option(
-    "--server",
-    default=lambda: os.environ.get("SANDBOX_SERVER", DEFAULT_SERVER),
-    show_default="$SANDBOX_SERVER or " + DEFAULT_SERVER,
-    help="The sandbox's base URL.",
-)
+@server_option
 @click.pass_context
 def tenants_group(ctx: click.Context, server: str) -> None:
     """Tenants: fixed credentials for a staging system (SANDBOX_ADMIN_TOKEN is sent when set)."""
