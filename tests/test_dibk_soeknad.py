@@ -8,6 +8,7 @@ says, a follow-up on the rammetillatelse's case with the outcomes it answers ans
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,6 +220,41 @@ def test_an_old_saksnummer_is_accepted_with_an_advarsel(folgesak_app: Flask) -> 
     answer = run.post("ig-v5.json")  # still the first saksnummer
     assert answer.status_code == 201, answer.json
     assert any("gjeldende saksnummer" in a for a in answer.json["advarsler"])
+
+
+def _by_reference(run: Folgesak, ref: str, saksnummer: dict[str, str] | None) -> Any:
+    body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
+    body.pop("kommunensSaksnummer")
+    if saksnummer is not None:
+        body["kommunensSaksnummer"] = saksnummer
+    body["innsendingReferanse"] = ref
+    return run.post("ig-v5.json", json.dumps(body))
+
+
+def test_a_json_follow_up_may_name_its_case_by_innsending_referanse(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    answer = _by_reference(run, run.ref, None)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert answer.json["innsendingReferanse"] != run.ref  # its own, new reference
+    new = run.case()["innsendinger"][1]
+    assert new["sammeSakSom"] == run.ref
+    assert set(run.states().values()) == {"besvart"}
+    again = _by_reference(Folgesak(folgesak_app), "AR00000000", None)
+    assert again.status_code == 400
+    [problem] = again.json["errors"]
+    assert problem["rule"] == "innsending.innsendingReferanse.ukjent"
+    assert problem["field"] == "innsendingReferanse" and "AR00000000" in problem["message"]
+
+
+def test_a_named_reference_wins_over_a_saksnummer_of_no_case(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    never = _by_reference(run, run.ref, {"saksaar": "1999", "sakssekvensnummer": "7"})
+    assert never.status_code == 400
+    assert never.json["errors"][0]["rule"] == "innsending.kommunensSaksnummer.ukjent"
+    both = _by_reference(run, run.ref, run.saksnummer)
+    assert both.status_code == 201, both.json
+    assert both.json["advarsler"] == []
 
 
 def test_another_form_is_a_400_listing_the_accepted_ones(folgesak_app: Flask) -> None:

@@ -123,6 +123,23 @@ def test_a_follow_up_with_the_current_saksnummer_in_xml_passes(folgesak_app: Fla
     assert "all 2 follow-ups" in result.reason
 
 
+def test_a_json_follow_up_naming_its_case_by_reference_alone_passes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    moved = run.http.post(
+        f"/sandbox/runs/{run.id}/events",
+        json={"type": "endre_saksnummer", "typeOppdatering": "endring"},
+    )
+    assert moved.status_code in (200, 201), moved.json
+    body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
+    del body["kommunensSaksnummer"]
+    body["innsendingReferanse"] = run.ref
+    answer = run.post("ig-v5.json", json.dumps(_pascal(body), ensure_ascii=False))
+    assert answer.status_code == 201, answer.json
+    result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
+    assert result.ok is True, result.reason
+    assert _check(folgesak_app, run, "answers_every_utfall").ok is True
+
+
 def test_no_follow_up_and_no_outcome_do_not_apply(folgesak_app: Flask) -> None:
     run = Folgesak(folgesak_app)
     assert run.post("et-v4.xml").status_code == 201

@@ -100,27 +100,75 @@ def follow_up(
     saksnummer: Saksnummer | None,
     svar: list[UtfallSvar],
     now: datetime,
+    named: str | None = None,
 ) -> list[str]:
-    """Place a søknad on the case its ``kommunensSaksnummer`` names and take its answers.
+    """Place a søknad on the case its ``kommunensSaksnummer`` (or, in JSON, the
+    ``innsendingReferanse`` ``named``) names and take its answers.
 
     A follow-up (IG, MB, FA) or any answer naming a saksnummer the run's cases never had is
-    a 400; an ET or RS with one is a new søknad, with an advarsel. An old saksnummer of the
-    case is accepted with an advarsel (the current-saksnummer check scores it).
+    a 400, and so is a named reference the run never gave; an ET or RS with an unknown
+    saksnummer is a new søknad, with an advarsel. An old saksnummer of the case is accepted
+    with an advarsel (the current-saksnummer check scores it).
     """
+    if named is not None:
+        return _follow_up_named(sak, innsending, named, saksnummer, svar, now)
     if saksnummer is None:
         return []
     found = find_case(sak, saksnummer, [s.utfallId for s in svar])
     if found is None:
         if innsending.soknadstype in FOLLOW_UPS or svar:
-            message = f"Ingen sak i denne kjøringen har hatt saksnummer {saksnummer.label}."
-            problem = Problem(
-                "innsending.kommunensSaksnummer.ukjent", "kommunensSaksnummer", message
-            )
-            raise ValidationFailed(message, [problem])
+            raise _unknown_saksnummer(saksnummer)
         return [
             f"kommunensSaksnummer {saksnummer.label} er ukjent; søknaden er registrert som en "
             "ny søknad."
         ]
+    return _on_case(sak, innsending, found, saksnummer, svar, now)
+
+
+def _follow_up_named(
+    sak: Sak,
+    innsending: Innsending,
+    named: str,
+    saksnummer: Saksnummer | None,
+    svar: list[UtfallSvar],
+    now: datetime,
+) -> list[str]:
+    found = sak.innsending(named)
+    if found is None:
+        message = f"innsendingReferanse '{named}' finnes ikke i denne kjøringen."
+        problem = Problem("innsending.innsendingReferanse.ukjent", "innsendingReferanse", message)
+        raise ValidationFailed(message, [problem])
+    while found.sammeSakSom is not None:  # a follow-up named: its case's first søknad
+        first = sak.innsending(found.sammeSakSom)
+        if first is None:
+            break
+        found = first
+    advarsler: list[str] = []
+    if saksnummer is not None and not any(had_number(i, saksnummer) for i in sak.case_of(found)):
+        if not any(had_number(i, saksnummer) for i in sak.innsendinger):
+            raise _unknown_saksnummer(saksnummer)
+        advarsler.append(
+            f"kommunensSaksnummer {saksnummer.label} er ikke saksnummeret til {named}; "
+            f"søknaden er lagt på saken til {named}."
+        )
+        saksnummer = None
+    return advarsler + _on_case(sak, innsending, found, saksnummer, svar, now)
+
+
+def _unknown_saksnummer(saksnummer: Saksnummer) -> ValidationFailed:
+    message = f"Ingen sak i denne kjøringen har hatt saksnummer {saksnummer.label}."
+    problem = Problem("innsending.kommunensSaksnummer.ukjent", "kommunensSaksnummer", message)
+    return ValidationFailed(message, [problem])
+
+
+def _on_case(
+    sak: Sak,
+    innsending: Innsending,
+    found: Innsending,
+    saksnummer: Saksnummer | None,
+    svar: list[UtfallSvar],
+    now: datetime,
+) -> list[str]:
     innsending.sammeSakSom = found.innsendingReferanse
     issued = sak.utfallspunkter(found)
     problems = unknown_ids(issued, svar, found.innsendingReferanse, "innsending")
@@ -128,7 +176,7 @@ def follow_up(
         raise ValidationFailed(problems[0].message, problems)
     advarsler: list[str] = []
     current = found.saksnummer
-    if current is not None and not current.same_case(saksnummer):
+    if saksnummer is not None and current is not None and not current.same_case(saksnummer):
         advarsler.append(
             f"kommunensSaksnummer {saksnummer.label} er ikke sakens gjeldende saksnummer "
             f"{current.label}."

@@ -279,7 +279,7 @@ def submit_innsending(
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
     the next case innsending the scenario expects from the client. A follow-up is placed on
-    the case its ``kommunensSaksnummer`` names and its answers taken (``advarsler`` gets
+    the case its ``kommunensSaksnummer`` (or ``innsendingReferanse``) names and its answers taken (``advarsler`` gets
     what differs); DiBK's test kommunenumre stand for the run's kommune.
     """
     created: list[Innsending] = []
@@ -313,7 +313,8 @@ def submit_innsending(
         )
         svar = list(data.get("svar") or [])
         saksnummer = data.get("kommunensSaksnummer")
-        warned[:] = answers.follow_up(sak, innsending, saksnummer, svar, ctx.now)
+        named = data.get("innsendingReferanse")
+        warned[:] = answers.follow_up(sak, innsending, saksnummer, svar, ctx.now, named)
         sak.innsendinger.append(innsending)
         created[:] = [innsending]
         _bind_alias(ctx.run, timeline, chosen, alias)

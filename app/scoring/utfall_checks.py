@@ -112,13 +112,17 @@ def _follow_ups(facts: Facts) -> list[Exchange]:
 
 
 def follow_up_uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
-    """A follow-up søknad names its case by the saksnummer the case had when it was sent."""
+    """A follow-up søknad names its case by the saksnummer the case had when it was sent
+    (or, in JSON, by the ``innsendingReferanse`` of its case alone)."""
     checked: list[Exchange] = []
     for exchange in _follow_ups(facts):
         response = exchange.response_body if isinstance(exchange.response_body, dict) else {}
         innsending = facts.sak.innsending(str(response.get("innsendingReferanse", "")))
         case_ref = innsending.sammeSakSom if innsending is not None else None
         got = exchange.body.get("kommunensSaksnummer")
+        if got is None and exchange.body.get("innsendingReferanse"):
+            checked.append(exchange)  # named by reference (JSON): no number to be stale
+            continue
         if got is None:
             return outcome(
                 False,

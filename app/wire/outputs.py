@@ -185,6 +185,12 @@ class StatusOut(Strict):
     journalfort = fields.Boolean(required=True)
     mottattDato = TEXT(required=True)
     registrertDato = TEXT()
+    sammeSakSom = TEXT(
+        metadata={
+            "description": "Sandbox assumption: for a follow-up søknad (IG, MB, FA), the "
+            "innsendingReferanse of the søknad whose case it was placed on."
+        }
+    )
     milepael = TEXT(data_key="milepæl")
     soknadStatus = TEXT()
     soknadstype = fields.Nested(KodeOut, required=True)

@@ -241,6 +241,8 @@ def status_json(
     }
     if innsending.registrertDato is not None:
         payload["registrertDato"] = iso(innsending.registrertDato)
+    if innsending.sammeSakSom is not None:
+        payload["sammeSakSom"] = innsending.sammeSakSom
     if innsending.milepael is not None:
         payload["milepæl"] = innsending.milepael
         payload["soknadStatus"] = innsending.milepael

@@ -58,13 +58,26 @@ class SoeknadSchema(InnsendingSchema):
 
     fraSluttbrukersystem = fields.String(load_default=None, validate=text(limits.NAME))
     kommunensSaksnummer = fields.Nested(KommunensSaksnummerSchema, load_default=None)
+    # JSON only (sandbox extension): the earlier søknad whose case this one follows up.
+    innsendingReferanse = fields.String(
+        load_default=None,
+        validate=text(limits.IDENTIFIER, least=1),
+        metadata={
+            "description": "Sandbox assumption (JSON only): the innsendingReferanse of an "
+            "earlier søknad whose case this follow-up is placed on, instead of or beside "
+            "kommunensSaksnummer."
+        },
+    )
     utfallBesvarelse = fields.Nested(UtfallBesvarelseSchema, load_default=list)
 
     @validates_schema
     def _answers_name_a_case(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["utfallBesvarelse"] and data["kommunensSaksnummer"] is None:
+        named = data["kommunensSaksnummer"] is not None or data["innsendingReferanse"]
+        if data["utfallBesvarelse"] and not named:
             raise ValidationError(
-                "Du må fylle ut kommunensSaksnummer når du besvarer utfall.", "kommunensSaksnummer"
+                "Du må fylle ut kommunensSaksnummer (eller innsendingReferanse) når du "
+                "besvarer utfall.",
+                "kommunensSaksnummer",
             )
 
     @post_load
@@ -80,7 +93,10 @@ class SoeknadSchema(InnsendingSchema):
         plain = {k: v for k, v in data.items() if k not in ("utfallSvar", "svar")}
         plain.pop("kommunensSaksnummer", None)
         plain.pop("fraSluttbrukersystem", None)
+        plain.pop("innsendingReferanse", None)
         out: dict[str, Any] = InnsendingSchema().dump(plain)
+        if data["innsendingReferanse"] is not None:
+            out["innsendingReferanse"] = data["innsendingReferanse"]
         if data["fraSluttbrukersystem"] is not None:
             out["fraSluttbrukersystem"] = data["fraSluttbrukersystem"]
         saksnummer = data["kommunensSaksnummer"]
