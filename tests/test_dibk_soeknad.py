@@ -115,6 +115,14 @@ class Folgesak:
         headers = {**self.auth, "Content-Type": "application/json"}
         return self.http.post("/api/v1/innsending", data=text.encode("utf-8"), headers=headers)
 
+    def move_saksnummer(self) -> None:
+        """The kommune gives the case a new saksnummer."""
+        moved = self.http.post(
+            f"/sandbox/runs/{self.id}/events",
+            json={"type": "endre_saksnummer", "typeOppdatering": "endring"},
+        )
+        assert moved.status_code in (200, 201), moved.json
+
     def case(self) -> dict[str, Any]:
         return self.http.get(f"/sandbox/runs/{self.id}/case").json["sak"]  # type: ignore[index,no-any-return]
 
@@ -212,11 +220,7 @@ def test_an_et_with_an_unknown_saksnummer_is_a_new_soknad_with_an_advarsel(
 
 def test_an_old_saksnummer_is_accepted_with_an_advarsel(folgesak_app: Flask) -> None:
     run = Folgesak(folgesak_app)
-    moved = run.http.post(
-        f"/sandbox/runs/{run.id}/events",
-        json={"type": "endre_saksnummer", "typeOppdatering": "endring"},
-    )
-    assert moved.status_code in (200, 201), moved.json
+    run.move_saksnummer()
     answer = run.post("ig-v5.json")  # still the first saksnummer
     assert answer.status_code == 201, answer.json
     assert any("gjeldende saksnummer" in a for a in answer.json["advarsler"])
