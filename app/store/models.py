@@ -39,6 +39,8 @@ class Tenant(Base):
     clock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retention: Mapped[str] = mapped_column(String(40), default="P30D")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The scenario a person picked for the next søknad: one søknad plays it, then it is None.
+    next_scenario: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class Run(Base):
