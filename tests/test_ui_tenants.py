@@ -1,9 +1,10 @@
 """A tenant's login in the UI: its own credentials show its runs and nothing else; the pick for
-its next søknad."""
+its next søknad; the sign-in limit."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
+from app import create_app, limits
 from tests.conftest import INNSENDING, basic
 
 PASSWORD = "acme-staging-secret-1"
@@ -71,16 +72,18 @@ def test_a_tenant_sees_its_runs_only_and_no_admin_page(tmp_path: Path) -> None:
 ACME = basic("acme", PASSWORD)
 BRAVO = basic("bravo", PASSWORD)
 CLEAN = "Kjøringen {} finnes ikke."
+WINDOW = 3  # seconds: long enough for the failures of a test to fall in one window
 
 
 @pytest.fixture
 def tenant_app(database_url: str) -> Iterator[Flask]:
-    """An app with an admin token and tenants acme and bravo."""
+    """An app with an admin token, tenants acme and bravo, and a sign-in window of seconds."""
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
             "ADMIN_TOKEN": "tok",
+            "LOGIN_WINDOW_SECONDS": WINDOW,
         }
     )
     api = app.test_client()
@@ -240,3 +243,40 @@ def test_a_refused_soknad_gives_the_pick_back(tenant_app: Flask) -> None:
         tenants.discard_run(session, run.id)
         session.expire_all()
         assert tenants.tenant_or_404(session, "acme").next_scenario == "samling"
+
+
+def _from(app: Flask, address: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_sign_ins_are_limited_per_username_and_per_address(tenant_app: Flask) -> None:
+    browser = tenant_app.test_client()
+    token = _token(browser)
+    wrong = {"username": "acme", "password": "not-the-password", "csrf_token": token}
+    for _ in range(limits.LOGIN_FAILURES_PER_USERNAME):
+        assert browser.post("/ui/tenant/login", data=wrong).status_code == 401
+    right = {**wrong, "password": PASSWORD}
+    refused = browser.post("/ui/tenant/login", data=right)
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= WINDOW
+    assert "Too many failed sign-ins" in refused.get_data(as_text=True)
+    # Another username from the same address signs in as usual.
+    _signed_in(tenant_app, "bravo")
+    time.sleep(wait + 0.1)  # the window (LOGIN_WINDOW_SECONDS) is over
+    assert browser.post("/ui/tenant/login", data=right).status_code == 302
+
+    # The admin's sign-in counts by address: another address is let in.
+    here = _from(tenant_app, "192.0.2.7")
+    token = _token(here)
+    for _ in range(limits.LOGIN_FAILURES_PER_ADDRESS):
+        assert "Wrong" in here.post("/ui/login", data={"token": "x", "csrf_token": token}).text
+    blocked = here.post("/ui/login", data={"token": "tok", "csrf_token": token})
+    assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= WINDOW
+    there = _from(tenant_app, "192.0.2.8")
+    assert (
+        there.post("/ui/login", data={"token": "tok", "csrf_token": _token(there)}).status_code
+        == 302
+    )

@@ -33,7 +33,7 @@ from app.scenarios.registry import get_registry
 from app.scoring.tally import percent
 from app.store.auth_failures import tally_of
 from app.store.db import get_session
-from app.ui import run_views, tenant_pages, tenants_admin
+from app.ui import login_limits, run_views, tenant_pages, tenants_admin
 from app.ui import session as ui_session
 from app.vocabulary import form_clock_modes
 from app.wire.dates import iso
@@ -70,16 +70,20 @@ def _guard() -> WerkzeugResponse | tuple[str, int] | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> WerkzeugResponse | str:
+def login() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     """Ask for the admin token when one is configured."""
     token = current_app.config["ADMIN_TOKEN"]
     error = None
     if request.method == "POST":
+        refused = login_limits.refusal("ui/login.html", None)
+        if refused is not None:
+            return refused
         given = request.form.get("token", "")
         if token and hmac.compare_digest(given.encode(), str(token).encode()):
             target = request.args.get("next", "")
             ui_session.begin(ui_session.LOGGED_IN)
             return redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
+        login_limits.failed(None)
         error = "Wrong administration token."
     return render_template("ui/login.html", error=error)
 

@@ -28,7 +28,7 @@ from app.engine.clock import utcnow
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
 from app.store.models import Run
-from app.ui import run_views
+from app.ui import login_limits, run_views
 from app.ui import session as ui_session
 from app.wire.dates import iso
 
@@ -70,20 +70,25 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/tenant/runs/<run_id>/finish", "tenant_finish", finish, methods=["POST"])
 
 
-def login() -> WerkzeugResponse | tuple[str, int] | str:
+def login() -> WerkzeugResponse | tuple[str, int] | tuple[str, int, dict[str, str]] | str:
     """Sign in with a tenant's username and password."""
     if request.method == "GET":
         return render_template("ui/tenant_login.html", error=None)
     username = request.form.get("username", "")
+    refused = login_limits.refusal("ui/tenant_login.html", username)
+    if refused is not None:
+        return refused
     engine = current_app.extensions["sandbox.engine"]
     found = tenants.login_of(engine, username)
     if found is None or not tenants.password_ok(found, request.form.get("password", "")):
+        login_limits.failed(username)
         if found is not None:  # counted apart, as on the API; never in a journal
             attempt = {"at": iso(utcnow()), "method": "POST", "path": request.path, "remote": ""}
             current_app.extensions["sandbox.auth_failures"].record(
                 f"tenant:{found.name}", utcnow(), attempt
             )
         return render_template("ui/tenant_login.html", error="Wrong username or password."), 401
+    login_limits.succeeded(username)
     ui_session.begin(ui_session.tenant_kind(found.name))
     return redirect(url_for("ui.tenant_runs"))
 
