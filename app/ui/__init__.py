@@ -167,7 +167,7 @@ def runs() -> str | tuple[str, int]:
         older["cursor"] = page.next_cursor
     return render_template(
         "ui/runs.html",
-        runs=[summary(r, config) for r in page.runs],
+        runs=[{**summary(r, config), "tenant": r.tenant} for r in page.runs],
         total=page.total,
         status=request.args.get("status"),
         older=older,
