@@ -4,17 +4,20 @@ its next søknad; the sign-in limit."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app, limits
-from tests.conftest import INNSENDING, basic
+from tests.conftest import INNSENDING, LiveServer, basic
 
 PASSWORD = "acme-staging-secret-1"
 ADMIN = {"Authorization": "Bearer tok"}
@@ -72,6 +75,7 @@ def test_a_tenant_sees_its_runs_only_and_no_admin_page(tmp_path: Path) -> None:
 ACME = basic("acme", PASSWORD)
 BRAVO = basic("bravo", PASSWORD)
 CLEAN = "Kjøringen {} finnes ikke."
+SENT_AT_ONCE = 4
 WINDOW = 3  # seconds: long enough for the failures of a test to fall in one window
 
 
@@ -280,3 +284,30 @@ def test_sign_ins_are_limited_per_username_and_per_address(tenant_app: Flask) ->
         there.post("/ui/login", data={"token": "tok", "csrf_token": _token(there)}).status_code
         == 302
     )
+
+
+def test_of_soknader_sent_at_once_one_plays_the_pick(app: Flask, live_server: LiveServer) -> None:
+    control = app.test_client()
+    body = {"name": "acme", "password": PASSWORD, "scenario": "happy-path"}
+    assert control.post("/sandbox/tenants", json=body).status_code == 201
+    assert (
+        control.put("/sandbox/tenants/acme/next", json={"scenario": "samling"}).status_code == 200
+    )
+    start = threading.Barrier(SENT_AT_ONCE)
+
+    def send(n: int) -> int:
+        start.wait()
+        sent = requests.post(
+            f"{live_server.url}/api/v1/innsending",
+            json={**INNSENDING, "tittel": f"Søknad {n}"},
+            auth=("acme", PASSWORD),
+            timeout=60,
+        )
+        return sent.status_code
+
+    with ThreadPoolExecutor(SENT_AT_ONCE) as pool:
+        statuses = list(pool.map(send, range(SENT_AT_ONCE)))
+    assert set(statuses) <= {200, 201}, statuses
+    played = [r["scenario"] for r in control.get("/sandbox/tenants/acme/runs").get_json()["runs"]]
+    assert sorted(played) == ["happy-path"] * (SENT_AT_ONCE - 1) + ["samling"]
+    assert control.get("/sandbox/tenants/acme").get_json()["next"] is None
