@@ -157,6 +157,10 @@ def test_a_tenants_run_pages_show_its_runs_and_no_others(tenant_app: Flask) -> N
     for path in (f"/ui/runs/{own}", f"/ui/runs/{own}/live", "/ui/tenants", "/ui/runs"):
         answer = browser.get(path)
         assert answer.status_code == 302 and "/ui/login" in answer.headers["Location"], path
+    for path in (f"/ui/runs/{own}/finish", "/ui/tenants/acme/next"):
+        answer = browser.post(path, data={"scenario": "samling", "csrf_token": token})
+        assert answer.status_code == 302 and "/ui/login" in answer.headers["Location"], path
+    assert _runs_of(tenant_app, "acme")[0]["status"] == "active"
     # And no session at all opens no tenant page.
     assert tenant_app.test_client().get(f"/ui/tenant/runs/{own}").status_code == 302
 
