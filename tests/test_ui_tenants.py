@@ -15,8 +15,10 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
 from app import create_app, limits
+from app.store.db import build_engine, create_tables
 from tests.conftest import INNSENDING, LiveServer, basic
 
 PASSWORD = "acme-staging-secret-1"
@@ -315,3 +317,13 @@ def test_of_soknader_sent_at_once_one_plays_the_pick(app: Flask, live_server: Li
     played = [r["scenario"] for r in control.get("/sandbox/tenants/acme/runs").get_json()["runs"]]
     assert sorted(played) == ["happy-path"] * (SENT_AT_ONCE - 1) + ["samling"]
     assert control.get("/sandbox/tenants/acme").get_json()["next"] is None
+
+
+def test_an_older_database_gets_the_next_scenario_column(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    create_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE tenants DROP COLUMN next_scenario"))
+    create_tables(engine)
+    assert "next_scenario" in {c["name"] for c in inspect(engine).get_columns("tenants")}
+    engine.dispose()
