@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "TENANTS_FILE": None,
     # How long a UI session (its cookie and its CSRF token) lasts: 12 hours.
     "UI_SESSION_SECONDS": 12 * 3600,
+    # The window of the UI's sign-in limit (app.limits): 15 minutes.
+    "LOGIN_WINDOW_SECONDS": int(limits.LOGIN_WINDOW.total_seconds()),
 }
 
 ENV_PREFIX = "SANDBOX_"
@@ -53,6 +55,8 @@ COUNTS = {
     "DOCUMENT_RETENTION_DAYS": (0, 36_500),
     # A UI session from a minute to a year.
     "UI_SESSION_SECONDS": (60, 366 * 24 * 3600),
+    # A sign-in window from a second to a day.
+    "LOGIN_WINDOW_SECONDS": (1, 24 * 3600),
 }
 # The databases the sandbox speaks to (SQLAlchemy backend names).
 BACKENDS = ("sqlite", "postgresql")

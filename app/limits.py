@@ -60,6 +60,16 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 HORIZON = datetime(2200, 1, 1, tzinfo=UTC)
 HORIZON_TEXT = "2200-01-01T00:00:00Z"
 
+# ---- logins ------------------------------------------------------------------------------
+
+# Failed sign-ins on the UI (/ui/login, /ui/tenant/login) within LOGIN_WINDOW: past this
+# many for one username, or from one remote address, a sign-in is answered 429 without a
+# look at the password until the window that began with the first failure is over. An
+# address gets more, since a proxy or an office shares one among several people.
+LOGIN_FAILURES_PER_USERNAME = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_WINDOW = timedelta(minutes=15)
+
 # ---- scenario files ----------------------------------------------------------------------
 
 # Bytes of one scenario file; the largest shipped one is about 4 KB. The round-trip YAML

@@ -55,6 +55,7 @@ COMPONENTS = (
     ("ClockMove", inputs.ClockMoveSchema),
     ("TenantCreate", inputs.TenantCreateSchema),
     ("PasswordRotate", inputs.PasswordRotateSchema),
+    ("NextScenario", inputs.NextScenarioSchema),
     ("Tenant", tenant_outputs.TenantOut),
     ("TenantList", tenant_outputs.TenantListOut),
     ("TenantRuns", tenant_outputs.TenantRunsOut),

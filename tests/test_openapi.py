@@ -116,14 +116,14 @@ def test_declared_path_parameters_match_the_url_placeholders(
                 assert param["required"] is True and param["schema"]["type"] == "string"
                 assert param["description"]
             checked += bool(placeholders)
-    assert checked == 18  # every operation on a run, a step, a scenario, a document or a tenant
+    assert checked == 19  # every operation on a run, a step, a scenario, a document or a tenant
 
 
 def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
     assert spec["openapi"] == "3.1.0"
     validate(spec)  # raises on any schema violation
     operation_ids = [op["operationId"] for _p, _m, op in _operations(spec)]
-    assert len(operation_ids) == len(set(operation_ids)) == 28
+    assert len(operation_ids) == len(set(operation_ids)) == 29
 
 
 def test_existing_content_is_kept(spec: dict[str, Any]) -> None:

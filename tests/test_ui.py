@@ -21,6 +21,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
+from tests.conftest import INNSENDING, basic
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parents[1] / (
@@ -394,3 +395,110 @@ def test_another_sites_form_changes_nothing(browser: Browser, served: Served) ->
     assert statuses == [403] * len(targets)
     assert control.get(f"/sandbox/runs/{run_id}").json == before
     assert len(control.get("/sandbox/runs").json["runs"]) == 1  # type: ignore[index]
+
+
+def test_a_tenant_sees_and_scores_its_own_runs_and_the_admin_sees_every_tenant(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Two tenants with søknader; tenant A signs in, watches one of its runs, finishes it and
+    sees its verdict; B's run is unknown to A; the admin sees both tenants."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    server = Served(
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'tenants.db'}",
+                "ADMIN_TOKEN": "hemmelig",
+            }
+        )
+    )
+    admin = {"Authorization": "Bearer hemmelig"}
+    password = "staging-secret-123"
+    api = server.app.test_client()
+    try:
+        refs: dict[str, list[str]] = {"acme": [], "bravo": []}
+        for name, count in (("acme", 2), ("bravo", 1)):
+            # An hour of the kommune's time a second: it journalfører a second after the søknad.
+            clock = {"mode": "accelerated", "factor": 3600}
+            body = {"name": name, "password": password, "scenario": "happy-path", "clock": clock}
+            assert api.post("/sandbox/tenants", json=body, headers=admin).status_code == 201
+            for n in range(count):
+                sent = api.post(
+                    "/api/v1/innsending",
+                    json={**INNSENDING, "tittel": f"{name} søknad {n}"},
+                    headers=basic(name, password),
+                )
+                refs[name].append(sent.get_json()["innsendingReferanse"])
+        runs = {
+            name: api.get(f"/sandbox/tenants/{name}/runs", headers=admin).get_json()["runs"]
+            for name in refs
+        }
+
+        page = _page(browser)
+        page.goto(f"{server.url}/ui/tenant/login")
+        page.get_by_label("Username").fill("acme")
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="acme: your søknader")).to_be_visible()
+        expect(page.locator("#tenant-runs tbody tr")).to_have_count(2)
+        listed = page.locator("main").inner_text()
+        assert all(ref in listed for ref in refs["acme"]) and refs["bravo"][0] not in listed
+
+        # One of A's runs: its timeline, its exchanges, its verdicts pending while it is live.
+        ref = refs["acme"][0]
+        page.get_by_role("link", name=ref).click()
+        expect(page.get_by_role("heading", name=re.compile("Run run-"))).to_be_visible()
+        expect(page.locator("#expires")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d"))
+        expect(page.locator("#next-event")).to_have_count(0)  # the clock runs by itself
+        expect(page.locator("#timeline tbody tr").first).to_contain_text("fired", timeout=10_000)
+        expect(page.locator("#outcome")).to_contain_text("Not final")
+        expect(page.locator('[data-verdict="henter-vedtak"] td').nth(1)).to_have_text("PENDING")
+        # The staging system fetches its kvittering with the tenant's credentials.
+        got = api.get(
+            f"/api/v1/kvittering?innsendingReferanse={ref}", headers=basic("acme", password)
+        )
+        assert got.status_code == 200, got.get_json()
+        fetched = page.locator("details[id^=exchange-] summary", has_text="GET /api/v1/kvittering")
+        expect(fetched).to_have_count(1, timeout=10_000)
+        page.screenshot(path=str(SHOTS / "tenant-run.png"), full_page=True)
+
+        # Finish and score now: the verdicts are final.
+        page.get_by_role("button", name="Finish and score now").click()
+        expect(page.locator("#finished")).to_contain_text("This run is finished")
+        expect(page.locator('[data-verdict="henter-kvittering"] td').nth(1)).to_have_text("PASSED")
+        expect(page.locator("#outcome")).not_to_contain_text("Not final")
+        expect(page.locator("#outcome")).to_contain_text("Not passed")  # no vedtak was fetched
+        with page.expect_popup() as report_tab:
+            page.get_by_role("link", name="Markdown", exact=True).click()
+        report_tab.value.wait_for_load_state()
+        assert "## byggesak-sandbox" in report_tab.value.locator("body").inner_text()
+        report_tab.value.close()
+
+        # B's run, at A's URL for a run: as unknown as a run that does not exist.
+        others = runs["bravo"][0]["id"]
+        answer = page.goto(f"{server.url}/ui/tenant/runs/{others}")
+        assert answer is not None and answer.status == 404
+        expect(page.get_by_role("alert")).to_have_text(f"Kjøringen {others} finnes ikke.")
+        # A tenant's session opens no admin page.
+        page.goto(f"{server.url}/ui/runs/{others}")
+        expect(page.get_by_label("Administration token")).to_be_visible()
+
+        # The admin sees both tenants, each with its runs.
+        desk = _page(browser)
+        desk.goto(f"{server.url}/ui/runs")
+        desk.get_by_label("Administration token").fill("hemmelig")
+        desk.get_by_role("button", name="Sign in").click()
+        desk.get_by_role("link", name="Tenants").click()
+        expect(desk.get_by_role("heading", name="Tenants", level=1)).to_be_visible()
+        for name, made in runs.items():
+            section = desk.locator(f"#tenant-{name}")
+            expect(section.locator("tbody tr")).to_have_count(len(made))
+            for run in made:
+                expect(section.get_by_role("link", name=run["id"])).to_be_visible()
+        desk.screenshot(path=str(SHOTS / "tenants.png"), full_page=True)
+        # The runs list names each run's tenant.
+        desk.get_by_role("link", name="Runs", exact=True).click()
+        expect(desk.locator("tbody tr", has_text="acme")).to_have_count(2)
+        expect(desk.locator("tbody tr", has_text="bravo")).to_have_count(1)
+    finally:
+        server.close()

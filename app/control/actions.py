@@ -16,6 +16,7 @@ from app import limits
 from app.config import engine_config
 from app.domain.durations import parse_duration
 from app.domain.events import MottaSupplering
+from app.engine import tenants
 from app.engine.changes import apply_event, new_supplering_ref
 from app.engine.clock import advance_clock, clock_of
 from app.engine.runs import finish_run, start_run
@@ -24,7 +25,7 @@ from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import validation_failed
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
-from app.store.models import Run
+from app.store.models import Run, Tenant
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, load_event
 
@@ -37,12 +38,17 @@ NO_CLOCK: dict[str, Any] = {
 }
 
 
+def unknown_run(run_id: str) -> NotFound:
+    """The 404 problem of a run that does not exist (or is not the asker's to see)."""
+    message = f"Kjøringen {run_id} finnes ikke."
+    return NotFound(message, [Problem("run.ukjent", "runId", message)])
+
+
 def run_or_404(run_id: str) -> Run:
     """The run, or a 404 problem."""
     run = get_session().get(Run, run_id)
     if run is None:
-        message = f"Kjøringen {run_id} finnes ikke."
-        raise NotFound(message, [Problem("run.ukjent", "runId", message)])
+        raise unknown_run(run_id)
     return run
 
 
@@ -160,3 +166,18 @@ def finish(run_id: str) -> None:
     """End the run: no more steps fire; the client may still read what was sent."""
     run_or_404(run_id)
     finish_run(get_session(), run_id, engine_config())
+
+
+def pick_next(tenant_name: str, scenario_id: str | None) -> Tenant:
+    """Pick the scenario the tenant's next søknad plays (None clears the pick).
+
+    An unknown id is a 400 naming the library's ids. A marker in the søknad's title
+    still wins over the pick; one søknad plays it, then it is cleared.
+    """
+    session = get_session()
+    tenants.tenant_or_404(session, tenant_name)
+    picked = None
+    if scenario_id is not None:
+        known = get_registry().catalogue().entries
+        picked = tenants.known_scenario(scenario_id, known, "scenario")
+    return tenants.pick_next(session, tenant_name, picked)

@@ -1,6 +1,7 @@
-"""GET /sandbox/tenants/{name}/runs: a tenant's runs, for the admin or the tenant itself.
+"""What the admin or the tenant itself may do with a tenant: list its runs, pick its next søknad.
 
-With SANDBOX_ADMIN_TOKEN set, the admin's Bearer token or the tenant's own HTTP Basic
+``GET /sandbox/tenants/{name}/runs`` and ``PUT /sandbox/tenants/{name}/next``: with
+SANDBOX_ADMIN_TOKEN set, the admin's Bearer token or the tenant's own HTTP Basic
 credentials are let in; another tenant's credentials get 404, as for its references.
 """
 
@@ -13,15 +14,18 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
+from app.control import actions
 from app.control.auth import require_admin
 from app.engine import tenants
 from app.engine.clock import aware
 from app.engine.reads import load_sak
 from app.errors import NotFound
-from app.openapi_docs import doc, json_content
+from app.http import load_body
+from app.openapi_docs import BODY_ERRORS, doc, json_content
 from app.store.db import get_session
 from app.store.models import Run, Tenant
 from app.wire.dates import iso
+from app.wire.inputs import NextScenarioSchema
 
 bp = Blueprint("control_tenant_runs", __name__, url_prefix="/sandbox")
 
@@ -77,3 +81,23 @@ def list_tenant_runs(tenant_name: str) -> Response:
         select(Run).where(Run.tenant == tenant.name).order_by(Run.created_at.desc()).limit(500)
     ).all()
     return jsonify({"tenant": tenant.name, "runs": [run_row(r, kept) for r in runs]})
+
+
+@bp.put("/tenants/<tenant_name>/next")
+@doc(
+    "Pick the scenario the tenant's next søknad plays, or clear the pick with null "
+    "(the admin, or the tenant with its own credentials)",
+    description="Order: a marker in the søknad's tittel, then this pick, then the tenant's "
+    "rules, then its default scenario. One søknad plays the pick; starting its run clears it.",
+    body="NextScenario",
+    responses={
+        "200": {"description": "The tenant with its pick", "content": json_content("Tenant")},
+        "400": "Malformed JSON, or an unknown scenario (the problem names the known ids)",
+        "404": "Unknown tenant, or another tenant's",
+        **BODY_ERRORS,
+    },
+)
+def put_next(tenant_name: str) -> Response:
+    """Pick (or clear) the scenario the tenant's next søknad plays."""
+    data = load_body(NextScenarioSchema(), "neste")
+    return jsonify(tenants.summary(actions.pick_next(tenant_name, data["scenario"])))

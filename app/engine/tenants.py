@@ -44,6 +44,8 @@ REFERENCE_ATTEMPTS = 20
 # rotated password is judged afresh): a staging system polling every second pays for
 # the slow hash once, not on every poll.
 VERIFIED_MAX = 1024
+# Session.info: the tenant's pick a søknad in this session took (name, scenario).
+_TAKEN = "tenant_next_taken"
 
 _BY_USERNAME = select(Tenant.name, Tenant.password_hash).where(
     Tenant.username == bindparam("username")
@@ -186,6 +188,7 @@ def summary(tenant: Tenant, run_count: int | None = None) -> dict[str, Any]:
         "rules": list(tenant.rules or []),
         "clock": dict(tenant.clock or {}),
         "retention": tenant.retention,
+        "next": tenant.next_scenario,
         "createdAt": iso(tenant.created_at),
     }
     if run_count is not None:
@@ -194,10 +197,14 @@ def summary(tenant: Tenant, run_count: int | None = None) -> dict[str, Any]:
 
 
 def choose_scenario(tenant: Tenant, data: dict[str, Any], known: Mapping[str, Any]) -> str | None:
-    """The scenario a søknad plays: its title's marker, else the tenant's rules, else its default."""
+    """The scenario a søknad plays: its title's marker, else the one picked for the next
+    søknad (taken, see :func:`_take_next`), else the tenant's rules, else its default."""
     match = MARKER.search(data.get("tittel") or "")
     if match is not None:
         return known_scenario(match.group(1), known, "tittel")
+    picked = _take_next(tenant)
+    if picked is not None and picked in known:
+        return picked
     tiltakstyper = set(data.get("tiltakstype") or [])
     for rule in tenant.rules or []:
         if rule.get("soknadstype") not in (None, data.get("soknadstype")):
@@ -206,6 +213,40 @@ def choose_scenario(tenant: Tenant, data: dict[str, Any], known: Mapping[str, An
             continue
         return str(rule["scenario"])
     return tenant.scenario
+
+
+def _take_next(tenant: Tenant) -> str | None:
+    """Take the tenant's pick for the next søknad, if it still has one; None otherwise.
+
+    The pick is cleared in the tenant's session without a commit: the commit that creates
+    the søknad's run makes both stick. The update matches the pick it read, so of two
+    søknader arriving at once only one gets it (the other waits for the row, then finds
+    it cleared); :func:`discard_run` gives it back if the søknad is refused.
+    """
+    picked = tenant.next_scenario
+    session = Session.object_session(tenant)
+    if picked is None or session is None:
+        return None
+    taken = session.execute(
+        update(Tenant)
+        .where(Tenant.name == tenant.name, Tenant.next_scenario == picked)
+        .values(next_scenario=None)
+    )
+    if not getattr(taken, "rowcount", 0):
+        return None
+    session.info[_TAKEN] = (tenant.name, picked)
+    return picked
+
+
+def pick_next(session: Session, name: str, scenario: str | None) -> Tenant:
+    """Set (or with None, clear) the scenario the tenant's next søknad plays."""
+    changed = session.execute(
+        update(Tenant).where(Tenant.name == name).values(next_scenario=scenario)
+    )
+    session.commit()
+    if not getattr(changed, "rowcount", 0):
+        raise NotFound(f"Leietakeren {name} finnes ikke.")
+    return tenant_or_404(session, name)
 
 
 def start_tenant_run(
@@ -258,6 +299,14 @@ def discard_run(session: Session, run_id: str) -> None:
     """Delete a tenant's run whose søknad was refused (its reference goes with it)."""
     session.rollback()
     session.execute(delete(Run).where(Run.id == run_id))
+    taken = session.info.pop(_TAKEN, None)
+    if taken is not None:  # the refused søknad never played the pick: the next one will
+        name, picked = taken
+        session.execute(
+            update(Tenant)
+            .where(Tenant.name == name, Tenant.next_scenario.is_(None))
+            .values(next_scenario=picked)
+        )
     session.commit()
 
 

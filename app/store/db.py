@@ -84,6 +84,7 @@ ADDED_COLUMNS = (
     ("journal", "gathers", "BOOLEAN NOT NULL DEFAULT FALSE"),
     ("runs", "tenant", "VARCHAR(80)"),
     ("runs", "clock_waiting_factor", "FLOAT"),
+    ("tenants", "next_scenario", "VARCHAR(100)"),
 )
 
 

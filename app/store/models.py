@@ -39,6 +39,8 @@ class Tenant(Base):
     clock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retention: Mapped[str] = mapped_column(String(40), default="P30D")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The scenario a person picked for the next søknad: one søknad plays it, then it is None.
+    next_scenario: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class Run(Base):
@@ -221,3 +223,14 @@ class TenantAuthFailureTally(Base):
     first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recent: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class LoginFailure(Base):
+    """Failed UI sign-ins of one username or one remote address in the current window."""
+
+    __tablename__ = "login_failures"
+
+    # "user:" or "addr:" and a SHA-256 of the username or address: no name is kept.
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

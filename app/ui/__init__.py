@@ -9,9 +9,6 @@ itself (no CDN), and when SANDBOX_ADMIN_TOKEN is set the UI asks for it.
 from __future__ import annotations
 
 import hmac
-import json
-import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,28 +24,18 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app import vocabulary
 from app.config import engine_config
 from app.control import actions, listing
 from app.control.actions import caught_up
 from app.control.runs import summary
-from app.domain.plain import to_plain
-from app.engine.clock import clock_of
-from app.engine.reads import load_sak
 from app.errors import RequestError
-from app.reports import MEDIA_TYPES, RENDERERS
-from app.reports.html import sequence_svg
 from app.scenarios.registry import get_registry
-from app.scoring.result import combine, score_run
 from app.scoring.tally import percent
-from app.store import journal_reads
 from app.store.auth_failures import tally_of
 from app.store.db import get_session
-from app.store.journal_reads import entry_json as journal_json
-from app.store.models import Run
+from app.ui import login_limits, run_views, tenant_pages, tenants_admin
 from app.ui import session as ui_session
-from app.ui import tenant_pages
-from app.vocabulary import CLIENT_ACTIONS, form_clock_modes
+from app.vocabulary import form_clock_modes
 from app.wire.dates import iso
 from app.wire.inputs import RunCreateSchema
 
@@ -61,10 +48,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 CLOCK_MODES = form_clock_modes()
-SUFFIX = {"json": "json", "junit": "xml", "html": "html", "markdown": "md"}
-# What a browser shows rather than downloads; Markdown as text/markdown would download.
-SHOWN_AS = {"markdown": "text/plain"}
-RECENT_EXCHANGES = 40
 PASSWORD_COOKIE = "byggesak_sandbox_new_run"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -87,16 +70,20 @@ def _guard() -> WerkzeugResponse | tuple[str, int] | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> WerkzeugResponse | str:
+def login() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     """Ask for the admin token when one is configured."""
     token = current_app.config["ADMIN_TOKEN"]
     error = None
     if request.method == "POST":
+        refused = login_limits.refusal("ui/login.html", None)
+        if refused is not None:
+            return refused
         given = request.form.get("token", "")
         if token and hmac.compare_digest(given.encode(), str(token).encode()):
             target = request.args.get("next", "")
             ui_session.begin(ui_session.LOGGED_IN)
             return redirect(target if target.startswith("/ui/") else url_for("ui.catalogue"))
+        login_limits.failed(None)
         error = "Wrong administration token."
     return render_template("ui/login.html", error=error)
 
@@ -180,7 +167,7 @@ def runs() -> str | tuple[str, int]:
         older["cursor"] = page.next_cursor
     return render_template(
         "ui/runs.html",
-        runs=[summary(r, config) for r in page.runs],
+        runs=[{**summary(r, config), "tenant": r.tenant} for r in page.runs],
         total=page.total,
         status=request.args.get("status"),
         older=older,
@@ -191,7 +178,15 @@ def runs() -> str | tuple[str, int]:
 def run(run_id: str) -> Response:
     """The live page of a run; right after its start, with its password (once)."""
     password = request.cookies.get(PASSWORD_COOKIE)
-    response = Response(_run_page(run_id, password=password))
+    get_session().rollback()
+    current = caught_up(run_id)
+    page = run_views.run_page(
+        current,
+        run_views.ADMIN,
+        password=password,
+        auth_failures=tally_of(get_session(), run_id),
+    )
+    response = Response(page)
     if password:
         response.delete_cookie(PASSWORD_COOKIE, path=request.path)
         response.headers["Cache-Control"] = "no-store"
@@ -202,110 +197,13 @@ def run(run_id: str) -> Response:
 def exchanges(run_id: str) -> str:
     """Every exchange of a run, oldest first."""
     get_session().rollback()
-    current = caught_up(run_id)
-    ids = [e["id"] for e in score_run(get_session(), current)["exchanges"]]
-    return render_template(
-        "ui/exchanges.html", run={"id": run_id}, exchanges=_exchange_views(current.id, ids)
-    )
-
-
-def _run_page(run_id: str, password: str | None = None) -> str:
-    get_session().rollback()
-    current = caught_up(run_id)
-    info = summary(current, engine_config())
-    return render_template(
-        "ui/run.html",
-        run=info,
-        password=password,
-        live=_live_context(current),
-        auth_failures=tally_of(get_session(), run_id),
-    )
+    return run_views.exchanges_page(caught_up(run_id), run_views.ADMIN)
 
 
 @bp.get("/runs/<run_id>/live")
 def live(run_id: str) -> Response:
-    """The live part of a run page, for the page's script to swap in; 304 when unchanged.
-
-    The fragment scores the whole journal, which takes long for a run with thousands of
-    exchanges: it is rendered only when the run changed (its version, journal count,
-    status or, on a running clock, its second of virtual time), and ``X-Refresh-After``
-    asks the page to wait five times as long as the rendering took before it asks again.
-    """
-    run = caught_up(run_id)
-    tag = _live_tag(run)
-    if request.if_none_match.contains_weak(tag):
-        unchanged = Response(status=304)
-        unchanged.set_etag(tag, weak=True)
-        return unchanged  # the page keeps the pace it was last given
-    started = time.perf_counter()
-    html = render_template("ui/_live.html", live=_live_context(run), run={"id": run_id})
-    answer = Response(html, mimetype="text/html")
-    answer.set_etag(tag, weak=True)
-    answer.headers["Cache-Control"] = "no-store"
-    elapsed = time.perf_counter() - started
-    answer.headers["X-Refresh-After"] = str(max(1, math.ceil(elapsed * 5)))
-    return answer
-
-
-def _live_tag(run: Run) -> str:
-    """What the live fragment shows changes only with this."""
-    clock = clock_of(run)
-    moving = vocabulary.CLOCK_MODES[clock.mode].factor > 0 and run.status == "active"
-    second = int(clock.now().timestamp()) if moving else 0
-    return f"{run.version}-{run.journal_count}-{run.status}-{second}"
-
-
-def _live_context(run: Run) -> dict[str, Any]:
-    session = get_session()
-    result = score_run(session, run)
-    sak = load_sak(run)
-    recent_ids = [e["id"] for e in result["exchanges"][-RECENT_EXCHANGES:]]
-    return {
-        "result": result,
-        "sak": to_plain(sak),
-        "innsendinger": sak.innsendinger,
-        "svg": sequence_svg(result),
-        "exchanges": _exchange_views(run.id, recent_ids),
-        "waiting": _waiting(result["timeline"]),
-        "total_exchanges": sum(e["repeats"] for e in result["exchanges"]),
-        "status": run.status,
-        "now": result["run"]["clock"]["end"],
-    }
-
-
-def _exchange_views(run_id: str, ids: list[int]) -> list[dict[str, Any]]:
-    """Journal entries with their JSON bodies indented for reading."""
-    views = [journal_json(e) for e in journal_reads.entries_by_id(get_session(), run_id, ids)]
-    for view in views:
-        for side in ("request", "response"):
-            view[side]["body"] = _readable(view[side].get("body"))
-    return views
-
-
-def _readable(body: Any) -> Any:
-    if not isinstance(body, str) or body[:1] not in ("{", "["):
-        return body
-    try:
-        return json.dumps(json.loads(body), ensure_ascii=False, indent=2)
-    except ValueError:  # a body cut at the journal's cap, or not JSON after all
-        return body
-
-
-def _waiting(timeline: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The pending steps that wait for something the client does, and what that is."""
-    out = []
-    for step in timeline:
-        action = step["trigger"].get("on")
-        if step["status"] == "pending" and action and "due" not in step:
-            known = CLIENT_ACTIONS.get(action)
-            out.append(
-                {
-                    "step": step.get("title") or step["id"],
-                    "action": action,
-                    "summary": known.summary if known else action,
-                }
-            )
-    return out
+    """The live part of a run page, for the page's script to swap in; 304 when unchanged."""
+    return run_views.live_fragment(caught_up(run_id), run_views.ADMIN)
 
 
 @bp.post("/runs/<run_id>/next")
@@ -332,16 +230,7 @@ def run_finish(run_id: str) -> WerkzeugResponse:
 @bp.get("/runs/<run_id>/report.<fmt>")
 def report(run_id: str, fmt: str) -> Response | tuple[str, int]:
     """A report of the run, shown in the browser (``?download=1``: as a file)."""
-    if fmt not in RENDERERS:
-        return render_template("ui/error.html", message=f"No report format '{fmt}'."), 404
-    current = caught_up(run_id)
-    document = combine([score_run(get_session(), current)], request.host_url.rstrip("/"))
-    download = request.args.get("download") == "1"
-    shown = MEDIA_TYPES[fmt] if download else SHOWN_AS.get(fmt, MEDIA_TYPES[fmt])
-    response = Response(RENDERERS[fmt](document), mimetype=shown)
-    disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{run_id}.{SUFFIX[fmt]}"'
-    return response
+    return run_views.report(caught_up(run_id), fmt)
 
 
 @bp.app_template_filter("short")
@@ -381,12 +270,17 @@ def _favicon() -> Response:
 
 
 @bp.context_processor
-def _csrf() -> dict[str, Any]:
-    return {"csrf_token": ui_session.csrf_token, "csrf_field": ui_session.FIELD}
+def _page_context() -> dict[str, Any]:
+    return {
+        "csrf_token": ui_session.csrf_token,
+        "csrf_field": ui_session.FIELD,
+        "tenant_view": request.endpoint in tenant_pages.ENDPOINTS,
+    }
 
 
 bp.after_request(ui_session.set_cookie)
 tenant_pages.register(bp)
+tenants_admin.register(bp)
 
 
 def init_app(app: Flask) -> None:

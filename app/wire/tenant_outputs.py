@@ -25,6 +25,10 @@ class TenantOut(Strict):
     rules = fields.List(fields.Dict(), required=True)
     clock = fields.Dict(required=True)
     retention = TEXT(required=True, metadata={"example": "P30D"})
+    next = TEXT(
+        allow_none=True,
+        metadata={"description": "The scenario picked for the next søknad (one søknad plays it)."},
+    )
     createdAt = TEXT(required=True, metadata={"format": "date-time"})
     runCount = fields.Integer()
     credentials = fields.Nested(TenantCredentialsOut)

@@ -39,7 +39,7 @@ from app.wire.inputs.submissions import (
     SaksnummerSchema,
 )
 from app.wire.inputs.supplering import SuppleringSchema, canonical_supplering, supplering_event
-from app.wire.inputs.tenants import PasswordRotateSchema, TenantCreateSchema
+from app.wire.inputs.tenants import NextScenarioSchema, PasswordRotateSchema, TenantCreateSchema
 
 __all__ = [
     "DIGITS",
@@ -53,6 +53,7 @@ __all__ = [
     "EttersendingSchema",
     "EventSchema",
     "InnsendingSchema",
+    "NextScenarioSchema",
     "PasswordRotateSchema",
     "TenantCreateSchema",
     "JournalforSchema",

@@ -86,3 +86,14 @@ class PasswordRotateSchema(WireSchema):
     """POST /sandbox/tenants/{name}/password: a new password, given or generated."""
 
     password = fields.String(load_default=None, validate=text(200, least=12))
+
+
+class NextScenarioSchema(WireSchema):
+    """PUT /sandbox/tenants/{name}/next: the scenario the tenant's next søknad plays."""
+
+    scenario = fields.String(
+        required=True,
+        allow_none=True,
+        validate=text(100, least=1),
+        metadata={"description": "A scenario id of the library; null clears the pick."},
+    )
