@@ -17,6 +17,7 @@ from app import limits
 from app.domain import codelists, codes
 from app.domain.answers import UtfallSvar
 from app.domain.events import MottaSupplering
+from app.wire.inputs import form_blocks
 from app.wire.inputs.base import BoundedList, one_of, text
 from app.wire.inputs.forms import (
     FormSchema,
@@ -31,15 +32,8 @@ from app.wire.inputs.forms import (
 )
 from app.wire.inputs.submissions import EttersendingSchema, MangelbesvarelseSchema
 
-# DiBK's form blocks the sandbox accepts without reading them.
-UNREAD = (
-    "eiendomByggested",
-    "generelleVilkaar",
-    "soeknadGjelder",
-    "ansvarligSoeker",
-    "tiltakshaver",
-    "ansvarForByggesaken",
-)
+# DiBK's form blocks the sandbox accepts without reading them (one list, in form_blocks).
+UNREAD = form_blocks.top_level("SU")
 
 
 class EttersendingV2Schema(FormSchema):
@@ -96,13 +90,17 @@ class SuppleringSchema(FormSchema):
     ettersending = BoundedList(
         fields.Nested(EttersendingSchema), most=limits.ITEMS, load_default=list
     )
-    # UNREAD: accepted as sent, not read.
-    eiendomByggested = fields.Raw(load_default=None)
-    generelleVilkaar = fields.Raw(load_default=None)
-    soeknadGjelder = fields.Raw(load_default=None)
-    ansvarligSoeker = fields.Raw(load_default=None)
-    tiltakshaver = fields.Raw(load_default=None)
-    ansvarForByggesaken = fields.Raw(load_default=None)
+
+    @pre_load
+    def _unread_blocks(self, data: Any, **kwargs: Any) -> Any:
+        """DiBK's blocks on the UNREAD list are accepted as sent (in any spelling), not read."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            k: v
+            for k, v in data.items()
+            if not (isinstance(k, str) and k[:1].lower() + k[1:] in UNREAD)
+        }
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -131,8 +129,7 @@ class SuppleringSchema(FormSchema):
         svar += [_legacy_answer(m, i) for i, m in enumerate(data.pop("mangelbesvarelse"))]
         ettersending = list(data.pop("ettersendinger"))
         ettersending += [_legacy_ettersending(e) for e in data.pop("ettersending")]
-        kept = {k: v for k, v in data.items() if k not in UNREAD}
-        return {**kept, "utfallSvar": svar, "ettersending": ettersending}
+        return {**data, "utfallSvar": svar, "ettersending": ettersending}
 
     def canonical(self, data: dict[str, Any]) -> dict[str, Any]:
         """The loaded body in the one form scoring reads (Supplering v2's names)."""
