@@ -167,3 +167,82 @@ def test_a_supplering_with_an_empty_utfall_besvarelse_is_an_ettersending(
     )
     assert answer.status_code == 201, answer.json
     assert all(m["besvart"] is None for m in _mangler(run).values())
+
+
+def test_a_tema_echoed_in_another_case_is_the_kommunes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace(
+        "<kodeverdi>andreForhold</kodeverdi>", "<kodeverdi>AndreForhold</kodeverdi>"
+    )
+    text = text.replace("<kodeverdi>generelt</kodeverdi>", "<kodeverdi>nabovarsel</kodeverdi>")
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    # a tema differing only in case (as DiBK's Parkering, Plan) is no advarsel; another one is
+    assert answer.json["advarsler"] == [
+        f"utfallId '{run.utfall[0]}': tema 'nabovarsel' er ikke kommunens 'generelt'."
+    ]
+
+
+def test_codes_dibks_example_forms_use_are_listed(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("et-v4.xml", run.utfall)
+    text = text.replace(
+        "<kodeverdi>innhegning</kodeverdi>", "<kodeverdi>rehabiliteringSkorstein</kodeverdi>"
+    )
+    answer = run.post("et-v4.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert run.case()["innsendinger"][1]["tiltakstyper"] == ["rehabiliteringSkorstein"]
+    text = filled("fa-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(
+        r"<vedleggstype>\s*<kodeverdi>[^<]*</kodeverdi>",
+        "<vedleggstype><kodeverdi>ErklaeringAnsvarsrett</kodeverdi>",
+        text,
+        count=1,
+    )
+    answer = run.post("fa-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+
+
+def test_elements_in_another_order_read_the_same(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    delsoeknader = re.search(r"  <delsoeknader>.*?</delsoeknader>\n", text, re.S)
+    assert delsoeknader is not None
+    text = text.replace(delsoeknader[0], "").replace(
+        "  <soeknadGjelder>", delsoeknader[0] + "  <soeknadGjelder>", 1
+    )
+    text = re.sub(  # adresse before eiendomsidentifikasjon
+        r"(\s*<eiendomsidentifikasjon>.*?</eiendomsidentifikasjon>)(\s*<adresse>.*?</adresse>)",
+        r"\2\1",
+        text,
+        count=1,
+        flags=re.S,
+    )
+    text = re.sub(  # utfallType before utfallId, as DiBK's IG and SU examples put it
+        r"(\s*<utfallId>[^<]*</utfallId>)(\s*<utfallType>.*?</utfallType>)",
+        r"\2\1",
+        text,
+        flags=re.S,
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert set(run.states().values()) == {"besvart"}
+
+
+def test_one_utfall_answered_twice_in_one_form_is_answered_with_an_advarsel(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace(run.utfall[1], run.utfall[0])  # DiBK's IG example repeats an utfallId
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert f"Utfall-ID '{run.utfall[0]}' var allerede besvart." in answer.json["advarsler"]
+    assert run.states() == {
+        run.utfall[0]: "besvart",
+        run.utfall[1]: "aapen",
+        run.utfall[2]: "besvart",
+    }

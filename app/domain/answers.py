@@ -198,7 +198,7 @@ def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
         ("sjekkpunktEier", svar.sjekkpunktEier, punkt.sjekkpunktEier),
     )
     for name, got, wanted in echoed:
-        if got is not None and got != "" and got != wanted:
+        if got is not None and got != "" and not _same(name, got, wanted):
             out.append(f"utfallId '{svar.utfallId}': {name} '{got}' er ikke kommunens '{wanted}'.")
     for vedleggstype in svar.vedleggstyper:
         if vedleggstype not in codelists.VEDLEGGSTYPE.koder:
@@ -212,6 +212,14 @@ def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
             "satt; sandkassen leser det som besvart."
         )
     return out
+
+
+def _same(name: str, got: str, wanted: str | None) -> bool:
+    """Whether an echoed value is the kommune's; a tema code in either case is (DiBK's own
+    forms spell ``Parkering`` and ``Plan`` where the checklist has ``plan``)."""
+    if name == "tema" and wanted is not None:
+        return got.casefold() == wanted.casefold()
+    return got == wanted
 
 
 def take(punkt: Utfallspunkt, svar: UtfallSvar, now: datetime, advarsler: list[str]) -> None:

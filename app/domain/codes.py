@@ -95,7 +95,8 @@ def utfall_type(utfall: str) -> str | None:
 
 # Codes are DiBK's (GeoNorge tiltaktype, as seen in the 2024 checklists). Only a few
 # descriptions are published verbatim (nyttbyggboligformal, pabygg, bruksendring, vatrom,
-# fasade); the others are the sandbox's short paraphrases and are marked so in docs/.
+# fasade; rehabiliteringSkorstein as DiBK's ET v4 example form names it); the others are the
+# sandbox's short paraphrases and are marked so in docs/.
 TILTAKSTYPE: dict[str, str] = {
     "anleggseiendom": "Anleggseiendom",
     "annet": "Annet",
@@ -139,6 +140,7 @@ TILTAKSTYPE: dict[str, str] = {
     "pabygg": "Endring av bygg - utvendig - Påbygg",
     "parkeringsplass": "Parkeringsplass",
     "plasseringmidlertidig": "Midlertidig plassering",
+    "rehabiliteringSkorstein": "Rehabilitering av skorstein",
     "rivinganlegg": "Riving av anlegg",
     "rivingbygningunder70m2": "Riving av bygning under 70 m2",
     "rivingdelerbygg": "Riving av deler av bygg",
