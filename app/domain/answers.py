@@ -34,6 +34,7 @@ class UtfallSvar:
     sjekkpunktEier: str | None = None
     kommentar: str | None = None
     vedleggstyper: list[str] = field(default_factory=list)
+    vedlegg: int = 0  # how many vedlegg it names
 
     @property
     def later(self) -> bool:
@@ -43,6 +44,21 @@ class UtfallSvar:
         test data has one such, with a comment and attachments); both flags set answer it too.
         """
         return bool(self.erUtfallBesvaresSenere) and not self.erUtfallBesvart
+
+    @property
+    def empty(self) -> bool:
+        """Says the outcome is not answered (``erUtfallBesvart`` false), nor answered later,
+        and gives neither a comment nor a vedlegg: not an answer, so the outcome stays open.
+
+        Sandbox assumption: a client that echoes an id it cannot handle this way has not
+        answered it; absent flags (``{utfallId}`` alone, the older bodies) still answer.
+        """
+        return (
+            self.erUtfallBesvart is False
+            and not self.erUtfallBesvaresSenere
+            and not (self.kommentar or "").strip()
+            and not self.vedlegg
+        )
 
 
 def known_numbers(innsending: Innsending) -> list[Saksnummer]:
@@ -226,6 +242,12 @@ def take(punkt: Utfallspunkt, svar: UtfallSvar, now: datetime, advarsler: list[s
     """Record one answer on its outcome: answered now, or declared answered later."""
     advarsler += differences(punkt, svar)
     label = "Mangel-ID" if isinstance(punkt, Mangel) else "Utfall-ID"
+    if svar.empty:
+        advarsler.append(
+            f"{label} '{svar.utfallId}': erUtfallBesvart er false, og svaret har verken "
+            "kommentar eller vedlegg; utfallet står åpent."
+        )
+        return
     if punkt.besvart is not None:
         advarsler.append(f"{label} '{svar.utfallId}' var allerede besvart.")
         return

@@ -15,6 +15,7 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
 from app import limits
 from app.domain import codelists
+from app.domain.answers import UtfallSvar
 from app.domain.case import Saksnummer
 from app.wire.inputs.base import DIGITS, BoundedList, WireSchema, text
 
@@ -174,10 +175,19 @@ class UtfallBesvarelseSchema(FormSchema):
 def utfall_svar_json(svar: dict[str, Any]) -> dict[str, Any]:
     """One loaded utfallSvar in canonical form: its flags say what the sandbox read.
 
-    ``erUtfallBesvaresSenere`` is true only for an outcome left open knowingly; every other
-    utfallSvar answers it (:attr:`app.domain.answers.UtfallSvar.later`).
+    ``erUtfallBesvaresSenere`` is true only for an outcome left open knowingly, both flags
+    false for one that says it is not answered and gives nothing
+    (:attr:`app.domain.answers.UtfallSvar.empty`); every other utfallSvar answers it
+    (:attr:`app.domain.answers.UtfallSvar.later`).
     """
-    later = bool(svar["erUtfallBesvaresSenere"]) and not svar["erUtfallBesvart"]
+    read = UtfallSvar(
+        utfallId=svar["utfallId"],
+        erUtfallBesvart=svar["erUtfallBesvart"],
+        erUtfallBesvaresSenere=svar["erUtfallBesvaresSenere"],
+        kommentar=svar["kommentar"],
+        vedlegg=len(svar["vedleggsliste"]),
+    )
+    later = read.later
     out: dict[str, Any] = {"utfallId": svar["utfallId"]}
     utfall_type = kode_json(svar["utfallType"], codelists.UTFALLTYPE)
     if utfall_type is not None:
@@ -190,7 +200,7 @@ def utfall_svar_json(svar: dict[str, Any]) -> dict[str, Any]:
             out[key] = svar[key]
     if svar["utloestFraSjekkpunkt"]:
         out["utloestFraSjekkpunkt"] = dict(svar["utloestFraSjekkpunkt"])
-    out["erUtfallBesvart"] = not later
+    out["erUtfallBesvart"] = not later and not read.empty
     out["erUtfallBesvaresSenere"] = later
     out["vedleggsliste"] = {"vedlegg": [vedlegg_json(v) for v in svar["vedleggsliste"]]}
     return out

@@ -206,6 +206,7 @@ def utfall_svar(item: dict[str, Any]) -> UtfallSvar:
         sjekkpunktEier=fra.get("sjekkpunktEier"),
         kommentar=item["kommentar"],
         vedleggstyper=[v["vedleggstype"] for v in item["vedleggsliste"] if v["vedleggstype"]],
+        vedlegg=len(item["vedleggsliste"]),
     )
 
 
