@@ -232,7 +232,7 @@ def test_elements_in_another_order_read_the_same(folgesak_app: Flask) -> None:
     assert set(run.states().values()) == {"besvart"}
 
 
-def test_one_utfall_answered_twice_in_one_form_is_answered_with_an_advarsel(
+def test_one_utfall_answered_twice_in_one_form_is_read_once_with_an_advarsel(
     folgesak_app: Flask,
 ) -> None:
     run = Folgesak(folgesak_app)
@@ -240,7 +240,10 @@ def test_one_utfall_answered_twice_in_one_form_is_answered_with_an_advarsel(
     text = text.replace(run.utfall[1], run.utfall[0])  # DiBK's IG example repeats an utfallId
     answer = run.post("ig-v5.xml", text)
     assert answer.status_code == 201, answer.json
-    assert f"Utfall-ID '{run.utfall[0]}' var allerede besvart." in answer.json["advarsler"]
+    assert answer.json["advarsler"] == [
+        f"utfallId '{run.utfall[0]}' står flere ganger i skjemaet; sandkassen leser det "
+        "første utfallSvar."
+    ]
     assert run.states() == {
         run.utfall[0]: "besvart",
         run.utfall[1]: "aapen",

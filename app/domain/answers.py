@@ -197,9 +197,26 @@ def _on_case(
             f"kommunensSaksnummer {saksnummer.label} er ikke sakens gjeldende saksnummer "
             f"{current.label}."
         )
-    for one in svar:
+    for one in first_answers(svar, advarsler):
         take(issued[one.utfallId], one, now, advarsler)
     return advarsler
+
+
+def first_answers(svar: list[UtfallSvar], advarsler: list[str]) -> list[UtfallSvar]:
+    """The answers, each utfallId once: a repeat in the same form is read as not sent, with
+    an advarsel (DiBK's IG example repeats one; the sandbox reads the first)."""
+    seen: set[str] = set()
+    out: list[UtfallSvar] = []
+    for one in svar:
+        if one.utfallId in seen:
+            advarsler.append(
+                f"utfallId '{one.utfallId}' står flere ganger i skjemaet; sandkassen leser "
+                "det første utfallSvar."
+            )
+            continue
+        seen.add(one.utfallId)
+        out.append(one)
+    return out
 
 
 def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
