@@ -193,14 +193,15 @@ def test_codes_dibks_example_forms_use_are_listed(folgesak_app: Flask) -> None:
     answer = run.post("et-v4.xml", text)
     assert answer.status_code == 201, answer.json
     assert run.case()["innsendinger"][1]["tiltakstyper"] == ["rehabiliteringSkorstein"]
-    text = filled("fa-v5.xml", run.utfall, run.saksnummer)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    codes = iter(["ErklaeringAnsvarsrett", "Annet"])
     text = re.sub(
         r"<vedleggstype>\s*<kodeverdi>[^<]*</kodeverdi>",
-        "<vedleggstype><kodeverdi>ErklaeringAnsvarsrett</kodeverdi>",
+        lambda _: f"<vedleggstype><kodeverdi>{next(codes)}</kodeverdi>",
         text,
-        count=1,
+        count=2,
     )
-    answer = run.post("fa-v5.xml", text)
+    answer = run.post("ig-v5.xml", text)
     assert answer.status_code == 201, answer.json
     assert answer.json["advarsler"] == []
 
