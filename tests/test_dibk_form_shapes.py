@@ -250,3 +250,17 @@ def test_one_utfall_answered_twice_in_one_form_is_read_once_with_an_advarsel(
         run.utfall[1]: "aapen",
         run.utfall[2]: "besvart",
     }
+
+
+def test_a_form_with_a_namespace_prefix_reads_the_same(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(r"<(/?)(?!\?)([a-zA-Z]\w*)([ >/])", r"<\1dibk:\2\3", text)
+    text = text.replace("dibk:xsi:", "xsi:").replace(
+        'xmlns="https://skjema', 'xmlns:dibk="https://skjema', 1
+    )
+    assert "<dibk:utfallSvar>" in text
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert set(run.states().values()) == {"besvart"}

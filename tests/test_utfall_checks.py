@@ -188,3 +188,33 @@ def test_neither_flag_with_a_comment_or_vedlegg_still_answers(folgesak_app: Flas
     assert answer.status_code == 201, answer.json
     assert set(run.states().values()) == {"besvart"}
     assert _check(folgesak_app, run, "answers_every_utfall").ok is True
+
+
+def test_a_wrong_utfall_id_is_a_400_and_fails_the_check_even_if_retried(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    wrong = filled("ig-v5.xml", run.utfall, run.saksnummer).replace(run.utfall[1], "123456")
+    answer = run.post("ig-v5.xml", wrong)
+    assert answer.status_code == 400
+    assert answer.json["errors"][0]["field"].endswith("utfallSvar[2]/utfallId")
+    assert "'123456'" in answer.json["errors"][0]["message"]
+    assert run.post("ig-v5.xml").status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False and "sent unknown utfallId 123456" in result.reason
+
+
+def test_a_follow_up_that_drops_its_answers_fails(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(
+        r"<utfallBesvarelse>.*</utfallBesvarelse>",
+        '<utfallBesvarelse xsi:nil="true"/>',
+        text,
+        flags=re.S,
+    )
+    assert run.post("ig-v5.xml", text).status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False and "never answered" in result.reason
+    # its saksnummer is still the current one
+    assert _check(folgesak_app, run, "follow_up_uses_current_saksnummer").ok is True
