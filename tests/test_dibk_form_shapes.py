@@ -264,3 +264,17 @@ def test_a_form_with_a_namespace_prefix_reads_the_same(folgesak_app: Flask) -> N
     assert answer.status_code == 201, answer.json
     assert answer.json["advarsler"] == []
     assert set(run.states().values()) == {"besvart"}
+
+
+def test_a_bare_number_versjonsnummer_is_read_in_xml_and_json(folgesak_app: Flask) -> None:
+    """DiBK's MB and FA examples number their vedlegg 1, 2, 5, 7 (not V1): in JSON an integer."""
+    run = Folgesak(folgesak_app)
+    body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
+    vedlegg = body["utfallBesvarelse"]["utfallSvar"][0]["vedleggsliste"]["vedlegg"][0]
+    vedlegg["versjonsnummer"] = 5
+    answer = run.post("ig-v5.json", json.dumps(body, ensure_ascii=False))
+    assert answer.status_code == 201, answer.json
+    journal = run.http.get(f"/sandbox/runs/{run.id}/journal").json["entries"]
+    canonical = json.loads(journal[-1]["request"]["canonicalBody"])
+    first = canonical["utfallBesvarelse"]["utfallSvar"][0]["vedleggsliste"]["vedlegg"][0]
+    assert first["versjonsnummer"] == "5"

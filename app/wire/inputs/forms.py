@@ -105,9 +105,13 @@ class KommunensSaksnummerSchema(FormSchema):
 
 
 class VedleggSchema(FormSchema):
-    """vedlegg: versjonsnummer, vedleggstype, versjonsdato (YYYY-MM-DD) and filnavn."""
+    """vedlegg: versjonsnummer, vedleggstype, versjonsdato (YYYY-MM-DD) and filnavn.
 
-    versjonsnummer = fields.String(load_default=None, validate=text())
+    ``versjonsnummer`` is ``V1`` or a bare number (``1``, ``5``) in DiBK's forms, so a JSON
+    body may send it as an integer too.
+    """
+
+    versjonsnummer = Ident(load_default=None, validate=text())
     vedleggstype = Kode(load_default=None)
     versjonsdato = fields.String(
         load_default=None,
