@@ -32,8 +32,21 @@ from app.wire.inputs.forms import (
 )
 from app.wire.inputs.submissions import EttersendingSchema, MangelbesvarelseSchema
 
-# DiBK's form blocks the sandbox accepts without reading them (one list, in form_blocks).
+# DiBK's form blocks the sandbox accepts without reading them (one list, in form_blocks):
+# fields of the schema, so the JSON body and /openapi.json take them, dropped once loaded.
 UNREAD = form_blocks.top_level("SU")
+_UnreadBlocks = FormSchema.from_dict(
+    {
+        name: fields.Raw(
+            load_default=None,
+            metadata={
+                "description": "DiBK's block, accepted as sent; the sandbox does not read it."
+            },
+        )
+        for name in sorted(UNREAD)
+    },
+    name="SuppleringUnreadBlocks",
+)
 
 
 class EttersendingV2Schema(FormSchema):
@@ -70,7 +83,7 @@ class MetadataSchema(FormSchema):
     foretrukketSpraak = Kode(load_default=None)
 
 
-class SuppleringSchema(FormSchema):
+class SuppleringSchema(_UnreadBlocks):  # type: ignore[misc,valid-type]
     """POST /api/v1/supplering: Supplering av søknad v2 (or the older mangelbesvarelse body).
 
     The case is named by ``innsendingReferanse`` or by ``kommunensSaksnummer`` (any number
@@ -90,17 +103,6 @@ class SuppleringSchema(FormSchema):
     ettersending = BoundedList(
         fields.Nested(EttersendingSchema), most=limits.ITEMS, load_default=list
     )
-
-    @pre_load
-    def _unread_blocks(self, data: Any, **kwargs: Any) -> Any:
-        """DiBK's blocks on the UNREAD list are accepted as sent (in any spelling), not read."""
-        if not isinstance(data, dict):
-            return data
-        return {
-            k: v
-            for k, v in data.items()
-            if not (isinstance(k, str) and k[:1].lower() + k[1:] in UNREAD)
-        }
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -129,7 +131,8 @@ class SuppleringSchema(FormSchema):
         svar += [_legacy_answer(m, i) for i, m in enumerate(data.pop("mangelbesvarelse"))]
         ettersending = list(data.pop("ettersendinger"))
         ettersending += [_legacy_ettersending(e) for e in data.pop("ettersending")]
-        return {**data, "utfallSvar": svar, "ettersending": ettersending}
+        kept = {k: v for k, v in data.items() if k not in UNREAD}
+        return {**kept, "utfallSvar": svar, "ettersending": ettersending}
 
     def canonical(self, data: dict[str, Any]) -> dict[str, Any]:
         """The loaded body in the one form scoring reads (Supplering v2's names)."""
