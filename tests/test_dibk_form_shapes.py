@@ -278,3 +278,31 @@ def test_a_bare_number_versjonsnummer_is_read_in_xml_and_json(folgesak_app: Flas
     canonical = json.loads(journal[-1]["request"]["canonicalBody"])
     first = canonical["utfallBesvarelse"]["utfallSvar"][0]["vedleggsliste"]["vedlegg"][0]
     assert first["versjonsnummer"] == "5"
+
+
+EMPTY_SAKSNUMMER = (
+    "<kommunensSaksnummer><saksaar></saksaar><sakssekvensnummer/></kommunensSaksnummer>"
+)
+
+
+def test_an_all_empty_kommunens_saksnummer_block_is_absent(folgesak_app: Flask) -> None:
+    """DiBK's minimum ET and RS leave their unused blocks empty (they comment this one out)."""
+    run = Folgesak(folgesak_app)
+    text = filled("et-v4.xml", run.utfall).replace("</metadata>", "</metadata>" + EMPTY_SAKSNUMMER)
+    answer = run.post("et-v4.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert run.case()["innsendinger"][1]["sammeSakSom"] is None  # a new søknad
+
+
+def test_a_follow_up_with_an_empty_saksnummer_and_answers_is_told_to_fill_it_in(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(
+        r"<kommunensSaksnummer>.*?</kommunensSaksnummer>", EMPTY_SAKSNUMMER, text, flags=re.S
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 400
+    assert "Du må fylle ut kommunensSaksnummer" in answer.json["errors"][0]["message"]

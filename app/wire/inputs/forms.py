@@ -83,13 +83,29 @@ def kode_json(code: str | None, liste: codelists.CodeList) -> dict[str, str] | N
 
 
 class FormSchema(WireSchema):
-    """A form block: empty strings read as absent, and optional fields may be null."""
+    """A form block: empty strings read as absent, and optional fields may be null.
+
+    A block whose every element is empty (``<kommunensSaksnummer><saksaar/>
+    <sakssekvensnummer></sakssekvensnummer></kommunensSaksnummer>``, as DiBK's minimum
+    forms leave their unused blocks) reads as absent too.
+    """
 
     @pre_load
     def _empty_is_absent(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {k: v for k, v in data.items() if v is not None and v != ""}
+        return {k: v for k, v in data.items() if not blank(v)}
+
+
+def blank(value: Any) -> bool:
+    """None, an empty string, or a block (or list of blocks) with nothing but blanks in it."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, dict):
+        return all(blank(v) for v in value.values())
+    if isinstance(value, list):
+        return all(blank(v) for v in value)
+    return False
 
 
 class KommunensSaksnummerSchema(FormSchema):
