@@ -19,7 +19,7 @@ from app.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from app.wire.inputs import problems_from
+from app.wire.inputs import form_blocks, problems_from
 from app.wire.xml_forms import FormKind, XmlForm, XmlProblem, parse, prune
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -212,7 +212,7 @@ def load_json_or_form(
         )
         raise ValidationFailed(message, [Problem(f"{prefix}.skjema.ukjent", "/", message)])
     reader = form_schema or schema
-    data, dropped = prune(form.data, reader)
+    data, dropped = prune(form.data, reader, unread=form_blocks.unread(kind.code))
     body = FormBody(None, form, kind)
     body.advarsler = [
         f"Elementet {form.where(path)[0]} er ikke lest av sandkassen." for path in dropped

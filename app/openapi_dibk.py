@@ -204,7 +204,9 @@ INNSENDING = doc(
         "follow-up (IG, MB, FA) names its case by kommunensSaksnummer (any number it has had; "
         "an old one is an advarsel) and may answer the earlier vedtak's vilkår and "
         "oppfølgingspunkter by utfallId (utfallBesvarelse). An ET or RS with an unknown "
-        "kommunensSaksnummer is a new søknad, with an advarsel." + RESENT
+        "kommunensSaksnummer is a new søknad, with an advarsel. DiBK's blocks the sandbox "
+        "does not read (tiltakshaver, planer, delsoeknader ..., listed per form in "
+        "docs/wire-contract.md) are accepted as sent; any other element is an advarsel." + RESENT
     ),
     assumption=True,
     body="Soeknad",
@@ -294,8 +296,9 @@ SUPPLERING = doc(
         "https://skjema.ft.dibk.no/suppleringavsoeknad/v2); the older mangelbesvarelse body "
         "is accepted too. The case is found by innsendingReferanse or by kommunensSaksnummer "
         "(any number it has had). Each utfallSvar names an utfallId the kommune issued; "
-        "erUtfallBesvaresSenere leaves the outcome open. Differing echoed content is an "
-        "advarsel, never a refusal." + RESENT
+        "erUtfallBesvaresSenere leaves the outcome open, and so does erUtfallBesvart false "
+        "with neither kommentar nor vedlegg. Differing echoed content is an advarsel, never "
+        "a refusal." + RESENT
     ),
     assumption=True,
     body="Supplering",

@@ -167,3 +167,142 @@ def test_a_supplering_with_an_empty_utfall_besvarelse_is_an_ettersending(
     )
     assert answer.status_code == 201, answer.json
     assert all(m["besvart"] is None for m in _mangler(run).values())
+
+
+def test_a_tema_echoed_in_another_case_is_the_kommunes(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace(
+        "<kodeverdi>andreForhold</kodeverdi>", "<kodeverdi>AndreForhold</kodeverdi>"
+    )
+    text = text.replace("<kodeverdi>generelt</kodeverdi>", "<kodeverdi>nabovarsel</kodeverdi>")
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    # a tema differing only in case (as DiBK's Parkering, Plan) is no advarsel; another one is
+    assert answer.json["advarsler"] == [
+        f"utfallId '{run.utfall[0]}': tema 'nabovarsel' er ikke kommunens 'generelt'."
+    ]
+
+
+def test_codes_dibks_example_forms_use_are_listed(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("et-v4.xml", run.utfall)
+    text = text.replace(
+        "<kodeverdi>innhegning</kodeverdi>", "<kodeverdi>rehabiliteringSkorstein</kodeverdi>"
+    )
+    answer = run.post("et-v4.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert run.case()["innsendinger"][1]["tiltakstyper"] == ["rehabiliteringSkorstein"]
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    codes = iter(["ErklaeringAnsvarsrett", "Annet"])
+    text = re.sub(
+        r"<vedleggstype>\s*<kodeverdi>[^<]*</kodeverdi>",
+        lambda _: f"<vedleggstype><kodeverdi>{next(codes)}</kodeverdi>",
+        text,
+        count=2,
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+
+
+def test_elements_in_another_order_read_the_same(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    delsoeknader = re.search(r"  <delsoeknader>.*?</delsoeknader>\n", text, re.S)
+    assert delsoeknader is not None
+    text = text.replace(delsoeknader[0], "").replace(
+        "  <soeknadGjelder>", delsoeknader[0] + "  <soeknadGjelder>", 1
+    )
+    text = re.sub(  # adresse before eiendomsidentifikasjon
+        r"(\s*<eiendomsidentifikasjon>.*?</eiendomsidentifikasjon>)(\s*<adresse>.*?</adresse>)",
+        r"\2\1",
+        text,
+        count=1,
+        flags=re.S,
+    )
+    text = re.sub(  # utfallType before utfallId, as DiBK's IG and SU examples put it
+        r"(\s*<utfallId>[^<]*</utfallId>)(\s*<utfallType>.*?</utfallType>)",
+        r"\2\1",
+        text,
+        flags=re.S,
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert set(run.states().values()) == {"besvart"}
+
+
+def test_one_utfall_answered_twice_in_one_form_is_read_once_with_an_advarsel(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace(run.utfall[1], run.utfall[0])  # DiBK's IG example repeats an utfallId
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == [
+        f"utfallId '{run.utfall[0]}' står flere ganger i skjemaet; sandkassen leser det "
+        "første utfallSvar."
+    ]
+    assert run.states() == {
+        run.utfall[0]: "besvart",
+        run.utfall[1]: "aapen",
+        run.utfall[2]: "besvart",
+    }
+
+
+def test_a_form_with_a_namespace_prefix_reads_the_same(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(r"<(/?)(?!\?)([a-zA-Z]\w*)([ >/])", r"<\1dibk:\2\3", text)
+    text = text.replace("dibk:xsi:", "xsi:").replace(
+        'xmlns="https://skjema', 'xmlns:dibk="https://skjema', 1
+    )
+    assert "<dibk:utfallSvar>" in text
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert set(run.states().values()) == {"besvart"}
+
+
+def test_a_bare_number_versjonsnummer_is_read_in_xml_and_json(folgesak_app: Flask) -> None:
+    """DiBK's MB and FA examples number their vedlegg 1, 2, 5, 7 (not V1): in JSON an integer."""
+    run = Folgesak(folgesak_app)
+    body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
+    vedlegg = body["utfallBesvarelse"]["utfallSvar"][0]["vedleggsliste"]["vedlegg"][0]
+    vedlegg["versjonsnummer"] = 5
+    answer = run.post("ig-v5.json", json.dumps(body, ensure_ascii=False))
+    assert answer.status_code == 201, answer.json
+    journal = run.http.get(f"/sandbox/runs/{run.id}/journal").json["entries"]
+    canonical = json.loads(journal[-1]["request"]["canonicalBody"])
+    first = canonical["utfallBesvarelse"]["utfallSvar"][0]["vedleggsliste"]["vedlegg"][0]
+    assert first["versjonsnummer"] == "5"
+
+
+EMPTY_SAKSNUMMER = (
+    "<kommunensSaksnummer><saksaar></saksaar><sakssekvensnummer/></kommunensSaksnummer>"
+)
+
+
+def test_an_all_empty_kommunens_saksnummer_block_is_absent(folgesak_app: Flask) -> None:
+    """DiBK's minimum ET and RS leave their unused blocks empty (they comment this one out)."""
+    run = Folgesak(folgesak_app)
+    text = filled("et-v4.xml", run.utfall).replace("</metadata>", "</metadata>" + EMPTY_SAKSNUMMER)
+    answer = run.post("et-v4.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["advarsler"] == []
+    assert run.case()["innsendinger"][1]["sammeSakSom"] is None  # a new søknad
+
+
+def test_a_follow_up_with_an_empty_saksnummer_and_answers_is_told_to_fill_it_in(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(
+        r"<kommunensSaksnummer>.*?</kommunensSaksnummer>", EMPTY_SAKSNUMMER, text, flags=re.S
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 400
+    assert "Du må fylle ut kommunensSaksnummer" in answer.json["errors"][0]["message"]

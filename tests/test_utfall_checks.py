@@ -8,6 +8,7 @@ another spelling (DiBK's XML, PascalCase JSON) passes it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Flask
@@ -136,3 +137,76 @@ def test_no_follow_up_and_no_outcome_do_not_apply(folgesak_app: Flask) -> None:
     run = Folgesak(folgesak_app)
     assert run.post("et-v4.xml").status_code == 201
     assert _check(folgesak_app, run, "follow_up_uses_current_saksnummer").ok is None
+
+
+def _emptied(text: str, utfall_id: str) -> str:
+    """The form with the utfallSvar for ``utfall_id`` saying "not answered" and nothing else."""
+    blocks = re.findall(r"<utfallSvar>.*?</utfallSvar>", text, flags=re.S)
+    [block] = [b for b in blocks if utfall_id in b]
+    empty = (
+        f"<utfallSvar><utfallId>{utfall_id}</utfallId>"
+        "<erUtfallBesvaresSenere>false</erUtfallBesvaresSenere>"
+        "<erUtfallBesvart>false</erUtfallBesvart><kommentar/><vedleggsliste/></utfallSvar>"
+    )
+    return text.replace(block, empty)
+
+
+def test_an_utfall_svar_saying_not_answered_with_nothing_in_it_answers_nothing(
+    folgesak_app: Flask,
+) -> None:
+    """A client that echoes an id it cannot handle as "not answered" (flag false, no comment,
+    no vedlegg) has not answered it: the outcome stays open, with an advarsel, and the check
+    fails the client for it."""
+    run = Folgesak(folgesak_app)
+    text = _emptied(filled("ig-v5.xml", run.utfall, run.saksnummer), run.utfall[2])
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert any(run.utfall[2] in a and "står åpent" in a for a in answer.json["advarsler"])
+    assert run.states()[run.utfall[2]] == "aapen"
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False
+    assert f"MKV {run.utfall[2]}" in result.reason and "never answered" in result.reason
+
+
+def test_neither_flag_with_a_comment_or_vedlegg_still_answers(folgesak_app: Flask) -> None:
+    """The documented assumption stays: DiBK's test data answers with neither flag set but a
+    comment and attachments; and a bare {utfallId} (the older bodies' shape) answers too."""
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = text.replace(
+        "<erUtfallBesvart>true</erUtfallBesvart>", "<erUtfallBesvart>false</erUtfallBesvart>"
+    )
+    answer = run.post("ig-v5.xml", text)
+    assert answer.status_code == 201, answer.json
+    assert set(run.states().values()) == {"besvart"}
+    assert _check(folgesak_app, run, "answers_every_utfall").ok is True
+
+
+def test_a_wrong_utfall_id_is_a_400_and_fails_the_check_even_if_retried(
+    folgesak_app: Flask,
+) -> None:
+    run = Folgesak(folgesak_app)
+    wrong = filled("ig-v5.xml", run.utfall, run.saksnummer).replace(run.utfall[1], "123456")
+    answer = run.post("ig-v5.xml", wrong)
+    assert answer.status_code == 400
+    assert answer.json["errors"][0]["field"].endswith("utfallSvar[2]/utfallId")
+    assert "'123456'" in answer.json["errors"][0]["message"]
+    assert run.post("ig-v5.xml").status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False and "sent unknown utfallId 123456" in result.reason
+
+
+def test_a_follow_up_that_drops_its_answers_fails(folgesak_app: Flask) -> None:
+    run = Folgesak(folgesak_app)
+    text = filled("ig-v5.xml", run.utfall, run.saksnummer)
+    text = re.sub(
+        r"<utfallBesvarelse>.*</utfallBesvarelse>",
+        '<utfallBesvarelse xsi:nil="true"/>',
+        text,
+        flags=re.S,
+    )
+    assert run.post("ig-v5.xml", text).status_code == 201
+    result = _check(folgesak_app, run, "answers_every_utfall")
+    assert result.ok is False and "never answered" in result.reason
+    # its saksnummer is still the current one
+    assert _check(folgesak_app, run, "follow_up_uses_current_saksnummer").ok is True

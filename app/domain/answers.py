@@ -34,6 +34,7 @@ class UtfallSvar:
     sjekkpunktEier: str | None = None
     kommentar: str | None = None
     vedleggstyper: list[str] = field(default_factory=list)
+    vedlegg: int = 0  # how many vedlegg it names
 
     @property
     def later(self) -> bool:
@@ -43,6 +44,21 @@ class UtfallSvar:
         test data has one such, with a comment and attachments); both flags set answer it too.
         """
         return bool(self.erUtfallBesvaresSenere) and not self.erUtfallBesvart
+
+    @property
+    def empty(self) -> bool:
+        """Says the outcome is not answered (``erUtfallBesvart`` false), nor answered later,
+        and gives neither a comment nor a vedlegg: not an answer, so the outcome stays open.
+
+        Sandbox assumption: a client that echoes an id it cannot handle this way has not
+        answered it; absent flags (``{utfallId}`` alone, the older bodies) still answer.
+        """
+        return (
+            self.erUtfallBesvart is False
+            and not self.erUtfallBesvaresSenere
+            and not (self.kommentar or "").strip()
+            and not self.vedlegg
+        )
 
 
 def known_numbers(innsending: Innsending) -> list[Saksnummer]:
@@ -181,9 +197,26 @@ def _on_case(
             f"kommunensSaksnummer {saksnummer.label} er ikke sakens gjeldende saksnummer "
             f"{current.label}."
         )
-    for one in svar:
+    for one in first_answers(svar, advarsler):
         take(issued[one.utfallId], one, now, advarsler)
     return advarsler
+
+
+def first_answers(svar: list[UtfallSvar], advarsler: list[str]) -> list[UtfallSvar]:
+    """The answers, each utfallId once: a repeat in the same form is read as not sent, with
+    an advarsel (DiBK's IG example repeats one; the sandbox reads the first)."""
+    seen: set[str] = set()
+    out: list[UtfallSvar] = []
+    for one in svar:
+        if one.utfallId in seen:
+            advarsler.append(
+                f"utfallId '{one.utfallId}' står flere ganger i skjemaet; sandkassen leser "
+                "det første utfallSvar."
+            )
+            continue
+        seen.add(one.utfallId)
+        out.append(one)
+    return out
 
 
 def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
@@ -198,7 +231,7 @@ def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
         ("sjekkpunktEier", svar.sjekkpunktEier, punkt.sjekkpunktEier),
     )
     for name, got, wanted in echoed:
-        if got is not None and got != "" and got != wanted:
+        if got is not None and got != "" and not _same(name, got, wanted):
             out.append(f"utfallId '{svar.utfallId}': {name} '{got}' er ikke kommunens '{wanted}'.")
     for vedleggstype in svar.vedleggstyper:
         if vedleggstype not in codelists.VEDLEGGSTYPE.koder:
@@ -214,10 +247,24 @@ def differences(punkt: Utfallspunkt, svar: UtfallSvar) -> list[str]:
     return out
 
 
+def _same(name: str, got: str, wanted: str | None) -> bool:
+    """Whether an echoed value is the kommune's; a tema code in either case is (DiBK's own
+    forms spell ``Parkering`` and ``Plan`` where the checklist has ``plan``)."""
+    if name == "tema" and wanted is not None:
+        return got.casefold() == wanted.casefold()
+    return got == wanted
+
+
 def take(punkt: Utfallspunkt, svar: UtfallSvar, now: datetime, advarsler: list[str]) -> None:
     """Record one answer on its outcome: answered now, or declared answered later."""
     advarsler += differences(punkt, svar)
     label = "Mangel-ID" if isinstance(punkt, Mangel) else "Utfall-ID"
+    if svar.empty:
+        advarsler.append(
+            f"{label} '{svar.utfallId}': erUtfallBesvart er false, og svaret har verken "
+            "kommentar eller vedlegg; utfallet står åpent."
+        )
+        return
     if punkt.besvart is not None:
         advarsler.append(f"{label} '{svar.utfallId}' var allerede besvart.")
         return

@@ -66,8 +66,9 @@ def answers_every_utfall(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
                 continue
             if svar.get("erUtfallBesvart") is True:
                 answered.setdefault(svar["utfallId"], exchange)
-            else:
+            elif svar.get("erUtfallBesvaresSenere") is True:
                 later.setdefault(svar["utfallId"], exchange)
+            # else: "not answered" with nothing in it answers nothing
     for punkt in issued:
         if punkt.utfallId in answered:
             continue

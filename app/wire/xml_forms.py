@@ -209,11 +209,15 @@ def _value(node: _Node, path: str, xpath: str, positions: dict[str, tuple[str, i
     return out
 
 
-def prune(data: Any, schema: Schema, path: str = "") -> tuple[Any, list[str]]:
+def prune(
+    data: Any, schema: Schema, path: str = "", unread: frozenset[str] = frozenset()
+) -> tuple[Any, list[str]]:
     """``data`` without the keys ``schema`` does not know, and the JSON paths left out.
 
-    DiBK's forms carry more than the sandbox reads (and their XSD is not published), so
-    an unknown element is left out with an advarsel, never refused.
+    DiBK's forms carry more than the sandbox reads (and their XSD is not published): a block
+    on the form's ``unread`` list (:mod:`app.wire.inputs.form_blocks`) is left out silently,
+    any other unknown element with an advarsel, never refused. An element is found in the
+    schema in camelCase or PascalCase, as the JSON keys are.
     """
     if not isinstance(data, dict):
         return data, []
@@ -221,19 +225,25 @@ def prune(data: Any, schema: Schema, path: str = "") -> tuple[Any, list[str]]:
     dropped: list[str] = []
     for key, value in data.items():
         where = f"{path}.{key}" if path else key
-        found = schema.fields.get(key)
+        found = schema.fields.get(key) or schema.fields.get(key[:1].lower() + key[1:])
         if found is None:
-            dropped.append(where)
+            if _INDEX.sub("", where) not in unread:
+                dropped.append(where)
             continue
         inner = found.inner if isinstance(found, fields.List) else found
         if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
             if isinstance(value, list):
-                items = [prune(v, inner.schema, f"{where}[{i}]") for i, v in enumerate(value)]
+                items = [
+                    prune(v, inner.schema, f"{where}[{i}]", unread) for i, v in enumerate(value)
+                ]
                 kept[key] = [v for v, _ in items]
                 dropped += [d for _, ds in items for d in ds]
             else:
-                kept[key], more = prune(value, inner.schema, where)
+                kept[key], more = prune(value, inner.schema, where, unread)
                 dropped += more
         else:
             kept[key] = value
     return kept, dropped
+
+
+_INDEX = re.compile(r"\[\d+\]")

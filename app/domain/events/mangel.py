@@ -134,7 +134,7 @@ class MottaSupplering(Event):
                 f"kommunensSaksnummer {got} er ikke sakens gjeldende saksnummer {current.label}."
             )
         awaited = bool(innsending.awaited_mangler(sak.godtar_besvares_senere))
-        for svar in self.svar:
+        for svar in answers.first_answers(self.svar, self.advarsler):
             answers.take(issued[svar.utfallId], svar, ctx.now, self.advarsler)
         sak.suppleringer.append(
             Supplering(

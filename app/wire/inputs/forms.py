@@ -15,6 +15,7 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate
 
 from app import limits
 from app.domain import codelists
+from app.domain.answers import UtfallSvar
 from app.domain.case import Saksnummer
 from app.wire.inputs.base import DIGITS, BoundedList, WireSchema, text
 
@@ -82,13 +83,29 @@ def kode_json(code: str | None, liste: codelists.CodeList) -> dict[str, str] | N
 
 
 class FormSchema(WireSchema):
-    """A form block: empty strings read as absent, and optional fields may be null."""
+    """A form block: empty strings read as absent, and optional fields may be null.
+
+    A block whose every element is empty (``<kommunensSaksnummer><saksaar/>
+    <sakssekvensnummer></sakssekvensnummer></kommunensSaksnummer>``, as DiBK's minimum
+    forms leave their unused blocks) reads as absent too.
+    """
 
     @pre_load
     def _empty_is_absent(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {k: v for k, v in data.items() if v is not None and v != ""}
+        return {k: v for k, v in data.items() if not blank(v)}
+
+
+def blank(value: Any) -> bool:
+    """None, an empty string, or a block (or list of blocks) with nothing but blanks in it."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, dict):
+        return all(blank(v) for v in value.values())
+    if isinstance(value, list):
+        return all(blank(v) for v in value)
+    return False
 
 
 class KommunensSaksnummerSchema(FormSchema):
@@ -104,9 +121,13 @@ class KommunensSaksnummerSchema(FormSchema):
 
 
 class VedleggSchema(FormSchema):
-    """vedlegg: versjonsnummer, vedleggstype, versjonsdato (YYYY-MM-DD) and filnavn."""
+    """vedlegg: versjonsnummer, vedleggstype, versjonsdato (YYYY-MM-DD) and filnavn.
 
-    versjonsnummer = fields.String(load_default=None, validate=text())
+    ``versjonsnummer`` is ``V1`` or a bare number (``1``, ``5``) in DiBK's forms, so a JSON
+    body may send it as an integer too.
+    """
+
+    versjonsnummer = Ident(load_default=None, validate=text())
     vedleggstype = Kode(load_default=None)
     versjonsdato = fields.String(
         load_default=None,
@@ -174,10 +195,19 @@ class UtfallBesvarelseSchema(FormSchema):
 def utfall_svar_json(svar: dict[str, Any]) -> dict[str, Any]:
     """One loaded utfallSvar in canonical form: its flags say what the sandbox read.
 
-    ``erUtfallBesvaresSenere`` is true only for an outcome left open knowingly; every other
-    utfallSvar answers it (:attr:`app.domain.answers.UtfallSvar.later`).
+    ``erUtfallBesvaresSenere`` is true only for an outcome left open knowingly, both flags
+    false for one that says it is not answered and gives nothing
+    (:attr:`app.domain.answers.UtfallSvar.empty`); every other utfallSvar answers it
+    (:attr:`app.domain.answers.UtfallSvar.later`).
     """
-    later = bool(svar["erUtfallBesvaresSenere"]) and not svar["erUtfallBesvart"]
+    read = UtfallSvar(
+        utfallId=svar["utfallId"],
+        erUtfallBesvart=svar["erUtfallBesvart"],
+        erUtfallBesvaresSenere=svar["erUtfallBesvaresSenere"],
+        kommentar=svar["kommentar"],
+        vedlegg=len(svar["vedleggsliste"]),
+    )
+    later = read.later
     out: dict[str, Any] = {"utfallId": svar["utfallId"]}
     utfall_type = kode_json(svar["utfallType"], codelists.UTFALLTYPE)
     if utfall_type is not None:
@@ -190,7 +220,7 @@ def utfall_svar_json(svar: dict[str, Any]) -> dict[str, Any]:
             out[key] = svar[key]
     if svar["utloestFraSjekkpunkt"]:
         out["utloestFraSjekkpunkt"] = dict(svar["utloestFraSjekkpunkt"])
-    out["erUtfallBesvart"] = not later
+    out["erUtfallBesvart"] = not later and not read.empty
     out["erUtfallBesvaresSenere"] = later
     out["vedleggsliste"] = {"vedlegg": [vedlegg_json(v) for v in svar["vedleggsliste"]]}
     return out

@@ -17,6 +17,7 @@ from app import limits
 from app.domain import codelists, codes
 from app.domain.answers import UtfallSvar
 from app.domain.events import MottaSupplering
+from app.wire.inputs import form_blocks
 from app.wire.inputs.base import BoundedList, one_of, text
 from app.wire.inputs.forms import (
     FormSchema,
@@ -31,14 +32,20 @@ from app.wire.inputs.forms import (
 )
 from app.wire.inputs.submissions import EttersendingSchema, MangelbesvarelseSchema
 
-# DiBK's form blocks the sandbox accepts without reading them.
-UNREAD = (
-    "eiendomByggested",
-    "generelleVilkaar",
-    "soeknadGjelder",
-    "ansvarligSoeker",
-    "tiltakshaver",
-    "ansvarForByggesaken",
+# DiBK's form blocks the sandbox accepts without reading them (one list, in form_blocks):
+# fields of the schema, so the JSON body and /openapi.json take them, dropped once loaded.
+UNREAD = form_blocks.top_level("SU")
+_UnreadBlocks = FormSchema.from_dict(
+    {
+        name: fields.Raw(
+            load_default=None,
+            metadata={
+                "description": "DiBK's block, accepted as sent; the sandbox does not read it."
+            },
+        )
+        for name in sorted(UNREAD)
+    },
+    name="SuppleringUnreadBlocks",
 )
 
 
@@ -76,7 +83,7 @@ class MetadataSchema(FormSchema):
     foretrukketSpraak = Kode(load_default=None)
 
 
-class SuppleringSchema(FormSchema):
+class SuppleringSchema(_UnreadBlocks):  # type: ignore[misc,valid-type]
     """POST /api/v1/supplering: Supplering av søknad v2 (or the older mangelbesvarelse body).
 
     The case is named by ``innsendingReferanse`` or by ``kommunensSaksnummer`` (any number
@@ -96,13 +103,6 @@ class SuppleringSchema(FormSchema):
     ettersending = BoundedList(
         fields.Nested(EttersendingSchema), most=limits.ITEMS, load_default=list
     )
-    # UNREAD: accepted as sent, not read.
-    eiendomByggested = fields.Raw(load_default=None)
-    generelleVilkaar = fields.Raw(load_default=None)
-    soeknadGjelder = fields.Raw(load_default=None)
-    ansvarligSoeker = fields.Raw(load_default=None)
-    tiltakshaver = fields.Raw(load_default=None)
-    ansvarForByggesaken = fields.Raw(load_default=None)
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -209,6 +209,7 @@ def utfall_svar(item: dict[str, Any]) -> UtfallSvar:
         sjekkpunktEier=fra.get("sjekkpunktEier"),
         kommentar=item["kommentar"],
         vedleggstyper=[v["vedleggstype"] for v in item["vedleggsliste"] if v["vedleggstype"]],
+        vedlegg=len(item["vedleggsliste"]),
     )
 
 
