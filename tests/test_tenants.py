@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.store.db import get_session
 from app.store.models import JournalEntry, Run, Tenant, TenantAuthFailureTally
 from tests.conftest import INNSENDING, LiveServer, basic
+from tests.dibk_forms import FIXTURES
 from tests.vendor import Vendor
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -135,6 +136,28 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
     assert "no-such-thing" in message and "mangel-then-vedtak" in message
     with app.app_context():
         assert len(get_session().scalars(select(Run)).all()) == len(cases)
+
+
+def test_the_marker_in_a_dibk_xml_forms_prosjektnavn(app: Flask, client: FlaskClient) -> None:
+    make_tenant(client)
+    form = (FIXTURES / "rs-v4.xml").read_text("utf-8")
+    headers = {**basic("acme-staging", PASSWORD), "Content-Type": "application/xml"}
+
+    def send(prosjektnavn: str) -> Any:
+        text = form.replace("Boligblokk Prøvevegen", prosjektnavn)
+        return client.post("/api/v1/innsending", data=text.encode(), headers=headers)
+
+    marked = send("Boligblokk [SANDBOX:Mangel-Then-Vedtak] Prøvevegen")
+    assert marked.status_code == 201, marked.get_data(as_text=True)
+    unknown = send("Boligblokk [sandbox:no-such-thing]")
+    assert unknown.status_code == 400
+    problem = unknown.get_json()["errors"][0]
+    assert problem["field"] == "/ramme/metadata/prosjektnavn"  # not the JSON's tittel
+    assert "no-such-thing" in problem["message"] and "mangel-then-vedtak" in problem["message"]
+    assert "linje 27" in problem["message"]
+    with app.app_context():
+        runs = get_session().scalars(select(Run)).all()
+        assert [r.scenario_id for r in runs] == ["mangel-then-vedtak"]  # the refused one: none
 
 
 def test_the_case_takes_the_soknads_kommune(client: FlaskClient) -> None:

@@ -10,9 +10,12 @@ from app.api.auth import TENANT_RUN, authenticated_tenant
 from app.config import engine_config
 from app.engine import tenants
 from app.engine.snapshots import head_by_id, head_by_username
+from app.errors import Problem, ValidationFailed
 from app.http import FormBody
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
+
+FORM_TITLE = "metadata.prosjektnavn"  # the element form_innsending reads the tittel from
 
 
 def start_if_tenant(read: Callable[[], FormBody]) -> tuple[FormBody | None, str | None]:
@@ -30,7 +33,10 @@ def start_if_tenant(read: Callable[[], FormBody]) -> tuple[FormBody | None, str 
     session = get_session()
     tenant = tenants.tenant_or_404(session, login.name)
     known = get_registry().catalogue().entries
-    scenario_id = tenants.choose_scenario(tenant, data, known)
+    try:
+        scenario_id = tenants.choose_scenario(tenant, data, known)
+    except ValidationFailed as exc:
+        raise _in_form(form, exc) from exc
     scenario = known[scenario_id].scenario if scenario_id is not None else None
     run, referanse = tenants.start_tenant_run(session, engine_config(), tenant, scenario, data)
     g.setdefault(TENANT_RUN, head_by_id(engine, run.id))
@@ -45,3 +51,14 @@ def start_if_tenant(read: Callable[[], FormBody]) -> tuple[FormBody | None, str 
         return response
 
     return form, referanse
+
+
+def _in_form(form: FormBody, exc: ValidationFailed) -> ValidationFailed:
+    """A marker refused in a DiBK XML form names the element it stands in (prosjektnavn)."""
+    if form.form is None:
+        return exc
+    problems = [
+        Problem(p.rule, FORM_TITLE, p.message, p.messagetype) if p.field == "tittel" else p
+        for p in exc.problems
+    ]
+    return form.located(ValidationFailed(str(exc), problems))
