@@ -186,6 +186,28 @@ def test_a_dibk_test_kommunenummer_stands_for_the_scenarios_kommune(
     assert test_run["kommune"]["kommunenummer"] not in ("9996", "9997", "9998", "9999")
 
 
+def test_two_runs_of_one_scenario_publish_letters_of_their_own(client: FlaskClient) -> None:
+    make_tenant(client)
+    mine = basic("acme-staging", PASSWORD)
+    refs = [submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"]]
+    refs.append(submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"])
+    time.sleep(1.2)  # three virtual weeks: both vedtak letters are out
+    letters = {}
+    for ref in refs:
+        items = client.get(f"/api/v1/oppdatering?innsendingReferanse={ref}", headers=mine)
+        letters[ref] = [
+            d["dokumentUrl"].removeprefix("http://localhost")
+            for item in items.get_json()
+            for d in item.get("utgaaendeDokument") or []
+        ]
+        assert letters[ref], ref
+    assert not set(letters[refs[0]]) & set(letters[refs[1]])  # the seed alone made them one
+    for ref in refs:
+        letter = client.get(letters[ref][0], headers=mine)
+        assert letter.status_code == 200
+        assert f"Deres referanse: {ref}".encode() in letter.data
+
+
 def test_wrong_password_is_401_counted_and_never_journalled(
     app: Flask, client: FlaskClient
 ) -> None:

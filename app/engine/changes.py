@@ -8,6 +8,7 @@ through the one write transaction (``app.engine.apply``).
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +85,10 @@ class RunContext:
     ) -> UtgaaendeDokument:
         """Render the letter, queue it for the dokumentformidler and describe it."""
         dokument_id = self.new_id()
+        if self.run.tenant is not None:
+            # A tenant's polls find a letter by its id among all the tenant's runs; two
+            # runs of one scenario (one seed) would otherwise publish the same ids.
+            dokument_id = str(uuid.uuid5(uuid.UUID(dokument_id), self.run.id))
         refs = [f"Deres referanse: {innsending.innsendingReferanse}"]
         if innsending.saksnummer is not None:
             refs.insert(0, f"Saksnummer: {innsending.saksnummer.label}")
