@@ -73,7 +73,7 @@ def test_create_list_get_rotate_delete(app: Flask, client: FlaskClient) -> None:
     new = rotated.get_json()["credentials"]["password"]
     assert new != PASSWORD
     assert submit(client, "acme-staging", PASSWORD).status_code == 401
-    assert submit(client, "acme-staging", new).status_code == 201
+    assert submit(client, "acme-staging", new, tittel="Etter rotering").status_code == 201
     assert client.get("/sandbox/tenants/acme").get_json()["runCount"] == 2
     assert client.delete("/sandbox/tenants/acme").status_code == 204
     assert client.get("/sandbox/tenants/acme").status_code == 404
@@ -118,7 +118,7 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
         ({"soknadstype": "ET"}, "splitting"),
         ({"tiltakstype": ["pabygg"]}, "late-caseworker"),
         ({}, "happy-path"),
-        ({}, "happy-path"),
+        ({"tittel": "Enebolig nr. 2"}, "happy-path"),  # another søknad (the same is a resend)
     ]
     refs = []
     for fields, scenario in cases:
@@ -189,8 +189,10 @@ def test_a_dibk_test_kommunenummer_stands_for_the_scenarios_kommune(
 def test_two_runs_of_one_scenario_publish_letters_of_their_own(client: FlaskClient) -> None:
     make_tenant(client)
     mine = basic("acme-staging", PASSWORD)
-    refs = [submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"]]
-    refs.append(submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"])
+    refs = [
+        submit(client, "acme-staging", PASSWORD, tittel=tittel).get_json()["innsendingReferanse"]
+        for tittel in ("Enebolig 1", "Enebolig 2")
+    ]
     time.sleep(1.2)  # three virtual weeks: both vedtak letters are out
     letters = {}
     for ref in refs:
@@ -292,7 +294,7 @@ def test_staging_client_over_http(live_server: LiveServer) -> None:
     acme = StagingClient(live_server.url, "acme-staging", PASSWORD)
     plain = acme.submit()
     marked = acme.submit(tittel="Tilbygg [sandbox:soknadstype-change]")
-    again = acme.submit()
+    again = acme.submit(tittel="Enebolig nr. 2")  # the same body again would be a resend
     assert len({plain, marked, again}) == 3
     for ref in (plain, marked):
         vedtak = acme.wait_for_vedtak(ref)
