@@ -24,7 +24,7 @@ from app.errors import Conflict, NotFound, Problem, ValidationFailed
 from app.http import validation_failed
 from app.scenarios.registry import get_registry
 from app.store.db import get_session
-from app.store.models import Run
+from app.store.models import Run, Tenant
 from app.wire.dates import iso
 from app.wire.inputs import ClockMoveSchema, load_event
 
@@ -75,6 +75,10 @@ def scenario_for_run(scenario_id: str) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> tuple[Run, str]:
     """Start a run from what ``RunCreateSchema`` loaded; return it with its password."""
     scenario = scenario_for_run(data["scenario"]) if data["scenario"] else None
+    tenant = data.get("tenant")
+    if tenant is not None and get_session().get(Tenant, tenant) is None:
+        message = f"Leietakeren {tenant} finnes ikke."
+        raise ValidationFailed(message, [Problem("run.tenant.ukjent", "tenant", message)])
     clock: dict[str, Any] = data["clock"] or NO_CLOCK
     run, password = start_run(
         get_session(),
@@ -92,6 +96,7 @@ def create(data: dict[str, Any]) -> tuple[Run, str]:
         clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
         clock_on_first_request=clock["startsOnFirstRequest"],
         poll_interval=data["pollInterval"],
+        tenant=tenant,
     )
     return run, password
 

@@ -21,6 +21,7 @@ from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, Utga
 from app.domain.events import Event
 from app.domain.messages import Kvittering, Oppdatering
 from app.domain.plain import from_plain, to_plain
+from app.engine import tenant_references
 from app.engine.apply import Write, write_run
 from app.engine.clock import clock_of, utcnow
 from app.engine.pdf import render_letter
@@ -70,6 +71,7 @@ class RunContext:
         self.config = config
         self.data = SyntheticData(f"{run.seed}:{run.rng_counter}")
         self.documents: list[DokumentRow] = []
+        self.rows: list[Any] = []  # other rows the change adds (a tenant's reference)
 
     def new_id(self) -> str:
         """A seeded UUID."""
@@ -161,7 +163,7 @@ def mutate(
             return None
         seq = run.version + 1
         applied = Applied(kind, seq, now)
-        rows: list[Any] = list(ctx.documents)
+        rows: list[Any] = [*ctx.documents, *ctx.rows]
         oppdatering_seq = run.oppdatering_seq
         for message in messages:
             if isinstance(message, Kvittering):
@@ -279,8 +281,9 @@ def submit_innsending(
     """Register a submitted søknad; return it with its new innsendingReferanse (None when
     ``replayed`` found it answered before).
 
-    ``referanse`` is a reference reserved for it beforehand (a tenant's run); the seeded
-    one is drawn all the same, so the rest of the run's draws stay as the seed makes them.
+    ``referanse`` is a reference reserved for it beforehand (a tenant's søknad); any other
+    in a tenant's run is drawn at random and reserved with the change. The seeded one is
+    drawn all the same, so the rest of the run's draws stay as the seed makes them.
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
     the next case innsending the scenario expects from the client. A follow-up is placed on
@@ -304,6 +307,10 @@ def submit_innsending(
             if drawn not in sak.references():
                 break
         chosen = referanse or drawn
+        if referanse is None and ctx.run.tenant is not None:
+            reserved = tenant_references.draw(session, ctx.run.tenant, run_id, sak.references())
+            ctx.rows.append(reserved)
+            chosen = reserved.referanse
         innsending = Innsending(
             innsendingReferanse=chosen,
             ftBID=data.get("ftBID") or ctx.data.ftbid(),
