@@ -274,6 +274,7 @@ def test_two_tenants_four_soknader_restart_and_retention(
             assert acme.call("GET", letter).status_code == 200
     mine = acme.call("GET", "/sandbox/tenants/acme/runs")
     assert mine.status_code == 200 and len(mine.json()["runs"]) == 4
+    assert acme.submit(tittel="Etter omstart") not in refs  # and takes new søknader
     assert acme.call("GET", "/sandbox/tenants/bravo/runs").status_code == 404
 
     assert bravo.get("status", b_ref).status_code == 404
@@ -285,4 +286,4 @@ def test_two_tenants_four_soknader_restart_and_retention(
         kept = connection.execute(
             select(func.count()).select_from(Base.metadata.tables["tenant_references"])
         ).scalar_one()
-    assert kept == 4  # A's; B's reference went with its run
+    assert kept == 5  # A's; B's reference went with its run
