@@ -210,6 +210,18 @@ def test_two_runs_of_one_scenario_publish_letters_of_their_own(client: FlaskClie
         assert f"Deres referanse: {ref}".encode() in letter.data
 
 
+def test_a_scenarios_own_innsendinger_are_the_tenants_too(client: FlaskClient) -> None:
+    make_tenant(client)
+    mine = basic("acme-staging", PASSWORD)
+    ref = submit(client, "acme-staging", PASSWORD, tittel="Garasje [sandbox:samling]")
+    listed = client.get("/sandbox/tenants/acme/runs").get_json()["runs"][0]
+    refs = listed["innsendingReferanser"]  # the scenario's own and the søknad's
+    assert len(set(refs)) == 2 and ref.get_json()["innsendingReferanse"] in refs
+    for each in refs:
+        status = client.get(f"/api/v1/status?innsendingReferanse={each}", headers=mine)
+        assert status.status_code == 200, (each, status.get_data(as_text=True))
+
+
 def test_wrong_password_is_401_counted_and_never_journalled(
     app: Flask, client: FlaskClient
 ) -> None:
