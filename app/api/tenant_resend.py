@@ -1,6 +1,6 @@
 """A tenant's søknad sent again: within the window it gets the first answer, and no new run.
 
-Sandbox choice (docs/wire-contract.md, "A søknad sent again"): the same canonical body
+Sandbox choice (docs/wire-contract.md, "A tenant's søknad sent again"): the same canonical body
 from the same tenant within ``limits.TENANT_RESEND_WINDOW`` of wall time is that søknad
 sent again (the client lost the answer): it gets the first answer byte for byte with
 ``X-Sandbox-Gjentatt-Fra``, journalled in the first søknad's run, and no run is started.

@@ -137,7 +137,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option(
     "--tenant",
     default=None,
-    help="With --server: each run belongs to this tenant (listed, polled and kept as its).",
+    help="With --server: start every run as this tenant's (see README).",
 )
 @click.option(
     "--scenario-dir",
@@ -231,8 +231,9 @@ def run_command(
         idle_timeout=idle_timeout,
         max_seconds=max_seconds,
     )
-    plan = _Plan(list(scenarios), client_cmd, options, seed, expected_failures, min_coverage, jobs)
-    plan.tenant = tenant
+    plan = _Plan(
+        list(scenarios), client_cmd, options, seed, expected_failures, min_coverage, jobs, tenant
+    )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -272,6 +273,7 @@ class _Plan:
         expected: tuple[Path, list[Listed]] | None,
         min_coverage: float,
         jobs: int,
+        tenant: str | None = None,
     ) -> None:
         self.selectors = selectors
         self.command = command
@@ -280,7 +282,7 @@ class _Plan:
         self.expected = expected
         self.min_coverage = min_coverage
         self.jobs = jobs
-        self.tenant: str | None = None
+        self.tenant = tenant
 
     def run(self, server: str, feed_for: FeedFor | None) -> dict[str, Any]:
         """Check the plan against the sandbox, then play every scenario and combine."""
