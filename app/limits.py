@@ -51,6 +51,10 @@ SEED_MAX = 2**63 - 1
 # The longest ISO-8601 duration anywhere: a clock move, an on_poll step, a scenario delay.
 DURATION_MAX = timedelta(weeks=520)
 DURATION_MAX_TEXT = "P520W"
+# Wall time within which the same søknad (canonical body) from the same tenant is that
+# søknad sent again, not a new one: long enough for a client's retries after a timeout,
+# short against a tester who reuses a test søknad another day.
+TENANT_RESEND_WINDOW = timedelta(minutes=10)
 # The most Norwegian working days a scenario delay may name (about ten years).
 VIRKEDAGER_MAX = 2_600
 # Every virtual date lies in [EARLIEST, HORIZON]: a clock stops at the horizon, and a

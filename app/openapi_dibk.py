@@ -206,7 +206,14 @@ INNSENDING = doc(
         "oppfølgingspunkter by utfallId (utfallBesvarelse). An ET or RS with an unknown "
         "kommunensSaksnummer is a new søknad, with an advarsel. DiBK's blocks the sandbox "
         "does not read (tiltakshaver, planer, delsoeknader ..., listed per form in "
-        "docs/wire-contract.md) are accepted as sent; any other element is an advarsel." + RESENT
+        "docs/wire-contract.md) are accepted as sent; any other element is an advarsel."
+        + RESENT
+        + " With a "
+        "tenant's credentials each søknad starts a run of its own, chosen by a "
+        "[sandbox:<scenario-id>] marker in tittel or prosjektnavn, the picked next scenario, "
+        "the tenant's rules or its default; the same body from the same tenant within 10 "
+        "minutes of wall time is the same søknad sent again (the first answer, no new run), "
+        "later a new søknad."
     ),
     assumption=True,
     body="Soeknad",
@@ -218,9 +225,11 @@ INNSENDING = doc(
             "Malformed JSON or XML (with line and column), field errors (an XML form's name the "
             "element and line), a kommunenummer other than the run's, an utfallId the kommune "
             "never issued, a follow-up's saksnummer no case had, or an XML form other than "
-            "ET, RS, IG, MB or FA (the accepted list)"
+            "ET, RS, IG, MB or FA (the accepted list); with a tenant's credentials an unknown "
+            "scenario in the marker (naming the known ones)"
         ),
-        "409": FINISHED,
+        "409": FINISHED + " A tenant's copy of a søknad whose first copy is still being "
+        "answered after 10 s.",
         **UPLOAD_ERRORS,
         "415": "Neither application/json nor application/xml (the accepted forms are listed)",
     },

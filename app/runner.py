@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -75,12 +76,26 @@ class ControlPlane:
             ) from exc
         if response.status_code >= 400:
             try:
-                problems = response.json().get("errors", [])
+                answer = response.json()
+                problems = answer.get("errors", [])
                 detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-            except ValueError:
+                detail = detail or str(answer.get("detail", ""))
+            except (ValueError, AttributeError):
                 detail = response.text[:200]
             raise RunnerError(f"{method} {path} answered {response.status_code}: {detail}")
         return response.json() if response.content else None
+
+    def check_tenant(self, name: str) -> None:
+        """RunnerError unless the sandbox has the tenant ``name``."""
+        try:
+            self.call("GET", f"/sandbox/tenants/{quote(name, safe='')}")
+        except RunnerError as exc:
+            if " answered 404" not in exc.detail:
+                raise
+            raise RunnerError(
+                f"--tenant {name}: the sandbox at {self.server} has no such tenant "
+                f"(byggesak-sandbox tenants create {name})"
+            ) from exc
 
     def scenario_ids(self, selectors: list[str]) -> list[str]:
         """Scenario ids for ids or tags, in library order, each once."""
@@ -251,8 +266,10 @@ def play_scenario(
     options: DriveOptions,
     feed_for: Callable[[dict[str, Any]], Feed],
     seed: int | None = None,
+    tenant: str | None = None,
 ) -> dict[str, Any]:
-    """Run one scenario against the client command; return the scored result."""
+    """Run one scenario against the client command (a run of ``tenant``'s, if given);
+    return the scored result."""
     began = time.monotonic()
     body: dict[str, Any] = {
         "scenario": scenario_id,
@@ -261,6 +278,8 @@ def play_scenario(
     }
     if seed is not None:
         body["seed"] = seed
+    if tenant is not None:
+        body["tenant"] = tenant
     run = control.call("POST", "/sandbox/runs", body)
     scenario = control.call("GET", f"/sandbox/scenarios/{scenario_id}")
     env = {**os.environ, **client_environment(run, scenario, options)}

@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from app import tenants_file
 from app.cli.serve import exposure_warning
 from tests.conftest import LiveServer
 
@@ -121,3 +122,34 @@ def test_serve_prints_the_warning_before_it_starts(tmp_path: Path) -> None:
     assert lines[0].startswith("warning: listening on 0.0.0.0 with SANDBOX_ADMIN_TOKEN unset")
     assert lines[1].startswith(f"Error: cannot listen on 0.0.0.0:{port}")
     assert guarded.stderr.strip().splitlines()[0].startswith("Error: cannot listen")
+
+
+def _readme_blocks(section: str, language: str) -> list[str]:
+    """The ``language`` code blocks of the README's ``section``, unindented."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    start = text.index(f"## {section}")
+    body = text[start : text.index("\n## ", start + 3)]
+    blocks = re.findall(rf"^( *)```{language}\n(.*?)^\1```", body, flags=re.MULTILINE | re.DOTALL)
+    return [
+        "\n".join(line[len(indent) :] for line in block.splitlines()) for indent, block in blocks
+    ]
+
+
+def test_the_readmes_tenants_file_and_compose_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenants_yaml, override_yaml = _readme_blocks("Point your staging system at the sandbox", "yaml")
+    path = tmp_path / "tenants.yaml"
+    path.write_text(tenants_yaml, "utf-8")
+    monkeypatch.setenv("ACME_PASSWORD", "a-password-from-the-environment")
+    (acme,) = tenants_file.read(str(path))
+    assert acme["username"] == "acme-staging" and acme["clock"]["factor"] == 8640
+    schema = json.loads((Path(__file__).parent / "compose-spec.json").read_text("utf-8"))
+    override = YAML(typ="safe").load(override_yaml)
+    jsonschema.validate(override, schema, cls=jsonschema.Draft7Validator)
+    (name,) = override["services"]
+    assert name in _compose()["services"]
+    sandbox = override["services"][name]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in sandbox["volumes"]}
+    assert mounted[sandbox["environment"]["SANDBOX_TENANTS_FILE"]] == "./tenants.yaml"
+    assert "ACME_PASSWORD" in sandbox["environment"]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.store.db import get_session
 from app.store.models import JournalEntry, Run, Tenant, TenantAuthFailureTally
 from tests.conftest import INNSENDING, LiveServer, basic
+from tests.dibk_forms import FIXTURES
 from tests.vendor import Vendor
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -72,7 +73,7 @@ def test_create_list_get_rotate_delete(app: Flask, client: FlaskClient) -> None:
     new = rotated.get_json()["credentials"]["password"]
     assert new != PASSWORD
     assert submit(client, "acme-staging", PASSWORD).status_code == 401
-    assert submit(client, "acme-staging", new).status_code == 201
+    assert submit(client, "acme-staging", new, tittel="Etter rotering").status_code == 201
     assert client.get("/sandbox/tenants/acme").get_json()["runCount"] == 2
     assert client.delete("/sandbox/tenants/acme").status_code == 204
     assert client.get("/sandbox/tenants/acme").status_code == 404
@@ -117,7 +118,7 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
         ({"soknadstype": "ET"}, "splitting"),
         ({"tiltakstype": ["pabygg"]}, "late-caseworker"),
         ({}, "happy-path"),
-        ({}, "happy-path"),
+        ({"tittel": "Enebolig nr. 2"}, "happy-path"),  # another søknad (the same is a resend)
     ]
     refs = []
     for fields, scenario in cases:
@@ -135,6 +136,28 @@ def test_marker_rules_and_default_pick_the_scenario(app: Flask, client: FlaskCli
     assert "no-such-thing" in message and "mangel-then-vedtak" in message
     with app.app_context():
         assert len(get_session().scalars(select(Run)).all()) == len(cases)
+
+
+def test_the_marker_in_a_dibk_xml_forms_prosjektnavn(app: Flask, client: FlaskClient) -> None:
+    make_tenant(client)
+    form = (FIXTURES / "rs-v4.xml").read_text("utf-8")
+    headers = {**basic("acme-staging", PASSWORD), "Content-Type": "application/xml"}
+
+    def send(prosjektnavn: str) -> Any:
+        text = form.replace("Boligblokk Prøvevegen", prosjektnavn)
+        return client.post("/api/v1/innsending", data=text.encode(), headers=headers)
+
+    marked = send("Boligblokk [SANDBOX:Mangel-Then-Vedtak] Prøvevegen")
+    assert marked.status_code == 201, marked.get_data(as_text=True)
+    unknown = send("Boligblokk [sandbox:no-such-thing]")
+    assert unknown.status_code == 400
+    problem = unknown.get_json()["errors"][0]
+    assert problem["field"] == "/ramme/metadata/prosjektnavn"  # not the JSON's tittel
+    assert "no-such-thing" in problem["message"] and "mangel-then-vedtak" in problem["message"]
+    assert "linje 27" in problem["message"]
+    with app.app_context():
+        runs = get_session().scalars(select(Run)).all()
+        assert [r.scenario_id for r in runs] == ["mangel-then-vedtak"]  # the refused one: none
 
 
 def test_the_case_takes_the_soknads_kommune(client: FlaskClient) -> None:
@@ -161,6 +184,42 @@ def test_a_dibk_test_kommunenummer_stands_for_the_scenarios_kommune(
     test_run, plain_run = client.get("/sandbox/runs").get_json()["runs"][:2]
     assert test_run["kommune"] == plain_run["kommune"]  # the scenario's, as with no number
     assert test_run["kommune"]["kommunenummer"] not in ("9996", "9997", "9998", "9999")
+
+
+def test_two_runs_of_one_scenario_publish_letters_of_their_own(client: FlaskClient) -> None:
+    make_tenant(client)
+    mine = basic("acme-staging", PASSWORD)
+    refs = [
+        submit(client, "acme-staging", PASSWORD, tittel=tittel).get_json()["innsendingReferanse"]
+        for tittel in ("Enebolig 1", "Enebolig 2")
+    ]
+    time.sleep(1.2)  # three virtual weeks: both vedtak letters are out
+    letters = {}
+    for ref in refs:
+        items = client.get(f"/api/v1/oppdatering?innsendingReferanse={ref}", headers=mine)
+        letters[ref] = [
+            d["dokumentUrl"].removeprefix("http://localhost")
+            for item in items.get_json()
+            for d in item.get("utgaaendeDokument") or []
+        ]
+        assert letters[ref], ref
+    assert not set(letters[refs[0]]) & set(letters[refs[1]])  # the seed alone made them one
+    for ref in refs:
+        letter = client.get(letters[ref][0], headers=mine)
+        assert letter.status_code == 200
+        assert f"Deres referanse: {ref}".encode() in letter.data
+
+
+def test_a_scenarios_own_innsendinger_are_the_tenants_too(client: FlaskClient) -> None:
+    make_tenant(client)
+    mine = basic("acme-staging", PASSWORD)
+    ref = submit(client, "acme-staging", PASSWORD, tittel="Garasje [sandbox:samling]")
+    listed = client.get("/sandbox/tenants/acme/runs").get_json()["runs"][0]
+    refs = listed["innsendingReferanser"]  # the scenario's own and the søknad's
+    assert len(set(refs)) == 2 and ref.get_json()["innsendingReferanse"] in refs
+    for each in refs:
+        status = client.get(f"/api/v1/status?innsendingReferanse={each}", headers=mine)
+        assert status.status_code == 200, (each, status.get_data(as_text=True))
 
 
 def test_wrong_password_is_401_counted_and_never_journalled(
@@ -247,7 +306,7 @@ def test_staging_client_over_http(live_server: LiveServer) -> None:
     acme = StagingClient(live_server.url, "acme-staging", PASSWORD)
     plain = acme.submit()
     marked = acme.submit(tittel="Tilbygg [sandbox:soknadstype-change]")
-    again = acme.submit()
+    again = acme.submit(tittel="Enebolig nr. 2")  # the same body again would be a resend
     assert len({plain, marked, again}) == 3
     for ref in (plain, marked):
         vedtak = acme.wait_for_vedtak(ref)

@@ -198,7 +198,7 @@ def test_the_next_soknad_plays_the_pick_once_and_a_marker_still_wins(tenant_app:
     assert api.get("/sandbox/tenants/acme", headers=ADMIN).get_json()["next"] == "samling"
     _submit(tenant_app, ACME)  # plays the pick, which is then gone
     assert api.get("/sandbox/tenants/acme", headers=ADMIN).get_json()["next"] is None
-    _submit(tenant_app, ACME)  # the default again
+    _submit(tenant_app, ACME, "Tilbygg")  # the default again (another søknad, not a resend)
     played = [r["scenario"] for r in reversed(_runs_of(tenant_app, "acme"))]
     assert played == ["late-caseworker", "samling", "happy-path"]
 

@@ -27,7 +27,9 @@ bp = Blueprint("api_innsending", __name__, url_prefix="/api/v1")
 @bp.post("/innsending")
 def post_innsending() -> Response:
     """Register the søknad and return its innsendingReferanse and ftBID."""
-    form, referanse = start_if_tenant(read_soeknad)  # a tenant's søknad starts its own run
+    form, referanse, earlier = start_if_tenant(read_soeknad)  # a tenant's: a run of its own
+    if earlier is not None:
+        return earlier  # the tenant's søknad sent again; journalled after the request
     snapshot, _faults = client_request("innsending")
     if form is None:
         form = read_soeknad()

@@ -15,6 +15,7 @@ from flask import Response, g, request
 from sqlalchemy.orm import Session
 
 from app.store import journal_reads
+from app.store.models import JournalEntry
 from app.wire.inputs.canonical import accepted_text
 
 REPLAY_HEADER = "X-Sandbox-Gjentatt-Fra"
@@ -39,18 +40,24 @@ class Resend:
         entry = journal_reads.first_answer(
             self.session, self.run_id, request.method, request.path, self.canonical
         )
-        if entry is None or entry.response_body_truncated or entry.response_body is None:
-            return False
-        response = Response(
-            entry.response_body,
-            status=entry.status,
-            mimetype=(entry.response_headers or {}).get("Content-Type", "application/json"),
-        )
-        for name in _KEPT_HEADERS:
-            value = (entry.response_headers or {}).get(name)
-            if value is not None:
-                response.headers[name] = value
-        response.headers[REPLAY_HEADER] = str(entry.id)
-        g.journal_replay_of = entry.id
-        self.answer = response
-        return True
+        self.answer = replay(entry) if entry is not None else None
+        return self.answer is not None
+
+
+def replay(entry: JournalEntry) -> Response | None:
+    """The answer ``entry`` gave, again, naming it in ``X-Sandbox-Gjentatt-Fra`` (and
+    journalled as its replay); None when the journal did not keep it whole."""
+    if entry.response_body_truncated or entry.response_body is None:
+        return None
+    response = Response(
+        entry.response_body,
+        status=entry.status,
+        mimetype=(entry.response_headers or {}).get("Content-Type", "application/json"),
+    )
+    for name in _KEPT_HEADERS:
+        value = (entry.response_headers or {}).get(name)
+        if value is not None:
+            response.headers[name] = value
+    response.headers[REPLAY_HEADER] = str(entry.id)
+    g.journal_replay_of = entry.id
+    return response

@@ -135,6 +135,11 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     "--server", default=None, help="Use this sandbox instead of starting an embedded one."
 )
 @click.option(
+    "--tenant",
+    default=None,
+    help="With --server: start every run as this tenant's (see README).",
+)
+@click.option(
     "--scenario-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
@@ -200,6 +205,7 @@ def run_command(
     scenarios: tuple[str, ...],
     client_cmd: ClientCommand,
     server: str | None,
+    tenant: str | None,
     scenario_dir: Path | None,
     seed: int | None,
     junit: Path | None,
@@ -215,6 +221,9 @@ def run_command(
     jobs: int,
 ) -> None:
     """Run CLIENT-CMD against scenarios and report; exit 0 passed, 1 failures, 2 usage/target error."""
+    if tenant is not None and server is None:
+        # A tenant lives on a shared sandbox; the embedded one ends with the command.
+        raise click.UsageError("--tenant needs --server (the sandbox the tenant lives on)")
     options = DriveOptions(
         poll_interval=poll_interval,
         # A reaction that spans two of the client's polls is still one reaction.
@@ -222,7 +231,9 @@ def run_command(
         idle_timeout=idle_timeout,
         max_seconds=max_seconds,
     )
-    plan = _Plan(list(scenarios), client_cmd, options, seed, expected_failures, min_coverage, jobs)
+    plan = _Plan(
+        list(scenarios), client_cmd, options, seed, expected_failures, min_coverage, jobs, tenant
+    )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -262,6 +273,7 @@ class _Plan:
         expected: tuple[Path, list[Listed]] | None,
         min_coverage: float,
         jobs: int,
+        tenant: str | None = None,
     ) -> None:
         self.selectors = selectors
         self.command = command
@@ -270,12 +282,15 @@ class _Plan:
         self.expected = expected
         self.min_coverage = min_coverage
         self.jobs = jobs
+        self.tenant = tenant
 
     def run(self, server: str, feed_for: FeedFor | None) -> dict[str, Any]:
         """Check the plan against the sandbox, then play every scenario and combine."""
         token = os.environ.get("SANDBOX_ADMIN_TOKEN")
         control = ControlPlane(server, token)
         scenario_ids = control.scenario_ids(self.selectors)
+        if self.tenant is not None:
+            control.check_tenant(self.tenant)
         keys: frozenset[str] = frozenset()
         if self.expected is not None:
             path, listed = self.expected
@@ -287,7 +302,9 @@ class _Plan:
             # A control-plane session per scenario: requests' sessions are not shared by threads.
             own = ControlPlane(server, token)
             feeds = feed_for or (lambda run: _journal_feed(own, run))
-            result = play_scenario(own, scenario_id, self.command, self.options, feeds, self.seed)
+            result = play_scenario(
+                own, scenario_id, self.command, self.options, feeds, self.seed, self.tenant
+            )
             apply_expected_failures(result, keys)
             judge_run(result, self.min_coverage)
             return result

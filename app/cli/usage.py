@@ -16,6 +16,15 @@ class OneLineUsage(click.Command):
             error.ctx = None
             raise
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a usage error it finds (two options that do not go together)
+        is one line too."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            error.ctx = None
+            raise
+
 
 class SettingError(click.ClickException):
     """A ``SANDBOX_*`` setting, a database or a path the command cannot use: one line, exit 2."""

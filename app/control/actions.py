@@ -81,6 +81,10 @@ def scenario_for_run(scenario_id: str) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> tuple[Run, str]:
     """Start a run from what ``RunCreateSchema`` loaded; return it with its password."""
     scenario = scenario_for_run(data["scenario"]) if data["scenario"] else None
+    tenant = data.get("tenant")
+    if tenant is not None and get_session().get(Tenant, tenant) is None:
+        message = f"Leietakeren {tenant} finnes ikke."
+        raise ValidationFailed(message, [Problem("run.tenant.ukjent", "tenant", message)])
     clock: dict[str, Any] = data["clock"] or NO_CLOCK
     run, password = start_run(
         get_session(),
@@ -98,6 +102,7 @@ def create(data: dict[str, Any]) -> tuple[Run, str]:
         clock_poll_step=parse_duration(clock["step"]) if clock["step"] else None,
         clock_on_first_request=clock["startsOnFirstRequest"],
         poll_interval=data["pollInterval"],
+        tenant=tenant,
     )
     return run, password
 

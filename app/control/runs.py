@@ -44,6 +44,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
         "kommune": {"kommunenummer": sak.kommunenummer, "kommunenavn": sak.kommunenavn},
         "innsendingReferanser": [i.innsendingReferanse for i in sak.innsendinger],
         "scenario": run.scenario_id,
+        "tenant": run.tenant,
         "clock": {
             "mode": clock.mode,
             "now": iso(clock.now()),
@@ -69,7 +70,7 @@ def summary(run: Run, config: EngineConfig) -> dict[str, Any]:
     creates="runId",
     responses={
         "201": "The run with its credentials",
-        "400": "Malformed JSON, field errors, an unknown scenario or kommunenummer, "
+        "400": "Malformed JSON, field errors, an unknown scenario, kommunenummer or tenant, "
         "or an innsending the kommune refuses",
         **BODY_ERRORS,
     },

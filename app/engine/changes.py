@@ -8,6 +8,7 @@ through the one write transaction (``app.engine.apply``).
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, Utga
 from app.domain.events import Event
 from app.domain.messages import Kvittering, Oppdatering
 from app.domain.plain import from_plain, to_plain
+from app.engine import tenant_references
 from app.engine.apply import Write, write_run
 from app.engine.clock import clock_of, utcnow
 from app.engine.pdf import render_letter
@@ -69,6 +71,7 @@ class RunContext:
         self.config = config
         self.data = SyntheticData(f"{run.seed}:{run.rng_counter}")
         self.documents: list[DokumentRow] = []
+        self.rows: list[Any] = []  # other rows the change adds (a tenant's reference)
 
     def new_id(self) -> str:
         """A seeded UUID."""
@@ -84,6 +87,10 @@ class RunContext:
     ) -> UtgaaendeDokument:
         """Render the letter, queue it for the dokumentformidler and describe it."""
         dokument_id = self.new_id()
+        if self.run.tenant is not None:
+            # A tenant's polls find a letter by its id among all the tenant's runs; two
+            # runs of one scenario (one seed) would otherwise publish the same ids.
+            dokument_id = str(uuid.uuid5(uuid.UUID(dokument_id), self.run.id))
         refs = [f"Deres referanse: {innsending.innsendingReferanse}"]
         if innsending.saksnummer is not None:
             refs.insert(0, f"Saksnummer: {innsending.saksnummer.label}")
@@ -156,7 +163,7 @@ def mutate(
             return None
         seq = run.version + 1
         applied = Applied(kind, seq, now)
-        rows: list[Any] = list(ctx.documents)
+        rows: list[Any] = [*ctx.documents, *ctx.rows]
         oppdatering_seq = run.oppdatering_seq
         for message in messages:
             if isinstance(message, Kvittering):
@@ -274,8 +281,9 @@ def submit_innsending(
     """Register a submitted søknad; return it with its new innsendingReferanse (None when
     ``replayed`` found it answered before).
 
-    ``referanse`` is a reference reserved for it beforehand (a tenant's run); the seeded
-    one is drawn all the same, so the rest of the run's draws stay as the seed makes them.
+    ``referanse`` is a reference reserved for it beforehand (a tenant's søknad); any other
+    in a tenant's run is drawn at random and reserved with the change. The seeded one is
+    drawn all the same, so the rest of the run's draws stay as the seed makes them.
 
     In a scenario run the innsending is bound to ``alias`` (a sandbox-submitted one) or to
     the next case innsending the scenario expects from the client. A follow-up is placed on
@@ -299,6 +307,10 @@ def submit_innsending(
             if drawn not in sak.references():
                 break
         chosen = referanse or drawn
+        if referanse is None and ctx.run.tenant is not None:
+            reserved = tenant_references.draw(session, ctx.run.tenant, run_id, sak.references())
+            ctx.rows.append(reserved)
+            chosen = reserved.referanse
         innsending = Innsending(
             innsendingReferanse=chosen,
             ftBID=data.get("ftBID") or ctx.data.ftbid(),

@@ -98,6 +98,20 @@ class TenantReference(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
 
 
+class TenantSoknad(Base):
+    """A tenant's søknad by the digest of its canonical body: the same body again within the
+    resend window is that søknad sent again (``app.api.tenant_resend``)."""
+
+    __tablename__ = "tenant_soknader"
+
+    tenant: Mapped[str] = mapped_column(
+        ForeignKey("tenants.name", ondelete="CASCADE"), primary_key=True
+    )
+    body_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class EventLog(Base):
     """Every kommune event applied to a run, in order."""
 

@@ -91,3 +91,12 @@ class RunCreateSchema(WireSchema):
         },
     )
     innsending = fields.Nested(InnsendingSchema, load_default=None)
+    tenant = fields.String(
+        load_default=None,
+        validate=text(80, least=1),
+        metadata={
+            "description": "The tenant the run belongs to (a vendor's CI sharing its staging "
+            "sandbox): it keeps its own credentials, its references are also found with the "
+            "tenant's, it is listed among the tenant's runs and kept for its retention."
+        },
+    )
