@@ -53,6 +53,12 @@ def test_cli_create_list_rotate_delete(live_server: LiveServer) -> None:
     assert [t["name"] for t in listed["tenants"]] == ["acme"]
     rotated = _cli(live_server.url, "rotate", "acme", "--password", PASSWORD)
     assert rotated["credentials"]["password"] == PASSWORD
+    assert _cli(live_server.url, "next", "acme", "samling")["next"] == "samling"
+    assert _cli(live_server.url, "next", "acme")["next"] is None
+    unknown = CliRunner().invoke(
+        main, ["tenants", "--server", live_server.url, "next", "acme", "no-such-scenario"]
+    )
+    assert unknown.exit_code == 2 and "no-such-scenario" in unknown.stderr
     _cli(live_server.url, "delete", "acme")
     gone = CliRunner().invoke(main, ["tenants", "--server", live_server.url, "delete", "acme"])
     assert gone.exit_code == 2

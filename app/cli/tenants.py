@@ -97,3 +97,13 @@ def delete_command(ctx: click.Context, name: str) -> None:
     """Delete tenant NAME with its runs."""
     _call(ctx, "DELETE", f"/sandbox/tenants/{name}")
     click.echo(f"deleted {name}", err=True)
+
+
+@tenants_group.command("next")
+@click.argument("name")
+@click.argument("scenario", required=False)
+@server_here
+@click.pass_context
+def next_command(ctx: click.Context, name: str, scenario: str | None) -> None:
+    """Pick SCENARIO for tenant NAME's next søknad (left out: clear the pick); print the tenant."""
+    _show(_call(ctx, "PUT", f"/sandbox/tenants/{name}/next", {"scenario": scenario}))
