@@ -31,7 +31,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.store.models import JournalEntry
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import BACKENDS, PG_ADMIN_URL
 
 CLI = Path(sys.executable).with_name("byggesak-sandbox")
 # Every URL the sandbox emits (dokumentUrl, kvitteringUrl) names this base, so payloads do not
@@ -96,6 +96,17 @@ def postgres_database() -> Iterator[Database]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database of this test's own on each backend."""
+    if request.param == "sqlite":
+        with sqlite_database(tmp_path) as db:
+            yield db
+    else:
+        with postgres_database() as db:
+            yield db
 
 
 def _free_port() -> int:

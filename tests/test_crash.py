@@ -34,38 +34,27 @@ import pytest
 import requests
 
 from app.vocabulary import DEFAULT_CHECKS
-from tests.conftest import BACKENDS
 from tests.crash_harness import (
     PUBLIC_BASE,
     BusyDatabase,
     Database,
     Server,
     body,
+    database,
     header,
     journal,
     kill_after,
     kill_inside_journal_write,
-    postgres_database,
-    sqlite_database,
     wait_for,
 )
+
+__all__ = ["database"]  # the fixture, shared with the crash harness
 
 MARK = "X-Crash-Request"  # a header the API ignores and the journal keeps: one value per request
 SCENARIO = "mangel-then-vedtak"
 SEED = 4711
 POLL_INTERVAL = 0.05  # the run's agreed interval; the client keeps 0.06 s between same polls
 POLL_PATHS = ("/api/v1/kvittering", "/api/v1/oppdatering", "/api/v1/status")
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A database of this test's own on each backend."""
-    if request.param == "sqlite":
-        with sqlite_database(tmp_path) as db:
-            yield db
-    else:
-        with postgres_database() as db:
-            yield db
 
 
 @pytest.fixture

@@ -24,9 +24,11 @@ import requests
 from sqlalchemy import Engine, create_engine, func, select
 
 from app.store.models import Base
-from tests.conftest import BACKENDS, INNSENDING
-from tests.crash_harness import Database, Server, postgres_database, sqlite_database
+from tests.conftest import INNSENDING
+from tests.crash_harness import Database, Server, database
 from tests.dibk_forms import FIXTURES
+
+__all__ = ["database"]  # the fixture, shared with the crash harness
 
 ADMIN_TOKEN = "e2e-admin-token-for-tenants"
 PASSWORD = "acme-staging-secret-1"
@@ -45,17 +47,6 @@ class TenantServer(Server):
         env.pop("SANDBOX_BASE_URL")
         env["SANDBOX_ADMIN_TOKEN"] = ADMIN_TOKEN
         return env
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A database of this test's own on each backend."""
-    if request.param == "sqlite":
-        with sqlite_database(tmp_path) as db:
-            yield db
-    else:
-        with postgres_database() as db:
-            yield db
 
 
 @pytest.fixture
