@@ -4,7 +4,7 @@ the documented spellings. Run as `python tests/adversary_client.py MODE[,MODE...
 
 Modes that should fail: silent, kvittering-once, stop-after-first-update, no-documents,
 no-answer, old-saksnummer, drop-unknown, hammer, ignore-retry-after, wrong-id,
-answer-twice, exit-nonzero, hang.
+answer-twice, exit-nonzero, exit-late-nonzero, hang, parallel.
 status-only (and bogus-ref, head-documents with it), refused-answer,
 unknown-saksnummer-answer, hang-early.
 Modes that should pass: (none: the baseline), path-case, header-case, xml, mangel-id,
@@ -103,7 +103,18 @@ def poll(st: Ref) -> None:
     params = {"innsendingReferanse": st.ref}
     if "no-cursor" not in MODES:
         params["etter"] = str(st.last)
-    r = call("GET", API + path("oppdatering"), params=params)
+    if "parallel" in MODES:
+        # Two workers of the client poll the same reference at the same moment.
+        import threading
+
+        twin = threading.Thread(
+            target=lambda: requests.get(API + path("oppdatering"), params=params, auth=AUTH)
+        )
+        twin.start()
+        r = call("GET", API + path("oppdatering"), params=params)
+        twin.join()
+    else:
+        r = call("GET", API + path("oppdatering"), params=params)
     if r.status_code != 200:
         return
     for item in r.json():
@@ -209,9 +220,13 @@ def post_supplering(st: Ref, ids: list[str], comment: str = "Vedlagt.") -> reque
     url = API + path("supplering")
     if "xml" in MODES:
         assert st.saksnummer
+        flags = (
+            ""  # neither flag: DiBK's test data has such an answer; it answers
+            if "no-flags" in MODES
+            else "<erUtfallBesvaresSenere>false</erUtfallBesvaresSenere><erUtfallBesvart>true</erUtfallBesvart>"
+        )
         svar = "".join(
-            f"<utfallSvar><utfallId>{escape(i)}</utfallId><erUtfallBesvaresSenere>false"
-            f"</erUtfallBesvaresSenere><erUtfallBesvart>true</erUtfallBesvart>"
+            f"<utfallSvar><utfallId>{escape(i)}</utfallId>{flags}"
             f"<kommentar>{escape(comment)}</kommentar></utfallSvar>"
             for i in ids
         )
@@ -303,6 +318,8 @@ def send_ig(st: Ref) -> None:
         body["innsendingReferanse"] = st.ref
     else:
         body["kommunensSaksnummer"] = saksnummer_json(st)
+    if "pascal" in MODES:
+        body = pascal(body)
     r = call("POST", API + path("innsending"), json=body)
     log("IG", r.status_code, r.text[:300])
     if r.status_code == 201:
@@ -326,11 +343,15 @@ def main() -> int:
         for st in list(STATE.values()):
             poll(st)
             sleep()
-        if done():
+        if done() and "poll-forever" not in MODES:
             break
     if "hang" in MODES:
         log("hanging")
         time.sleep(10_000)
+    if "exit-late-nonzero" in MODES:
+        time.sleep(6)  # the runner has seen the last step by now: it waits for the exit
+        log("failing at the very end")
+        return 3
     return 3 if "exit-nonzero" in MODES else 0
 
 
