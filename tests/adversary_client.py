@@ -78,7 +78,7 @@ class Ref:
         self.updates = 0
 
 
-STATE = {r: Ref(r) for r in REFS}
+STATE = {r: Ref(r) for r in (REFS[:1] if "first-ref-only" in MODES else REFS)}
 IG_SENT = False
 
 
@@ -295,7 +295,8 @@ def send_ig(st: Ref) -> None:
         {
             "utfallId": u["utfallId"],
             "utfallType": {"kodeverdi": u["utfallType"]["kodeverdi"]},
-            "erUtfallBesvart": True,
+            # ig-later: declares them answered later, and never answers them for real.
+            ("erUtfallBesvaresSenere" if "ig-later" in MODES else "erUtfallBesvart"): True,
             "kommentar": "Ok.",
         }
         for u in st.vilkaar

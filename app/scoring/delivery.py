@@ -23,26 +23,34 @@ def refused(exchange: Exchange) -> str | None:
     return f"answered {exchange.status}{f' (fault {exchange.fault})' if exchange.fault else ''}"
 
 
-def sent_since(facts: Facts, opened: datetime | None) -> set[int]:
-    """Sekvensnumre of the oppdateringer the kommune sent at or after ``opened``."""
+def sent_since(facts: Facts, opened: datetime | None) -> dict[int, frozenset[str]]:
+    """The oppdateringer the kommune sent at or after ``opened``: sekvensnummer → references."""
     if opened is None:
-        return set()
+        return {}
     # Dates on the wire have milliseconds; the step's moment may have more.
     opened = opened.replace(microsecond=opened.microsecond // 1000 * 1000)
-    found: set[int] = set()
-    for seq, _refs, payload in facts.oppdateringer:
+    found: dict[int, frozenset[str]] = {}
+    for seq, refs, payload in facts.oppdateringer:
         dated = payload.get("oppdatertDato") if isinstance(payload, dict) else None
         if (
             isinstance(dated, str)
             and datetime.fromisoformat(dated.replace("Z", "+00:00")) >= opened
         ):
-            found.add(seq)
+            found[seq] = frozenset(refs)
     return found
 
 
-def undelivered(exchange: Exchange, since: set[int]) -> bool:
-    """A poll of oppdatering whose answer carried none of ``since`` (when it is readable)."""
-    if exchange.method != "GET" or exchange.path != OPPDATERING or not since:
+def undelivered(exchange: Exchange, since: dict[int, frozenset[str]]) -> bool:
+    """A poll of oppdatering whose answer carried none of ``since`` sent to its reference.
+
+    When none was sent to that reference, or the answer cannot be read, it is not held
+    against the poll.
+    """
+    if exchange.method != "GET" or exchange.path != OPPDATERING:
+        return False
+    ref = exchange.reference()
+    wanted = {seq for seq, refs in since.items() if ref in refs}
+    if not wanted:
         return False
     if exchange.response_body is None:
         # Over the journal's body cap: a long answer, which cannot be read here.
@@ -53,4 +61,4 @@ def undelivered(exchange: Exchange, since: set[int]) -> bool:
         for item in items
         if isinstance(item, dict) and str(item.get("sekvensnummer", "")).isdigit()
     }
-    return not got & since
+    return not got & wanted

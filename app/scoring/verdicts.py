@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -197,7 +198,10 @@ def _lookup(body: Any, path: str) -> tuple[bool, Any]:
 
 
 def mismatch(
-    facts: Facts, exchange: Exchange, request: dict[str, Any], since: frozenset[int] = frozenset()
+    facts: Facts,
+    exchange: Exchange,
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]] | None = None,
 ) -> str | None:
     """Why ``exchange`` does not match the ``request`` matcher (None when it matches).
 
@@ -233,7 +237,7 @@ def mismatch(
         if not present or (str(got) if isinstance(wanted, str) else got) != expected:
             return f"body {path}={got!r}, expected {expected!r}"
     why = refused(exchange)
-    if why is None and undelivered(exchange, set(since)):
+    if why is None and since and undelivered(exchange, dict(since)):
         why = "answered, but delivered no oppdatering sent since the step"
     return why
 
@@ -281,7 +285,7 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
         window = [e for e in window if e.virtual_time <= closes]
     # Open: more exchanges may still count, so only an excess is already final.
     still_open = not polls_used and (closes is None or facts.now <= closes)
-    since = frozenset(sent_since(facts, opened)) if step else frozenset()
+    since = sent_since(facts, opened) if step else {}
     matching = [e for e in window if mismatch(facts, e, request, since) is None]
     total = sum(weight[e.id] for e in matching)
     count = expectation.get("count") or {}
@@ -347,7 +351,10 @@ def _same_endpoint(exchange: Exchange, request: dict[str, Any]) -> bool:
 
 
 def _nearest_miss(
-    facts: Facts, window: list[Exchange], request: dict[str, Any], since: frozenset[int]
+    facts: Facts,
+    window: list[Exchange],
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]],
 ) -> str | None:
     for exchange in window:
         if _same_endpoint(exchange, request):
@@ -358,7 +365,10 @@ def _nearest_miss(
 
 
 def _nearest_id(
-    facts: Facts, window: list[Exchange], request: dict[str, Any], since: frozenset[int]
+    facts: Facts,
+    window: list[Exchange],
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]],
 ) -> int:
     return next(
         e.id
