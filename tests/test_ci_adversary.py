@@ -65,3 +65,22 @@ def test_documented_variants_of_a_vendor_client_pass(tmp_path: Path) -> None:
         for scenario in scenarios:
             run = runs[scenario]
             assert run["passed"] is True and run["score"] == 1.0, (modes, scenario, run["verdicts"])
+
+
+def test_a_client_that_fails_in_the_grace_fails_the_run(tmp_path: Path) -> None:
+    # It does everything right, polls once more (a repeated poll: its reaction is over,
+    # the runner sees nothing left and gives it the grace), then exits 3.
+    [run] = _results(tmp_path, f"{CLIENT} exit-late-nonzero", "happy-path").values()
+    assert run["score"] == 1.0 and run["client"]["exitCode"] == 3
+    assert run["passed"] is False
+    assert run["error"].startswith("the client exited with code 3 after "), run["error"]
+    assert run["error"].endswith(", after the last step"), run["error"]
+
+
+def test_a_client_still_running_after_the_grace_is_stopped_and_not_failed(
+    tmp_path: Path,
+) -> None:
+    # As the README says: every verdict was decided by what it did before.
+    [run] = _results(tmp_path, f"{CLIENT} hang", "happy-path").values()
+    assert run["client"]["exitCode"] < 0 and run["client"]["timedOut"] is False
+    assert run["passed"] is True and "error" not in run
