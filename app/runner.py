@@ -240,17 +240,18 @@ class Driver:
         if outcome == "timeout":
             self.timed_out = True
             self.error = self._timeout_reason()
-        elif self.done:
-            self.client.wait(min(self.options.grace, self.deadline - time.monotonic()))
+        elif self.done and self.client.wait(
+            min(self.options.grace, self.deadline - time.monotonic())
+        ):
+            # A client that fails in the grace has failed: its exit code is its own verdict.
+            self._note_exit()
 
     def _note_exit(self) -> None:
         code = self.client.exit_code
         if self.error is None and code:
             how = f"code {code}" if code > 0 else f"signal {-code}"
-            self.error = (
-                f"the client exited with {how} after {self.client.seconds():.2f} s, "
-                "before the run was done"
-            )
+            when = "after the last step" if self.done else "before the run was done"
+            self.error = f"the client exited with {how} after {self.client.seconds():.2f} s, {when}"
 
     def _timeout_reason(self) -> str:
         limit = f"--max-seconds {self.options.max_seconds:g}"

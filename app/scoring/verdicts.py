@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from app.scoring import checks
+from app.scoring.delivery import refused, sent_since, undelivered
 from app.scoring.evidence import Exchange, Facts, after, deadline
 from app.scoring.outcome import Outcome
 from app.scoring.progress import live, never_fired, step_status, unfired, waits_for
@@ -195,8 +197,18 @@ def _lookup(body: Any, path: str) -> tuple[bool, Any]:
     return True, node
 
 
-def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str | None:
-    """Why ``exchange`` does not match the ``request`` matcher (None when it matches)."""
+def mismatch(
+    facts: Facts,
+    exchange: Exchange,
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]] | None = None,
+) -> str | None:
+    """Why ``exchange`` does not match the ``request`` matcher (None when it matches).
+
+    Only what did what the matcher names matches: not a request the API refused or a
+    fault answered, nor a poll of oppdatering that delivered none of ``since`` (the
+    oppdateringer sent since the expectation's ``after`` step; app.scoring.delivery).
+    """
     if "method" in request and exchange.method != request["method"]:
         return f"method {exchange.method}, not {request['method']}"
     if "path" in request and not fnmatch.fnmatchcase(exchange.path, request["path"]):
@@ -224,7 +236,10 @@ def mismatch(facts: Facts, exchange: Exchange, request: dict[str, Any]) -> str |
         expected = _resolve(str(wanted), facts, exchange) if isinstance(wanted, str) else wanted
         if not present or (str(got) if isinstance(wanted, str) else got) != expected:
             return f"body {path}={got!r}, expected {expected!r}"
-    return None
+    why = refused(exchange)
+    if why is None and since and undelivered(exchange, dict(since)):
+        why = "answered, but delivered no oppdatering sent since the step"
+    return why
 
 
 def _unopened(facts: Facts, step: str) -> Outcome:
@@ -270,7 +285,8 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
         window = [e for e in window if e.virtual_time <= closes]
     # Open: more exchanges may still count, so only an excess is already final.
     still_open = not polls_used and (closes is None or facts.now <= closes)
-    matching = [e for e in window if mismatch(facts, e, request) is None]
+    since = sent_since(facts, opened) if step else {}
+    matching = [e for e in window if mismatch(facts, e, request, since) is None]
     total = sum(weight[e.id] for e in matching)
     count = expectation.get("count") or {}
     never = bool(expectation.get("never"))
@@ -298,12 +314,12 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
     if total < low:
         if still_open and (live(facts) or closes is not None):
             return _undecided(facts, f"{found}; expected at least {low}", closes, ids)
-        near = _nearest_miss(facts, window, request)
+        near = _nearest_miss(facts, window, request, since)
         return Outcome(
             False,
             f"{found}; expected at least {low}",
             near or f"expected {described} {where}, but the client sent none",
-            ids or ([] if near is None else [_nearest_id(facts, window, request)]),
+            ids or ([] if near is None else [_nearest_id(facts, window, request, since)]),
         )
     if still_open and high is not None and live(facts):
         return _undecided(facts, found, closes, ids)
@@ -334,14 +350,28 @@ def _same_endpoint(exchange: Exchange, request: dict[str, Any]) -> bool:
     )
 
 
-def _nearest_miss(facts: Facts, window: list[Exchange], request: dict[str, Any]) -> str | None:
+def _nearest_miss(
+    facts: Facts,
+    window: list[Exchange],
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]],
+) -> str | None:
     for exchange in window:
         if _same_endpoint(exchange, request):
-            why = mismatch(facts, exchange, request)
+            why = mismatch(facts, exchange, request, since)
             if why is not None:
                 return f"expected {_describe(request)} with matching values; got {exchange.label}: {why}"
     return None
 
 
-def _nearest_id(facts: Facts, window: list[Exchange], request: dict[str, Any]) -> int:
-    return next(e.id for e in window if _same_endpoint(e, request))
+def _nearest_id(
+    facts: Facts,
+    window: list[Exchange],
+    request: dict[str, Any],
+    since: Mapping[int, frozenset[str]],
+) -> int:
+    return next(
+        e.id
+        for e in window
+        if _same_endpoint(e, request) and mismatch(facts, e, request, since) is not None
+    )
