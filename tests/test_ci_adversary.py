@@ -44,6 +44,19 @@ def test_oppdatering_polls_that_deliver_nothing_do_not_fetch_it(tmp_path: Path) 
             assert "delivered no oppdatering" in verdict["firstDivergence"], verdict
 
 
+def test_a_client_that_reads_only_the_status_view_fails_where_it_never_got_an_oppdatering(
+    tmp_path: Path,
+) -> None:
+    # The status view is the sandbox's own extension: a søknadssystem that learns of the
+    # mangel and the vedtak there alone would learn nothing from a real kommune.
+    scenarios = ("mangel-then-vedtak", "long-case", "mangel-answered-later", "avslag-and-avvisning")
+    runs = _results(tmp_path, f"{CLIENT} status-only", *scenarios)
+    for scenario in scenarios:
+        run = runs[scenario]
+        assert run["passed"] is False, scenario
+        assert _status(run, "henter-oppdateringer")["status"] == "FAILED", scenario
+
+
 def test_refused_polls_are_not_fetches(tmp_path: Path) -> None:
     # The same client polling oppdatering for a reference that does not exist (404).
     runs = _results(tmp_path, f"{CLIENT} status-only,bogus-ref", "happy-path", "long-case")

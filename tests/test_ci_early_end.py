@@ -44,8 +44,9 @@ def test_a_client_that_exits_after_the_mangelbrev_is_incomplete_on_the_vedtak(
     assert _by_status(run) == {
         "PASSED": {"henter-kvittering", "poller-fornuftig"},
         "FAILED": {"ekko-mangelid", "svarer-strukturert"},
-        # The mangelbrev was downloaded, but the vedtak letter never existed.
-        "INCOMPLETE": {"henter-dokumenter"},
+        # The mangelbrev was downloaded, but the vedtak letter (and its oppdatering) never
+        # existed.
+        "INCOMPLETE": {"henter-dokumenter", "henter-oppdateringer"},
         "SKIPPED": {"bruker-gjeldende-saksnummer"},
     }
     [documents] = [v for v in run["verdicts"] if v["id"] == "henter-dokumenter"]

@@ -153,7 +153,7 @@ FAULTY = [
     pytest.param(
         "stops-after-kvittering",
         "mangel-then-vedtak",
-        {"ekko-mangelid", "svarer-strukturert", "henter-dokumenter"},
+        {"ekko-mangelid", "svarer-strukturert", "henter-dokumenter", "henter-oppdateringer"},
         {"bruker-gjeldende-saksnummer", "uses_cursor", *NOT_APPLICABLE},
         r"expected POST /api/v1/supplering after mangel \(2025-03-06T10:00:00.000Z\), but the client sent none",
         id="stops-after-kvittering",
@@ -180,7 +180,7 @@ FAULTY = [
 
 # A defect that keeps the kommune from its last step leaves what depended on that step
 # undecided: INCOMPLETE, which fails the run as well.
-INCOMPLETE = {"drops-mangel-id": {"henter-dokumenter"}}
+INCOMPLETE = {"drops-mangel-id": {"henter-dokumenter", "henter-oppdateringer"}}
 
 
 @pytest.mark.parametrize(("defect", "scenario", "failing", "skipped", "divergence"), FAULTY)
