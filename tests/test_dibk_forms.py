@@ -55,6 +55,23 @@ def test_a_v2_supplering_answers_one_mangel_and_leaves_the_other_for_later(
     assert supplering["ettersending"][0]["tema"] == "Parkering"
 
 
+def test_an_ettersending_tema_in_another_case_is_the_listed_code(scenario_app: Flask) -> None:
+    run = Run(scenario_app)
+    body = filled_json("su-v2.json", run.mangler, _saksnummer(run))
+    body.pop("utfallBesvarelse")
+    body["ettersendinger"]["ettersending"][0]["tema"] = {"kodeverdi": "parkering"}
+    answer = _post(run, body)
+    assert answer.status_code == 201, answer.json
+    old = {"innsendingReferanse": run.ref, "ettersending": [{"tema": "PLAN", "tittel": "Plan"}]}
+    assert _post(run, old).status_code == 201
+    case = run.http.get(f"/sandbox/runs/{run.id}/case").json
+    temaer = [e["tema"] for s in case["sak"]["suppleringer"] for e in s["ettersending"]]  # type: ignore[index]
+    assert temaer == ["Parkering", "plan"]
+    body["ettersendinger"]["ettersending"][0]["tema"] = {"kodeverdi": "Parkeringsplass"}
+    refused = _post(run, body)
+    assert refused.status_code == 400 and "Parkeringsplass" in refused.json["errors"][0]["message"]
+
+
 def test_the_answer_given_later_completes_the_soknad_once(scenario_app: Flask) -> None:
     run = Run(scenario_app)
     saksnummer = _saksnummer(run)

@@ -9,6 +9,7 @@ through the same schemas. A block that repeats in the XML (``utfallSvar``, ``ved
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, pre_load, validate
@@ -48,10 +49,20 @@ class Ident(fields.Field[str]):
 class Kode(fields.Field[str | None]):
     """A DiBK code ``{kodeverdi, kodebeskrivelse}``, loaded as its kodeverdi (None when empty).
 
-    A bare code string is taken as the kodeverdi (the old ettersending's ``tema``).
+    A bare code string is taken as the kodeverdi (the old ettersending's ``tema``). Given
+    ``koder``, a kodeverdi that is one of them in another case is read as the listed one
+    (sandbox assumption: DiBK's own lists mix ``Parkering`` with ``plan``).
     """
 
+    def __init__(self, *, koder: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.koder = {code.casefold(): code for code in koder}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        code = self._kodeverdi(value)
+        return self.koder.get(code.casefold(), code) if code is not None else None
+
+    def _kodeverdi(self, value: Any) -> str | None:
         if isinstance(value, str):
             return value.strip() or None
         if not isinstance(value, dict):

@@ -10,7 +10,7 @@ from app import limits
 from app.domain import codes
 from app.domain.case import Kontaktpunkt, MottattDokument, Saksnummer
 from app.wire.inputs.base import BoundedList, DigitString, WireSchema, one_of, text
-from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR
+from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR, Kode
 
 
 class SaksnummerSchema(WireSchema):
@@ -110,7 +110,11 @@ class MangelbesvarelseSchema(WireSchema):
 class EttersendingSchema(WireSchema):
     """New information not triggered by a mangel."""
 
-    tema = fields.String(required=True, validate=one_of(codes.ETTERSENDING_TEMA, "tema"))
+    tema = Kode(
+        required=True,
+        koder=codes.ETTERSENDING_TEMA,
+        validate=one_of(codes.ETTERSENDING_TEMA, "tema"),
+    )
     tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
     kommentar = fields.String(load_default=None, validate=text())
     vedleggsliste = BoundedList(

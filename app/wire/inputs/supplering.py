@@ -52,7 +52,11 @@ _UnreadBlocks = FormSchema.from_dict(
 class EttersendingV2Schema(FormSchema):
     """ettersending: material sent without answering a specific outcome."""
 
-    tema = Kode(required=True, validate=one_of(codes.ETTERSENDING_TEMA, "tema"))
+    tema = Kode(
+        required=True,
+        koder=codes.ETTERSENDING_TEMA,
+        validate=one_of(codes.ETTERSENDING_TEMA, "tema"),
+    )
     tittel = fields.String(required=True, validate=text(limits.NAME, least=1))
     kommentar = fields.String(load_default=None, validate=text())
     vedleggsliste = fields.Nested(VedleggslisteSchema, load_default=list)
