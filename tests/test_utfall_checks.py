@@ -102,6 +102,23 @@ def test_a_follow_up_with_the_old_saksnummer_fails(folgesak_app: Flask) -> None:
     assert f"used saksnummer {label}" in result.reason
 
 
+def test_an_rs_placed_on_the_case_by_an_old_saksnummer_fails_and_by_the_current_passes(
+    folgesak_app: Flask,
+) -> None:
+    for moved in (True, False):
+        run = Folgesak(folgesak_app)
+        old = run.saksnummer
+        if moved:
+            run.move_saksnummer()
+        body = json.loads(filled("rs-v4.json", run.utfall, run.saksnummer))
+        body["kommunensSaksnummer"] = old
+        answer = run.post("rs-v4.json", json.dumps(body))
+        assert answer.status_code == 201, answer.json
+        assert run.case()["innsendinger"][-1]["sammeSakSom"] == run.ref
+        result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
+        assert result.ok is (not moved), result.reason
+
+
 def test_a_follow_up_without_kommunens_saksnummer_fails(folgesak_app: Flask) -> None:
     run = Folgesak(folgesak_app)
     body = json.loads(filled("fa-v5.json", run.utfall, run.saksnummer))

@@ -103,13 +103,20 @@ def _label(saksnummer: Any) -> str:
 
 
 def _follow_ups(facts: Facts) -> list[Exchange]:
-    return [
-        e
-        for e in _answering(facts)
-        if e.path == "/api/v1/innsending"
-        and e.status == 201
-        and e.body.get("soknadstype") in FOLLOW_UPS
-    ]
+    """The søknader sent on an existing case: every IG, MB or FA, and an ET or RS that the
+    sandbox placed on the case its kommunensSaksnummer named."""
+    out = []
+    for e in _answering(facts):
+        if e.path != "/api/v1/innsending" or e.status != 201:
+            continue
+        if e.body.get("soknadstype") in FOLLOW_UPS:
+            out.append(e)
+            continue
+        response = e.response_body if isinstance(e.response_body, dict) else {}
+        made = facts.sak.innsending(str(response.get("innsendingReferanse", "")))
+        if made is not None and made.sammeSakSom is not None:
+            out.append(e)
+    return out
 
 
 def follow_up_uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
