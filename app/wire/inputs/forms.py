@@ -76,6 +76,19 @@ class Kode(fields.Field[str | None]):
         return code.strip() or None if code is not None else None
 
 
+class Kodeverdi(fields.String):
+    """A bare kodeverdi; one of ``koder`` in another case is read as the listed one (as
+    :class:`Kode` does)."""
+
+    def __init__(self, *, koder: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.koder = {code.casefold(): code for code in koder}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        return self.koder.get(code.casefold(), code)
+
+
 def as_list(value: Any) -> Any:
     """A repeated XML element: one object becomes a list of one; absent becomes empty."""
     if value is None or value == "":

@@ -10,7 +10,7 @@ from app import limits
 from app.domain import codes
 from app.domain.case import Kontaktpunkt, MottattDokument, Saksnummer
 from app.wire.inputs.base import BoundedList, DigitString, WireSchema, one_of, text
-from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR, Kode
+from app.wire.inputs.forms import FTB_ID, FTB_ID_ERROR, Kodeverdi
 
 
 class SaksnummerSchema(WireSchema):
@@ -110,7 +110,7 @@ class MangelbesvarelseSchema(WireSchema):
 class EttersendingSchema(WireSchema):
     """New information not triggered by a mangel."""
 
-    tema = Kode(
+    tema = Kodeverdi(
         required=True,
         koder=codes.ETTERSENDING_TEMA,
         validate=one_of(codes.ETTERSENDING_TEMA, "tema"),
