@@ -192,7 +192,10 @@ def poll_status(st: Ref) -> None:
                 st.open[u["utfallId"]] = u
                 answered.add(u["utfallId"])
     st.answered = answered  # type: ignore[attr-defined]
-    if view.get("vedtak"):
+    # Only status-only takes the vedtak from the status view: any other mode is done once
+    # an oppdatering has brought it (else, when the vedtak fires between its oppdatering
+    # and its status poll, it would leave without fetching it, and rightly fail).
+    if view.get("vedtak") and "status-only" in MODES:
         st.vedtak = True
     if st.open:
         answer(st)

@@ -279,7 +279,8 @@ def test_min_coverage_fails_a_run_that_leaves_musts_unexercised(tmp_path: Path) 
     listed.write_text(
         "mangel-then-vedtak/ekko-mangelid\n"
         "mangel-then-vedtak/svarer-strukturert\n"
-        "mangel-then-vedtak/henter-dokumenter\n",
+        "mangel-then-vedtak/henter-dokumenter\n"
+        "mangel-then-vedtak/henter-oppdateringer\n",
         "utf-8",
     )
     args = [
