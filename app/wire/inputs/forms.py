@@ -89,6 +89,14 @@ class Kodeverdi(fields.String):
         return self.koder.get(code.casefold(), code)
 
 
+def located(utfall_svar: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each loaded utfallSvar with ``felt``: where its utfallId stands in the body."""
+    return [
+        {**svar, "felt": f"utfallBesvarelse.utfallSvar[{i}].utfallId"}
+        for i, svar in enumerate(utfall_svar)
+    ]
+
+
 def as_list(value: Any) -> Any:
     """A repeated XML element: one object becomes a list of one; absent becomes empty."""
     if value is None or value == "":

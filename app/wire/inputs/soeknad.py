@@ -25,6 +25,7 @@ from app.wire.inputs.forms import (
     KommunensSaksnummerSchema,
     UtfallBesvarelseSchema,
     as_list,
+    located,
     utfall_svar_json,
 )
 from app.wire.inputs.submissions import InnsendingSchema
@@ -82,10 +83,7 @@ class SoeknadSchema(InnsendingSchema):
 
     @post_load
     def _answers(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        svar = [
-            {**s, "felt": f"utfallBesvarelse.utfallSvar[{i}].utfallId"}
-            for i, s in enumerate(data.pop("utfallBesvarelse"))
-        ]
+        svar = located(data.pop("utfallBesvarelse"))
         return {**data, "utfallSvar": svar, "svar": [utfall_svar(s) for s in svar]}
 
     def canonical(self, data: dict[str, Any]) -> dict[str, Any]:

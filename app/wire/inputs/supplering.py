@@ -27,6 +27,7 @@ from app.wire.inputs.forms import (
     VedleggslisteSchema,
     as_list,
     kode_json,
+    located,
     utfall_svar_json,
     vedlegg_json,
 )
@@ -128,10 +129,7 @@ class SuppleringSchema(_UnreadBlocks):  # type: ignore[misc,valid-type]
 
     @post_load
     def _one_reading(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        svar = [
-            {**s, "felt": f"utfallBesvarelse.utfallSvar[{i}].utfallId"}
-            for i, s in enumerate(data.pop("utfallBesvarelse"))
-        ]
+        svar = located(data.pop("utfallBesvarelse"))
         svar += [_legacy_answer(m, i) for i, m in enumerate(data.pop("mangelbesvarelse"))]
         ettersending = list(data.pop("ettersendinger"))
         ettersending += [_legacy_ettersending(e) for e in data.pop("ettersending")]
