@@ -38,7 +38,8 @@ class ClockSchema(WireSchema):
     def _mode_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["mode"] == "on_poll" and not data["step"]:
             raise ValidationError("Klokke i modus on_poll trenger 'step', f.eks. PT6H.", "step")
-        if data["startsOnFirstRequest"] and data["mode"] not in ("realtime", "accelerated"):
+        # .get: the tenant's clock (TenantClockSchema) has no startsOnFirstRequest.
+        if data.get("startsOnFirstRequest") and data["mode"] not in ("realtime", "accelerated"):
             raise ValidationError(
                 "startsOnFirstRequest gjelder bare klokker i modus realtime og accelerated.",
                 "startsOnFirstRequest",

@@ -4,34 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import fields, post_load, validate
 
-from app.vocabulary import CLOCK_MODES, DEFAULT_CLOCK_MODE
-from app.wire.inputs.base import BoundedList, Duration, WireSchema, one_of, text
+from app.wire.inputs.base import BoundedList, Duration, WireSchema, text
+from app.wire.inputs.runs import ClockSchema
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$"
 RULES_MAX = 50
 
 
-class TenantClockSchema(WireSchema):
-    """The clock each of the tenant's runs gets, starting when its søknad arrives."""
+class TenantClockSchema(ClockSchema):
+    """The clock each of the tenant's runs gets, starting when its søknad arrives (so no
+    ``start``, and no waiting for a first request)."""
 
-    mode = fields.String(load_default=DEFAULT_CLOCK_MODE, validate=one_of(CLOCK_MODES, "mode"))
-    factor = fields.Float(
-        load_default=None,
-        validate=validate.Range(min=0, min_inclusive=False, max=10_000_000),
-        metadata={"description": "accelerated: virtual seconds per real second (86400 = a day)."},
-    )
-    step = Duration(
-        load_default=None,
-        metadata={"description": "on_poll: how far each client request moves the clock."},
-    )
-
-    @validates_schema
-    def _mode_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["mode"] == "on_poll" and not data["step"]:
-            raise ValidationError("Klokke i modus on_poll trenger 'step', f.eks. PT6H.", "step")
+    class Meta(ClockSchema.Meta):
+        exclude = ("start", "startsOnFirstRequest")
 
 
 class TenantRuleSchema(WireSchema):
