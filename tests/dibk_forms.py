@@ -29,3 +29,12 @@ def filled(name: str, utfall_ids: list[str], saksnummer: dict[str, str] | None =
 def filled_json(name: str, utfall_ids: list[str], saksnummer: dict[str, str]) -> Any:
     """A JSON fixture, filled in and parsed."""
     return json.loads(filled(name, utfall_ids, saksnummer))
+
+
+def pascal(value: Any) -> Any:
+    """``value`` with every key in PascalCase, as some søknadssystemer spell DiBK's JSON."""
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [pascal(v) for v in value]
+    return value

@@ -18,16 +18,9 @@ from app.store.models import Run
 from app.vocabulary import DEFAULT_CHECKS, PROTOCOL_CHECKS
 from app.wire.inputs.canonical import canonical
 from tests.conftest import INNSENDING, basic
+from tests.dibk_forms import pascal
 
 START = "2025-03-03T08:00:00Z"
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal(v) for v in value]
-    return value
 
 
 def _run_with_mangel(client: FlaskClient, innsending: dict[str, Any]) -> dict[str, Any]:
@@ -108,14 +101,14 @@ def _supplering_spellings(body: dict[str, Any]) -> list[dict[str, Any]]:
             for m in body["mangelbesvarelse"]
         ],
     }
-    return [body, _pascal(body), with_id, _pascal(with_id)]
+    return [body, pascal(body), with_id, pascal(with_id)]
 
 
 def test_a_pascal_case_supplering_scores_as_the_camel_case_one(
     app: Flask, client: FlaskClient
 ) -> None:
-    case = _run_with_mangel(client, _pascal(INNSENDING))
-    sent = client.post("/api/v1/supplering", json=_pascal(_supplering(case)), headers=case["auth"])
+    case = _run_with_mangel(client, pascal(INNSENDING))
+    sent = client.post("/api/v1/supplering", json=pascal(_supplering(case)), headers=case["auth"])
     assert sent.status_code == 201, sent.get_json()
 
     journal = client.get(f"/sandbox/runs/{case['id']}/journal").get_json()["entries"]

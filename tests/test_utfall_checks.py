@@ -16,7 +16,7 @@ from flask import Flask
 from app.scoring import checks
 from app.scoring.evidence import Facts, gather
 from app.store.models import Run
-from tests.dibk_forms import filled
+from tests.dibk_forms import filled, pascal
 from tests.test_dibk_soeknad import Folgesak, folgesak_app
 
 __all__ = ["folgesak_app"]
@@ -37,19 +37,11 @@ def _check(app: Flask, run: Folgesak, name: str) -> Any:
     return checks.CHECKS[name](_facts(app, run.id), {})
 
 
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal(v) for v in value]
-    return value
-
-
 def _ig_json(run: Folgesak, drop_last: bool = False) -> str:
     body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
     if drop_last:
         body["utfallBesvarelse"]["utfallSvar"].pop()
-    return json.dumps(_pascal(body), ensure_ascii=False)
+    return json.dumps(pascal(body), ensure_ascii=False)
 
 
 def test_an_ig_that_leaves_the_oppfolgingspunkt_unanswered_fails(folgesak_app: Flask) -> None:
@@ -143,7 +135,7 @@ def test_a_json_follow_up_naming_its_case_by_reference_alone_passes(folgesak_app
     body = json.loads(filled("ig-v5.json", run.utfall, run.saksnummer))
     del body["kommunensSaksnummer"]
     body["innsendingReferanse"] = run.ref
-    answer = run.post("ig-v5.json", json.dumps(_pascal(body), ensure_ascii=False))
+    answer = run.post("ig-v5.json", json.dumps(pascal(body), ensure_ascii=False))
     assert answer.status_code == 201, answer.json
     result = _check(folgesak_app, run, "follow_up_uses_current_saksnummer")
     assert result.ok is True, result.reason
