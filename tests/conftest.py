@@ -13,9 +13,9 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -188,3 +188,23 @@ class Sandbox:
 def sandbox(live_server: LiveServer) -> Sandbox:
     """The control-plane helper against the live server."""
     return Sandbox(live_server.url)
+
+
+Sent = TypeVar("Sent")
+
+
+def at_once(count: int, send: Callable[[], Sent]) -> list[Sent]:
+    """Call ``send`` from ``count`` threads released together; their results."""
+    barrier = threading.Barrier(count)
+    results: list[Sent] = []
+
+    def one() -> None:
+        barrier.wait()
+        results.append(send())
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

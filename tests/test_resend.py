@@ -8,7 +8,6 @@ once: the check runs inside the write transaction.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import requests
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 from app.api.resend import REPLAY_HEADER
 from app.store.db import get_session
 from app.store.models import EventLog, JournalEntry
-from tests.conftest import INNSENDING, LiveServer, Sandbox, basic
+from tests.conftest import INNSENDING, LiveServer, Sandbox, at_once, basic
 from tests.dibk_forms import filled, filled_json
 from tests.test_dibk_forms import _saksnummer
 from tests.test_supplering_completeness import Run, scenario_app  # noqa: F401
@@ -105,27 +104,18 @@ def test_a_different_supplering_is_a_new_write(scenario_app: Flask) -> None:  # 
 def test_two_copies_sent_at_once_apply_once(scenario_app: Flask) -> None:  # noqa: F811
     run = Run(scenario_app)
     body = _body(run, run.mangler)
-    answers: list[requests.Response] = []
     with LiveServer(scenario_app) as server:
-        start = threading.Barrier(4)
 
-        def send() -> None:
-            start.wait()
+        def send() -> requests.Response:
             headers = {**run.auth, "Content-Type": "application/json"}
-            answers.append(
-                requests.post(
-                    f"{server.url}/api/v1/supplering",
-                    data=json.dumps(body),
-                    headers=headers,
-                    timeout=30,
-                )
+            return requests.post(
+                f"{server.url}/api/v1/supplering",
+                data=json.dumps(body),
+                headers=headers,
+                timeout=30,
             )
 
-        threads = [threading.Thread(target=send) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        answers = at_once(4, send)
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert len({a.content for a in answers}) == 1
     assert sum(REPLAY_HEADER in a.headers for a in answers) == 3

@@ -4,7 +4,6 @@ run, after it a new søknad with a run of its own; two copies at once start one 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from app import limits
 from app.api.resend import REPLAY_HEADER
 from app.store.db import get_session
 from app.store.models import JournalEntry, Run, TenantSoknad
-from tests.conftest import INNSENDING, LiveServer, basic
+from tests.conftest import INNSENDING, LiveServer, at_once, basic
 from tests.dibk_forms import FIXTURES
 from tests.test_tenants import PASSWORD, make_tenant, submit, tenant_body
 
@@ -110,25 +109,16 @@ def test_a_refused_soknad_claims_nothing(app: Flask, client: FlaskClient) -> Non
 def test_two_copies_sent_at_once_start_one_run(app: Flask, live_server: LiveServer) -> None:
     made = requests.post(f"{live_server.url}/sandbox/tenants", json=tenant_body(), timeout=10)
     assert made.status_code == 201, made.text
-    barrier = threading.Barrier(4)
-    answers: list[requests.Response] = []
 
-    def send() -> None:
-        barrier.wait()
-        answers.append(
-            requests.post(
-                f"{live_server.url}/api/v1/innsending",
-                json={**INNSENDING, **SOKNAD},
-                auth=("acme-staging", PASSWORD),
-                timeout=30,
-            )
+    def send() -> requests.Response:
+        return requests.post(
+            f"{live_server.url}/api/v1/innsending",
+            json={**INNSENDING, **SOKNAD},
+            auth=("acme-staging", PASSWORD),
+            timeout=30,
         )
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(4, send)
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert len({a.content for a in answers}) == 1
     assert sum(REPLAY_HEADER not in a.headers for a in answers) == 1
