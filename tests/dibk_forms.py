@@ -19,11 +19,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "dibk"
 def filled(name: str, utfall_ids: list[str], saksnummer: dict[str, str] | None = None) -> str:
     """The fixture's text with the run's utfallIds and saksnummer in place of the placeholders."""
     text = (FIXTURES / name).read_text("utf-8")
-    text = re.sub(r"UTFALL-(\d+)", lambda m: utfall_ids[int(m[1]) - 1], text)
+    # The saksnummer first: a random utfallId may hold "1111" or "2222" itself.
     if saksnummer is not None:
         text = text.replace("1111", saksnummer["saksaar"])
         text = text.replace("2222", saksnummer["sakssekvensnummer"])
-    return text
+    return re.sub(r"UTFALL-(\d+)", lambda m: utfall_ids[int(m[1]) - 1], text)
 
 
 def filled_json(name: str, utfall_ids: list[str], saksnummer: dict[str, str]) -> Any:
