@@ -27,6 +27,7 @@ from app.store.models import Base
 from tests.conftest import INNSENDING
 from tests.crash_harness import Database, Server, database
 from tests.dibk_forms import FIXTURES
+from tests.vendor import mangel_answer
 
 __all__ = ["database"]  # the fixture, shared with the crash harness
 
@@ -128,22 +129,9 @@ class StagingSystem:
 
     def _answer(self, ref: str, status: dict[str, Any]) -> None:
         """Answer every open mangel, echoing its mangelID, on the current saksnummer."""
-        open_ids = [
-            m["mangelID"]
-            for m in status.get("mangler") or []
-            if not m["besvart"] and m["mangelID"] not in self.answered
-        ]
+        body, open_ids = mangel_answer(ref, status, self.answered)
         if not open_ids:
             return
-        saksnummer = status["saksnummer"]
-        body = {
-            "innsendingReferanse": ref,
-            "kommunensSaksnummer": {
-                "saksaar": saksnummer["saksaar"],
-                "sakssekvensnummer": saksnummer["sakssekvensnummer"],
-            },
-            "mangelbesvarelse": [{"mangelID": m, "kommentar": "Vedlagt."} for m in open_ids],
-        }
         answer = self.call("POST", "/api/v1/supplering", json=body)
         assert answer.status_code == 201, answer.text
         self.answered.update(open_ids)

@@ -105,22 +105,9 @@ class Vendor:
         self.seen.documents[url] = response.content
 
     def _answer(self, ref: str, status: dict[str, Any]) -> None:
-        open_ids = [
-            m["mangelID"]
-            for m in status.get("mangler", [])
-            if not m["besvart"] and m["mangelID"] not in self.answered
-        ]
+        body, open_ids = mangel_answer(ref, status, self.answered)
         if not open_ids:
             return
-        saksnummer = status["saksnummer"]
-        body = {
-            "innsendingReferanse": ref,
-            "kommunensSaksnummer": {
-                "saksaar": saksnummer["saksaar"],
-                "sakssekvensnummer": saksnummer["sakssekvensnummer"],
-            },
-            "mangelbesvarelse": [{"mangelID": m, "kommentar": "Vedlagt."} for m in open_ids],
-        }
         response = self._call("POST", "/api/v1/supplering", json=body)
         assert response.status_code == 201, response.text
         self.seen.suppleringer.append({"request": body, "response": response.json()})
@@ -128,6 +115,30 @@ class Vendor:
 
 
 Hook = Callable[[Vendor], None]
+
+
+def mangel_answer(
+    ref: str, status: dict[str, Any], answered: set[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """A supplering answering every open mangel of ``status`` not in ``answered``, echoing
+    its mangelID on the current saksnummer; and those mangelIDs (none: nothing to send)."""
+    open_ids = [
+        m["mangelID"]
+        for m in status.get("mangler") or []
+        if not m["besvart"] and m["mangelID"] not in answered
+    ]
+    if not open_ids:
+        return {}, []
+    saksnummer = status["saksnummer"]
+    body = {
+        "innsendingReferanse": ref,
+        "kommunensSaksnummer": {
+            "saksaar": saksnummer["saksaar"],
+            "sakssekvensnummer": saksnummer["sakssekvensnummer"],
+        },
+        "mangelbesvarelse": [{"mangelID": m, "kommentar": "Vedlagt."} for m in open_ids],
+    }
+    return body, open_ids
 
 
 def play(
