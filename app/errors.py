@@ -17,8 +17,10 @@ domain core can raise them too.
     │   ├── Gone                     410: the document has expired
     │   ├── PayloadTooLarge          413: over SANDBOX_MAX_BODY_BYTES
     │   └── UnsupportedMediaType     415: not application/json
-    └── EmissionRejected             500: the sandbox built a payload that breaks DiBK's
-                                     rules; a bug in the sandbox, never the client's fault
+    ├── EmissionRejected             500: the sandbox built a payload that breaks DiBK's
+    │                                rules; a bug in the sandbox, never the client's fault
+    └── JournalUnavailable           503: the exchange could not be recorded, so it is not
+                                     answered as done (the client may send it again)
 """
 
 from __future__ import annotations
@@ -146,3 +148,10 @@ class EmissionRejected(SandboxError):
 
     status = 500
     title = "Sandkassen laget en ugyldig melding"
+
+
+class JournalUnavailable(SandboxError):
+    """The journal could not commit the exchange: it is not answered as done."""
+
+    status = 503
+    title = "Sandkassen kunne ikke lagre utvekslingen"

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.engine.clock import utcnow
 from app.store.db import get_session
-from app.store.journal_writer import JournalWriter
+from app.store.journal_writer import Batcher
 from app.store.models import JournalEntry, Run
 
 BODY = "x" * 741
@@ -59,12 +59,12 @@ def entry(run_id: str) -> dict[str, Any]:
     }
 
 
-def per_entry(writer: JournalWriter, runs: Iterator[str], batch: int, entries: int) -> float:
+def per_entry(writer: Batcher, runs: Iterator[str], batch: int, entries: int) -> float:
     """Commit ``entries`` entries in batches of ``batch``; µs an entry."""
     batches = [[entry(next(runs)) for _ in range(batch)] for _ in range(entries // batch)]
     started = time.perf_counter()
     for one in batches:
-        writer._write_batch(one)
+        writer.write(one)
     return (time.perf_counter() - started) / (len(batches) * batch) * 1e6
 
 
@@ -81,7 +81,7 @@ def measure(count: int, args: argparse.Namespace) -> list[float]:
             ).json["id"]  # type: ignore[index]
             for _ in range(count)
         ]
-        writer = JournalWriter(app.extensions["sandbox.engine"], args.cap)
+        writer = Batcher(app.extensions["sandbox.engine"], args.cap)
         runs = itertools.cycle(ids)
         # Warm up with cap + one measurement of entries: with one run, every measurement
         # then trims as a busy run does.

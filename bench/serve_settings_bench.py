@@ -43,9 +43,21 @@ SETTINGS: list[tuple[str, int, int, list[str]]] = [
 ]
 
 
+def _is_writer(pid: int) -> bool:
+    """The journal writer's process (``app.store.journal_service``), not a granian worker."""
+    try:
+        return b"app.store.journal_service" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def worker_shares(pid: int, before: dict[int, float]) -> list[float]:
     """Each worker's share of the CPU its server's workers used since ``before``."""
-    used = {kid: cpu_seconds(kid) - before.get(kid, 0.0) for kid in _descendants(pid)}
+    used = {
+        kid: cpu_seconds(kid) - before.get(kid, 0.0)
+        for kid in _descendants(pid)
+        if not _is_writer(kid)
+    }
     total = sum(used.values()) or 1.0
     return sorted((round(u / total, 2) for u in used.values()), reverse=True)
 

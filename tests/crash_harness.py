@@ -119,9 +119,10 @@ def _free_port() -> int:
 class Server:
     """``byggesak-sandbox serve`` on loopback: start, SIGKILL, start again (a new port each time)."""
 
-    def __init__(self, database: Database, folder: Path) -> None:
+    def __init__(self, database: Database, folder: Path, env: dict[str, str] | None = None) -> None:
         self.database = database
         self.folder = folder
+        self.env = env or {}
         self.url = ""
         self.starts = 0
         self.kills = 0
@@ -136,6 +137,7 @@ class Server:
             # No entry may be trimmed away: every one is evidence here.
             SANDBOX_JOURNAL_MAX_ENTRIES="1000000",
         )
+        env.update(self.env)
         return env
 
     def start(self) -> None:

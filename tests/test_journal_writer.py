@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +13,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select
 
+from app.errors import JournalUnavailable
 from app.store import journal_writer
 from app.store.db import get_session
-from app.store.journal_writer import JournalWriter, WriterSlot
+from app.store.journal_service import InProcessWriter, WriterSlot
+from app.store.journal_writer import Batcher
 from app.store.models import JournalEntry, Run
 from tests.conftest import INNSENDING, basic
 
@@ -66,48 +68,65 @@ def _count(app: Flask, run_id: str) -> int:
         return int(get_session().scalar(select(Run.journal_count).where(Run.id == run_id)) or 0)
 
 
-class HeldWriter(JournalWriter):
-    """A writer whose first transaction waits until the test lets it go."""
+class HeldBatcher(Batcher):
+    """A batcher whose first transaction waits until the test lets it go."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.release = threading.Event()
         self.sizes: list[int] = []
 
-    def _write_batch(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]]) -> bool:
         self.sizes.append(len(batch))
         if len(self.sizes) == 1:
             self.release.wait(10)
-        super()._write_batch(batch)
+        return super().write(batch)
 
 
-def test_entries_that_wait_are_committed_in_one_transaction(app: Flask) -> None:
+@pytest.fixture
+def writer_for(app: Flask) -> Iterator[Callable[[Batcher], InProcessWriter]]:
+    """Start the writer loop around a batcher; stopped at the end of the test."""
+    started: list[InProcessWriter] = []
+
+    def start(batcher: Batcher) -> InProcessWriter:
+        started.append(InProcessWriter(batcher))
+        return started[-1]
+
+    yield start
+    for writer in started:
+        writer.close()
+
+
+def test_entries_that_wait_are_committed_in_one_transaction(
+    app: Flask, writer_for: Callable[[Batcher], InProcessWriter]
+) -> None:
     run_id = _new_run(app)
-    writer = HeldWriter(app.extensions["sandbox.engine"], 100)
+    held = HeldBatcher(app.extensions["sandbox.engine"], 100)
+    writer = writer_for(held)
     first = threading.Thread(target=writer.write, args=(_entry(run_id, 0),))
     first.start()
-    while not writer.sizes:
-        time.sleep(0.001)
+    _until(lambda: held.sizes == [1])
     others = [threading.Thread(target=writer.write, args=(_entry(run_id, n),)) for n in range(1, 6)]
     for thread in others:
         thread.start()
-    while len(writer._pending) < 5:
-        time.sleep(0.001)
+    time.sleep(0.5)  # their frames wait in the socket while the first batch is written
     # Nobody returns before their entry is committed.
     assert all(t.is_alive() for t in [first, *others])
-    writer.release.set()
+    held.release.set()
     for thread in [first, *others]:
         thread.join(10)
-    assert writer.sizes == [1, 5]
-    assert writer.batches == 2
+    assert held.sizes == [1, 5]
+    assert held.batches == 2
     assert sorted(_rows(app, run_id)) == [f"n={n}" for n in range(6)]
     assert _count(app, run_id) == 6
 
 
-def test_concurrent_writers_keep_every_count_and_never_exceed_the_cap(app: Flask) -> None:
+def test_concurrent_writers_keep_every_count_and_never_exceed_the_cap(
+    app: Flask, writer_for: Callable[[Batcher], InProcessWriter]
+) -> None:
     run_id = _new_run(app)
     cap = 20
-    writer = JournalWriter(app.extensions["sandbox.engine"], cap)
+    writer = writer_for(Batcher(app.extensions["sandbox.engine"], cap))
     seen: list[int] = []
     done = threading.Event()
 
@@ -145,7 +164,7 @@ def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch:
         session.execute(delete(Run).where(Run.id == gone))
         session.commit()
     cap = 10
-    writer = JournalWriter(app.extensions["sandbox.engine"], cap)
+    batcher = Batcher(app.extensions["sandbox.engine"], cap)
     # Run k gets 2k + 1 entries in one batch, interleaved with the others'.
     batch = [
         _entry(run_id, n)
@@ -153,8 +172,8 @@ def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch:
         for k, run_id in enumerate(runs)
         if n < 2 * k + 1
     ]
-    writer._write_batch(batch)
-    assert writer.batches == 1
+    assert batcher.write(batch)
+    assert batcher.batches == 1
     for k, run_id in enumerate(runs):
         if run_id == gone:
             assert _rows(app, run_id) == []
@@ -168,27 +187,31 @@ def test_one_batch_over_many_runs_counts_and_trims_each(app: Flask, monkeypatch:
         assert rows == expected
 
 
-def test_entries_for_a_deleted_run_are_dropped_quietly(app: Flask) -> None:
+def test_entries_for_a_deleted_run_are_dropped_quietly(
+    app: Flask, writer_for: Callable[[Batcher], InProcessWriter]
+) -> None:
     run_id = _new_run(app)
     with app.app_context():
         session = get_session()
         session.execute(delete(Run).where(Run.id == run_id))
         session.commit()
-    writer = JournalWriter(app.extensions["sandbox.engine"], 100)
-    writer.write(_entry(run_id, 0))
+    batcher = Batcher(app.extensions["sandbox.engine"], 100)
+    writer_for(batcher).write(_entry(run_id, 0))
     with app.app_context():
         assert get_session().scalar(select(func.count()).select_from(JournalEntry)) == 0
-    assert writer.batches == 1
+    assert batcher.batches == 1
 
 
-def test_a_failed_batch_leaves_no_transaction_behind(app: Flask) -> None:
+def test_a_failed_batch_leaves_no_transaction_behind(
+    app: Flask, writer_for: Callable[[Batcher], InProcessWriter]
+) -> None:
     run_id = _new_run(app)
-    writer = JournalWriter(app.extensions["sandbox.engine"], 100)
+    writer = writer_for(Batcher(app.extensions["sandbox.engine"], 100))
     broken = _entry(run_id, 0)
     del broken["status"]  # a bug in the caller: the insert cannot be built
-    # SQLite's positional parameters fail in our code (KeyError, raised to the request);
-    # PostgreSQL's named ones in the driver (retried, then logged and dropped).
-    with contextlib.suppress(KeyError):
+    # SQLite's positional parameters fail in our code (KeyError); PostgreSQL's named ones
+    # in the driver (retried, then given up): either way the request hears it was not written.
+    with pytest.raises(JournalUnavailable):
         writer.write(broken)
     # The count update of the failed batch was rolled back, and the next write goes through
     # (a transaction left open would hold SQLite's write lock).
@@ -197,12 +220,13 @@ def test_a_failed_batch_leaves_no_transaction_behind(app: Flask) -> None:
     assert _count(app, run_id) == 1
 
 
-def _hold(app: Flask) -> HeldWriter:
+def _hold(app: Flask) -> HeldBatcher:
     """Give the app's journal a writer whose first transaction waits for the test."""
     slot: WriterSlot = app.extensions["sandbox.journal"]
-    writer = HeldWriter(app.extensions["sandbox.engine"], 100)
-    slot._writer, slot._pid = writer, os.getpid()
-    return writer
+    slot.close()
+    held = HeldBatcher(app.extensions["sandbox.engine"], 100)
+    slot._writer, slot._pid = InProcessWriter(held), os.getpid()
+    return held
 
 
 def _scenario_run(app: Flask, scenario: str, advance: str) -> tuple[str, dict[str, str], str]:
@@ -310,7 +334,9 @@ def test_a_supplering_whose_journal_entry_fails_changes_nothing(
 
     monkeypatch.setattr(journal_writer, "store", broken)
     answer = app.test_client().post("/api/v1/supplering", json=body, headers=headers)
-    assert answer.status_code == 500  # never a 201 for a supplering the journal lacks
+    # Never a 201 for a supplering the journal lacks: the change fails (500), and that
+    # answer cannot be recorded either, so it leaves as "not recorded" (503).
+    assert answer.status_code == 503
     with app.app_context():
         after = get_session().get(Run, run_id)
         assert after is not None

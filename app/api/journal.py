@@ -14,9 +14,11 @@ from flask import Flask, Request, Response, current_app, g, request
 from app import vocabulary
 from app.api.auth import authenticated_run_id
 from app.engine.clock import clock_of, utcnow
+from app.error_handlers import problem_response
+from app.errors import JournalUnavailable
 from app.store.auth_failures import RecorderSlot
 from app.store.db import get_session
-from app.store.journal_writer import WriterSlot
+from app.store.journal_service import WriterSlot
 from app.store.models import Run
 from app.wire.inputs.canonical import accepted_text
 
@@ -267,14 +269,20 @@ def _record(response: Response) -> Response:
     # End any read before the write: the writer commits on its own connection.
     if "db_session" in g:
         g.db_session.rollback()
-    current_app.extensions["sandbox.journal"].write(entry)
+    try:
+        current_app.extensions["sandbox.journal"].write(entry)
+    except JournalUnavailable as error:
+        # Not recorded, so not answered as done: the client may send it again.
+        return problem_response(error)
     return response
 
 
 def init_app(app: Flask) -> None:
     """Time every request, record the simulated API's exchanges and count failed logins."""
     engine = app.extensions["sandbox.engine"]
-    app.extensions["sandbox.journal"] = WriterSlot(engine, int(app.config["JOURNAL_MAX_ENTRIES"]))
+    app.extensions["sandbox.journal"] = WriterSlot(
+        engine, int(app.config["JOURNAL_MAX_ENTRIES"]), app.config["JOURNAL_SOCKET"]
+    )
     app.extensions["sandbox.auth_failures"] = RecorderSlot(engine)
     app.wsgi_app = _Timed(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_record)

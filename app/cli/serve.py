@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 
 import click
@@ -15,6 +16,7 @@ from flask import Flask
 
 from app.cli.usage import OneLineUsage, SettingError
 from app.errors import ConfigError
+from app.store.journal_service import WriterProcess
 
 WORKERS = 2
 THREADS = 8
@@ -165,4 +167,11 @@ def serve_command(
     click.echo(
         f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
     )
-    run_granian(host, port, workers, threads, backlog, keep_alive, access_log)
+    # One journal writer for every worker, in a process of its own (app.store.journal_service).
+    writer = WriterProcess(app.config["DATABASE_URL"], int(app.config["JOURNAL_MAX_ENTRIES"]))
+    writer.start()
+    os.environ["SANDBOX_JOURNAL_SOCKET"] = writer.address
+    try:
+        run_granian(host, port, workers, threads, backlog, keep_alive, access_log)
+    finally:
+        writer.stop()

@@ -1,12 +1,12 @@
-"""Journal entries committed in groups before their answers leave (a durable group commit).
+"""A batch of journal entries committed in one transaction: counted, inserted and trimmed.
 
 Every request on the simulated API records one journal entry, and its answer leaves
 only once that entry is committed: "nothing answered is lost", even under ``kill -9``.
 Committing one transaction per request made every request wait for SQLite's single
-write lock and for the threads ahead of it, so each worker has one writer thread: a
-request hands its entry in and waits; the thread commits everything that has arrived
-in one transaction as soon as the previous one is done (the group commit databases use
-for their own logs), then wakes the requests it wrote.
+write lock and for the threads ahead of it, so one writer commits everything that has
+arrived in one transaction as soon as the previous one is done (the group commit
+databases use for their own logs; the loop that gathers the batches and answers the
+requests is ``app.store.journal_service``).
 
 A request that changes its run (an innsending, a supplering) does not come here: its
 entry is written by :func:`store` in the same transaction as the change
@@ -16,19 +16,16 @@ unrecorded.
 
 from __future__ import annotations
 
-import atexit
 import fcntl
 import functools
 import logging
-import os
-import threading
 import time
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, delete, event, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, delete, insert, select, update
 
 from app.store import driver, journal_folding
 from app.store.models import JournalEntry, Run
@@ -79,71 +76,20 @@ def trim_step(cap: int) -> int:
     return max(1, min(TRIM_STEP, cap // 10))
 
 
-class JournalWriter:
-    """One per process: takes entries from request threads and commits them in groups."""
+class Batcher:
+    """Commits one batch of entries at a time on a connection of its own (the writer's)."""
 
     def __init__(self, engine: Engine, cap: int) -> None:
         self.engine = engine
         self.cap = cap
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)  # the writer thread waits here
-        # Each entry waits on a gate of its own, held until its batch is committed: the
-        # writer wakes exactly the requests it wrote, with no shared condition for them to
-        # queue on again (alternating A/B runs: 1.05-1.2 x the throughput of one notify_all).
-        self._pending: list[tuple[dict[str, Any], threading.Lock]] = []
-        self._closing = False
-        self._thread: threading.Thread | None = None
         self.batches = 0  # for benchmarks and tests: transactions committed
         self._between_processes = _file_lock(engine)
         self._connection: Any = None
 
-    def write(self, entry: dict[str, Any]) -> None:
-        """Hand in ``entry`` (a row of ``journal``) and return once it is committed."""
-        gate = threading.Lock()
-        gate.acquire()
-        with self._lock:
-            if self._closing:
-                raise RuntimeError("the journal writer is closed")
-            self._pending.append((entry, gate))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="journal-writer", daemon=True
-                )
-                self._thread.start()
-            self._work.notify()
-        gate.acquire()  # released by the writer once the entry's batch is written
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is waiting, stop the thread and close the connection (at the end)."""
-        with self._lock:
-            self._closing = True
-            self._work.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                return  # still writing: leave it its connection
-        self._drop_connection()
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._pending and not self._closing:
-                    self._work.wait()
-                if not self._pending:
-                    return
-                batch, self._pending = self._pending, []
-            try:
-                self._write_batch([entry for entry, _gate in batch])
-            except Exception:  # a bug in our own code: the thread must live on
-                log.exception("%d journal entries lost", len(batch))
-            for _entry, gate in batch:
-                gate.release()
-
-    def _write_batch(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]]) -> bool:
+        """Count, insert and trim ``batch`` in one transaction; False if it could not be."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                # Only the leader writes, one batch at a time: it keeps one connection.
                 if self._connection is None:
                     self._connection = self.engine.raw_connection()
                 with self._between_processes:
@@ -159,15 +105,20 @@ class JournalWriter:
                     cursor.close()
                     self._connection.commit()
                 self.batches += 1
-                return
+                return True
             except self.engine.dialect.loaded_dbapi.Error:
                 self._drop_connection()
                 if attempt == WRITE_ATTEMPTS - 1:
                     log.exception(
                         "%d journal entries lost after %d attempts", len(batch), attempt + 1
                     )
-                    return
+                    return False
                 time.sleep(0.005 * (attempt + 1))
+        return False
+
+    def close(self) -> None:
+        """Give up the connection (at the end)."""
+        self._drop_connection()
 
     def _drop_connection(self) -> None:
         """Roll back and give up the connection (it may be broken); the next batch opens one."""
@@ -254,41 +205,3 @@ def _file_lock(engine: Engine) -> AbstractContextManager[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return nullcontext()
     return _FileLock(f"{database}-journal-writer.lock")
-
-
-class WriterSlot:
-    """The app's writer, made afresh in each process: the server forks after the app is built."""
-
-    def __init__(self, engine: Engine, cap: int) -> None:
-        self.engine = engine
-        self.cap = cap
-        self._pid = -1
-        self._writer: JournalWriter | None = None
-        self._lock = threading.Lock()
-        event.listen(engine, "engine_disposed", self.close)
-
-    def get(self) -> JournalWriter:
-        """This process's writer."""
-        writer = self._writer
-        if writer is not None and self._pid == os.getpid():
-            return writer
-        with self._lock:
-            if self._writer is None or self._pid != os.getpid():
-                self._writer = JournalWriter(self.engine, self.cap)
-                self._pid = os.getpid()
-                atexit.register(self._writer.close)
-            return self._writer
-
-    def close(self, _engine: Engine | None = None) -> None:
-        """Write what is waiting and close this process's writer (with ``engine.dispose``);
-        the next write opens a new one."""
-        with self._lock:
-            writer, self._writer = self._writer, None
-            if writer is None or self._pid != os.getpid():
-                return
-        atexit.unregister(writer.close)
-        writer.close()
-
-    def write(self, entry: dict[str, Any]) -> None:
-        """Hand ``entry`` to this process's writer and return once it is committed."""
-        self.get().write(entry)

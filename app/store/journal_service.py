@@ -1,0 +1,354 @@
+"""The journal writer: one loop that commits every request's entry in groups, over a Unix socket.
+
+A request hands its entry to the writer and its answer leaves only once the entry is
+committed, batched with whatever its neighbours handed in meanwhile (the group commit
+databases use for their logs): "nothing answered is lost", even under ``kill -9``.
+
+Under ``serve`` the loop runs in a process of its own that every granian worker talks to.
+In a worker's threads the commit was the costly part of a poll, not for its SQL but for
+the interpreter lock: each of the writer thread's SQLite calls gave the lock up and had to
+win it back from sixteen request threads (bench/README.md, "Where a poll's CPU goes"). In
+its own process the writer has a lock of its own, one batch serves all workers, and a
+request only sends a frame and waits for one byte. An app made in a process of its own
+(the tests, ``flask run``) runs the same loop in a thread: one write path either way.
+
+Frames are a 4-byte length and a pickled entry; the answer is one byte, ``OK`` once the
+entry is committed or ``LOST`` when it could not be. The socket lives in a new folder only
+its owner can open (``tempfile.mkdtemp``), so only the sandbox's own user can reach it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import pickle
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import IO, Any
+
+from sqlalchemy import Engine, event
+
+from app.errors import JournalUnavailable
+from app.store.journal_writer import Batcher
+
+FRAME = struct.Struct("!I")
+OK, LOST = b"\x01", b"\x00"
+MAX_FRAME = 64 * 1024 * 1024  # far above two capped bodies and their headers
+log = logging.getLogger(__name__)
+
+
+def listen() -> tuple[socket.socket, str]:
+    """A listening Unix socket in a new private folder, and its address."""
+    folder = tempfile.mkdtemp(prefix="byggesak-journal-")  # mode 0700
+    address = os.path.join(folder, "writer.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1024)
+    return listener, address
+
+
+def remove(address: str) -> None:
+    """Remove the socket and its folder (after the writer has stopped)."""
+    shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
+class _Peer:
+    """One client connection and the bytes it has sent that make no whole frame yet."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.buffer = bytearray()
+
+    def frames(self) -> Iterator[bytes]:
+        """The whole frames received so far."""
+        while len(self.buffer) >= FRAME.size:
+            (size,) = FRAME.unpack_from(self.buffer)
+            if size > MAX_FRAME:
+                raise ValueError(f"a frame of {size} bytes")
+            end = FRAME.size + size
+            if len(self.buffer) < end:
+                return
+            frame = bytes(self.buffer[FRAME.size : end])
+            del self.buffer[:end]
+            yield frame
+
+
+class JournalService:
+    """The loop: read every frame that has arrived, commit them in one batch, answer each."""
+
+    def __init__(self, batcher: Batcher, listener: socket.socket, stop: int) -> None:
+        self.batcher = batcher
+        self.listener = listener
+        self.stop = stop  # a file descriptor that becomes readable (or closes) to stop
+
+    def run(self) -> None:
+        """Serve until ``stop`` is readable, then write what has arrived and return."""
+        selector = selectors.DefaultSelector()
+        self.listener.setblocking(False)
+        selector.register(self.listener, selectors.EVENT_READ)
+        selector.register(self.stop, selectors.EVENT_READ)
+        peers: dict[socket.socket, _Peer] = {}
+        stopping = False
+        while not stopping:
+            waiting: list[tuple[_Peer, dict[str, Any]]] = []
+            for key, _events in selector.select():
+                if key.fileobj == self.stop:
+                    stopping = True
+                elif key.fileobj is self.listener:
+                    self._accept(selector, peers)
+                else:
+                    peer = peers[key.fileobj]  # type: ignore[index]
+                    if not self._read(peer, waiting):
+                        selector.unregister(peer.conn)
+                        del peers[peer.conn]
+                        peer.conn.close()
+            if waiting:
+                self._commit(waiting)
+        for peer in peers.values():
+            peer.conn.close()
+        selector.close()
+
+    def _accept(self, selector: selectors.BaseSelector, peers: dict[socket.socket, _Peer]) -> None:
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while True:
+                conn, _address = self.listener.accept()
+                conn.setblocking(False)
+                peers[conn] = _Peer(conn)
+                selector.register(conn, selectors.EVENT_READ)
+
+    def _read(self, peer: _Peer, waiting: list[tuple[_Peer, dict[str, Any]]]) -> bool:
+        """Take in what ``peer`` sent; False when it has gone (or sent what is no frame)."""
+        try:
+            while True:
+                data = peer.conn.recv(1 << 20)
+                if not data:
+                    return False
+                peer.buffer += data
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return False
+        try:
+            for frame in peer.frames():
+                waiting.append((peer, pickle.loads(frame)))  # noqa: S301 - our own workers
+        except Exception:  # a client that is not ours: drop it, keep serving the rest
+            log.exception("a journal client sent what is not an entry")
+            return False
+        return True
+
+    def _commit(self, waiting: list[tuple[_Peer, dict[str, Any]]]) -> None:
+        try:
+            answer = OK if self.batcher.write([entry for _peer, entry in waiting]) else LOST
+        except Exception:  # a bug in our own code: the writer must live on
+            log.exception("%d journal entries lost", len(waiting))
+            answer = LOST
+        for peer, _entry in waiting:
+            with contextlib.suppress(OSError):  # gone: its request has failed already
+                peer.conn.send(answer)
+
+
+class JournalClient:
+    """A request thread's side: one connection per thread, one frame out and one byte back."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._local = threading.local()
+
+    def write(self, entry: dict[str, Any]) -> None:
+        """Hand ``entry`` in and return once it is committed; JournalUnavailable if not."""
+        payload = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        conn = self._connection()
+        try:
+            conn.sendall(FRAME.pack(len(payload)) + payload)
+            answer = conn.recv(1)
+        except OSError:
+            answer = b""
+        if answer == OK:
+            return
+        if answer != LOST:  # the writer went away: the next request connects again
+            self.close()
+        raise JournalUnavailable("the journal could not record this exchange")
+
+    def _connection(self) -> socket.socket:
+        conn: socket.socket | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.address)
+            except OSError:
+                conn.close()
+                raise JournalUnavailable("the journal writer cannot be reached") from None
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+
+class InProcessWriter:
+    """The loop in a thread of this process, for an app that is not run by ``serve``."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher = batcher
+        listener, self.address = listen()
+        self._stop_read, self._stop_write = os.pipe()
+        self.service = JournalService(self.batcher, listener, self._stop_read)
+        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._thread.start()
+        self.client = JournalClient(self.address)
+
+    def _run(self) -> None:
+        try:
+            self.service.run()
+        finally:
+            self.service.listener.close()
+            self.batcher.close()
+
+    def write(self, entry: dict[str, Any]) -> None:
+        """Hand ``entry`` in and return once it is committed."""
+        self.client.write(entry)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what has arrived, stop the thread and remove the socket."""
+        if self._stop_write < 0:
+            return
+        os.write(self._stop_write, b"x")
+        self._thread.join(timeout)
+        self.client.close()
+        os.close(self._stop_write)
+        os.close(self._stop_read)
+        self._stop_write = -1
+        remove(self.address)
+
+
+class WriterProcess:
+    """The loop in a child process of ``serve``, restarted if it dies while serving."""
+
+    def __init__(self, database_url: str, cap: int) -> None:
+        self.listener, self.address = listen()
+        self.settings = json.dumps({"database_url": database_url, "cap": cap})
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watch = threading.Thread(target=self._keep_alive, name="journal-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start the process and a thread that starts it again should it die."""
+        self._spawn()
+        self._watch.start()
+
+    def _spawn(self) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.store.journal_service", str(self.listener.fileno())],
+            stdin=subprocess.PIPE,
+            pass_fds=[self.listener.fileno()],
+        )
+        assert process.stdin is not None
+        # Settings on stdin (a database password never shows in ps), then it stays open:
+        # when this process ends, however it ends, the writer reads the end and stops.
+        process.stdin.write(self.settings.encode() + b"\n")
+        process.stdin.flush()
+        self._process = process
+
+    def _keep_alive(self) -> None:
+        while not self._stopping.is_set():
+            process = self._process
+            assert process is not None
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            log.error("the journal writer stopped (exit %s); starting it again", code)
+            self._spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the writer commit what it has, wait for it and remove the socket."""
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.stdin is not None:
+            process.stdin.close()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.listener.close()
+        remove(self.address)
+
+
+class WriterSlot:
+    """The app's way to the writer, made afresh in each process: the server forks after the
+    app is built. ``address`` is the writer process's socket under ``serve``; without one
+    the app runs the loop in a thread of its own."""
+
+    def __init__(self, engine: Engine, cap: int, address: str | None) -> None:
+        self.engine = engine
+        self.cap = cap
+        self.address = address
+        self._pid = -1
+        self._writer: JournalClient | InProcessWriter | None = None
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", self.close)
+
+    def get(self) -> JournalClient | InProcessWriter:
+        """This process's way to the writer."""
+        writer = self._writer
+        if writer is not None and self._pid == os.getpid():
+            return writer
+        with self._lock:
+            if self._writer is None or self._pid != os.getpid():
+                if self.address:
+                    self._writer = JournalClient(self.address)
+                else:
+                    self._writer = InProcessWriter(Batcher(self.engine, self.cap))
+                    atexit.register(self._writer.close)
+                self._pid = os.getpid()
+            return self._writer
+
+    def close(self, _engine: Engine | None = None) -> None:
+        """Write what is waiting and stop this process's writer thread (with
+        ``engine.dispose``); the next write starts one again."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is None or self._pid != os.getpid():
+                return
+        if isinstance(writer, InProcessWriter):
+            atexit.unregister(writer.close)
+        writer.close()
+
+    def write(self, entry: dict[str, Any]) -> None:
+        """Hand ``entry`` to the writer and return once it is committed."""
+        self.get().write(entry)
+
+
+def _main(listener_fd: int, settings_pipe: IO[bytes]) -> None:
+    """The child process: read the settings, then serve until the parent closes the pipe."""
+    from app.store.db import build_engine
+
+    # Ctrl-C reaches the whole process group: the writer ends when serve says so, after
+    # the workers have sent their last entries.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = json.loads(settings_pipe.readline())
+    batcher = Batcher(build_engine(settings["database_url"]), int(settings["cap"]))
+    listener = socket.socket(fileno=listener_fd)
+    try:
+        JournalService(batcher, listener, settings_pipe.fileno()).run()
+    finally:
+        batcher.close()
+
+
+if __name__ == "__main__":
+    _main(int(sys.argv[1]), sys.stdin.buffer)
