@@ -20,13 +20,18 @@ REF_PARAM = query(
     required=True,
 )
 # A scenario's `faults:` can answer any client request with one of these.
+# A 503 is also the answer to an exchange the journal could not record (never a 2xx).
 FAULTS: dict[str, str | dict[str, Any]] = {
     status: problem(f"{text}, injected by the run's scenario (faults:)")
     | {"headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}}
     for status, text in (
         ("429", "Too many requests"),
         ("500", "A transient internal error"),
-        ("503", "Service unavailable"),
+        (
+            "503",
+            "Service unavailable; also when the sandbox could not record the exchange in "
+            "its journal (sandbox assumption: nothing unrecorded is answered as done)",
+        ),
     )
 }
 CREDENTIALS: dict[str, str | dict[str, Any]] = {

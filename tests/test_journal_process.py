@@ -155,6 +155,7 @@ def test_an_exchange_the_journal_cannot_record_is_refused_with_503(tmp_path: Pat
     assert answer.mimetype == "application/problem+json"
     assert answer.json is not None
     assert "journal" in answer.json["detail"]
+    assert answer.headers["Retry-After"] == "1"
     started = time.monotonic()
     assert client.get("/healthz").status_code == 200  # the control plane and health go on
     assert time.monotonic() - started < 5

@@ -178,7 +178,10 @@ class JournalClient:
             return
         if answer != LOST:  # the writer went away: the next request connects again
             self.close()
-        raise JournalUnavailable("the journal could not record this exchange")
+        raise JournalUnavailable(
+            "the journal could not record this exchange; send it again",
+            headers={"Retry-After": "1"},
+        )
 
     def _connection(self) -> socket.socket:
         conn: socket.socket | None = getattr(self._local, "conn", None)
@@ -188,7 +191,10 @@ class JournalClient:
                 conn.connect(self.address)
             except OSError:
                 conn.close()
-                raise JournalUnavailable("the journal writer cannot be reached") from None
+                raise JournalUnavailable(
+                    "the journal writer cannot be reached; send it again",
+                    headers={"Retry-After": "1"},
+                ) from None
             self._local.conn = conn
         return conn
 
