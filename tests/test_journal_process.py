@@ -82,7 +82,6 @@ def test_a_writer_that_dies_is_started_again_and_nothing_answered_is_lost(
                 status = http.get(
                     url, params={"innsendingReferanse": ref}, headers=headers, timeout=30
                 ).status_code
-                assert status in (200, 503), status
                 ok += status == 200
                 return status
 
@@ -90,10 +89,12 @@ def test_a_writer_that_dies_is_started_again_and_nothing_answered_is_lost(
                 assert poll() == 200
             [first] = _writers(server)
             os.kill(first, signal.SIGKILL)
-            # Until the writer is back a poll may be refused (503), never answered unrecorded.
-            wait_for(lambda: poll() == 200 and _writers(server) != [first], 30, "a new writer")
+            wait_for(lambda: _writers(server) not in ([], [first]), 30, "a new writer")
             assert len(_writers(server)) == 1
-            for _ in range(20):
+            # Every worker thread's connection to the old writer is stale now: each sends
+            # again on a new one (the new writer takes them as soon as it runs), so not one
+            # poll is refused.
+            for _ in range(60):
                 assert poll() == 200
         assert _recorded_kvitteringer(server.url, run_id) == ok
         assert "the journal writer stopped" in server.log_tail(100)

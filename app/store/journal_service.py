@@ -168,9 +168,17 @@ class JournalClient:
     def write(self, entry: dict[str, Any]) -> None:
         """Hand ``entry`` in and return once it is committed; JournalUnavailable if not."""
         payload = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = FRAME.pack(len(payload)) + payload
         conn = self._connection()
         try:
-            conn.sendall(FRAME.pack(len(payload)) + payload)
+            try:
+                conn.sendall(frame)
+            except OSError:
+                # A connection to a writer that has since been started again: nothing was
+                # read from it, so sending on a new one cannot record the entry twice.
+                self.close()
+                conn = self._connection()
+                conn.sendall(frame)
             answer = conn.recv(1)
         except OSError:
             answer = b""
