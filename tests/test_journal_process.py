@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from flask import Flask
 
 from app import create_app
+from app.store.db import build_engine
+from app.store.journal_service import InProcessWriter
+from app.store.journal_writer import Batcher
 from tests.conftest import basic
 from tests.crash_harness import Database, Server, journal, wait_for
 from tests.crash_harness import database as database  # noqa: PLC0414 - the fixture
@@ -102,7 +108,7 @@ def test_a_writer_that_dies_is_started_again_and_nothing_answered_is_lost(
         server.stop()
 
 
-def test_serve_stopped_by_sigint_stops_its_writer_and_removes_the_socket(
+def test_serve_stopped_by_sigint_stops_its_writer_and_its_socket(
     database: Database, tmp_path: Path
 ) -> None:
     temp = tmp_path / "tmp"
@@ -120,14 +126,23 @@ def test_serve_stopped_by_sigint_stops_its_writer_and_removes_the_socket(
     )
     assert answer.status_code == 200
     [writer] = _writers(server)
-    [folder] = temp.iterdir()
-    assert folder.name.startswith("byggesak-journal-")
-    assert folder.stat().st_mode & 0o077 == 0  # nobody but the owner reaches the socket
+    names = _abstract_journal_sockets()
+    assert len(names) == 1  # an abstract name: nothing on disk for a kill -9 to leave
+    assert list(temp.iterdir()) == []
     os.kill(process.pid, signal.SIGINT)
     assert process.wait(timeout=30) == 0
     server._process = None
     assert _state(writer) == "gone"
-    assert list(temp.iterdir()) == []
+    assert not names & _abstract_journal_sockets()
+
+
+def _abstract_journal_sockets() -> set[str]:
+    """The journal writers' abstract socket names listening on this machine now."""
+    return {
+        line.split()[-1]
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+        if line.split()[-1].startswith("@byggesak-journal-")
+    }
 
 
 def _state(pid: int) -> str:
@@ -161,3 +176,44 @@ def test_an_exchange_the_journal_cannot_record_is_refused_with_503(tmp_path: Pat
     assert client.get("/healthz").status_code == 200  # the control plane and health go on
     assert time.monotonic() - started < 5
     app.extensions["sandbox.engine"].dispose()
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+PEER = """
+import pickle, socket, struct, sys
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+conn.connect("\\0" + sys.argv[1][1:])
+payload = pickle.dumps({"run_id": "x"})
+try:
+    conn.sendall(struct.pack("!I", len(payload)) + payload)
+    print(repr(conn.recv(1)))
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+def test_a_process_of_another_user_cannot_use_the_writer(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.fail("this test starts a process as another user: run the suite as root (CI does)")
+    batcher = Batcher(build_engine(f"sqlite:///{tmp_path / 'sandbox.db'}"), 100)
+    writer = InProcessWriter(batcher)
+    try:
+        other = subprocess.run(
+            # The system's Python: the user nobody cannot open our virtualenv's.
+            [
+                SYSTEM_PYTHON if Path(SYSTEM_PYTHON).exists() else sys.executable,
+                "-c",
+                PEER,
+                writer.address,
+            ],
+            user=65534,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert other.stdout.strip() in ("b''", "ConnectionResetError", "BrokenPipeError"), other
+        assert batcher.batches == 0
+    finally:
+        writer.close()
+        batcher.engine.dispose()

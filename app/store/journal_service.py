@@ -13,8 +13,8 @@ request only sends a frame and waits for one byte. An app made in a process of i
 (the tests, ``flask run``) runs the same loop in a thread: one write path either way.
 
 Frames are a 4-byte length and a pickled entry; the answer is one byte, ``OK`` once the
-entry is committed or ``LOST`` when it could not be. The socket lives in a new folder only
-its owner can open (``tempfile.mkdtemp``), so only the sandbox's own user can reach it.
+entry is committed or ``LOST`` when it could not be. Only the sandbox's own user can reach
+the socket (``listen``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import pickle
+import secrets
 import selectors
 import shutil
 import signal
@@ -45,22 +46,47 @@ from app.store.journal_writer import Batcher
 FRAME = struct.Struct("!I")
 OK, LOST = b"\x01", b"\x00"
 MAX_FRAME = 64 * 1024 * 1024  # far above two capped bodies and their headers
+_PEERCRED = struct.Struct("3i")  # pid, uid, gid
 log = logging.getLogger(__name__)
 
 
+# Linux's abstract socket names: nothing on disk, so nothing is left behind by a kill -9.
+ABSTRACT = sys.platform.startswith("linux")
+
+
 def listen() -> tuple[socket.socket, str]:
-    """A listening Unix socket in a new private folder, and its address."""
-    folder = tempfile.mkdtemp(prefix="byggesak-journal-")  # mode 0700
-    address = os.path.join(folder, "writer.sock")
+    """A listening Unix socket only this user can reach, and its address.
+
+    On Linux an abstract name (written ``@name``), whose peers the writer checks are of its
+    own user; elsewhere a socket in a new folder only the owner can open.
+    """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
+    if ABSTRACT:
+        address = f"@byggesak-journal-{secrets.token_hex(12)}"
+    else:
+        address = os.path.join(tempfile.mkdtemp(prefix="byggesak-journal-"), "writer.sock")
+    listener.bind(_bindable(address))
     listener.listen(1024)
     return listener, address
 
 
+def _bindable(address: str) -> str:
+    return "\0" + address[1:] if address.startswith("@") else address
+
+
 def remove(address: str) -> None:
-    """Remove the socket and its folder (after the writer has stopped)."""
-    shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+    """Remove the socket's folder, if it has one (after the writer has stopped)."""
+    if not address.startswith("@"):
+        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Whether the peer runs as this process's user (an abstract name has no permissions)."""
+    if not ABSTRACT:
+        return True  # the folder's mode decides who reaches the socket
+    credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    _pid, uid, _gid = _PEERCRED.unpack(credentials)
+    return bool(uid == os.getuid())
 
 
 class _Peer:
@@ -123,6 +149,10 @@ class JournalService:
         with contextlib.suppress(BlockingIOError, InterruptedError):
             while True:
                 conn, _address = self.listener.accept()
+                if not _same_user(conn):
+                    log.warning("a process of another user tried the journal writer's socket")
+                    conn.close()
+                    continue
                 conn.setblocking(False)
                 peers[conn] = _Peer(conn)
                 selector.register(conn, selectors.EVENT_READ)
@@ -196,7 +226,7 @@ class JournalClient:
         if conn is None:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                conn.connect(self.address)
+                conn.connect(_bindable(self.address))
             except OSError:
                 conn.close()
                 raise JournalUnavailable(
