@@ -44,9 +44,9 @@ SETTINGS: list[tuple[str, int, int, list[str]]] = [
 
 
 def _is_writer(pid: int) -> bool:
-    """The journal writer's process (``app.store.journal_service``), not a granian worker."""
+    """The journal writer's process (``app.store.journal_process``), not a granian worker."""
     try:
-        return b"app.store.journal_service" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"app.store.journal_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 

@@ -23,7 +23,7 @@ from tests.conftest import basic
 from tests.crash_harness import Database, Server, journal, wait_for
 from tests.crash_harness import database as database  # noqa: PLC0414 - the fixture
 
-WRITER = "app.store.journal_service"
+WRITER = "app.store.journal_process"
 
 
 def _processes(root: int) -> list[int]:
@@ -126,23 +126,34 @@ def test_serve_stopped_by_sigint_stops_its_writer_and_its_socket(
     )
     assert answer.status_code == 200
     [writer] = _writers(server)
-    names = _abstract_journal_sockets()
-    assert len(names) == 1  # an abstract name: nothing on disk for a kill -9 to leave
+    name = _listening_name(writer)
+    assert name.startswith("@byggesak-journal-")  # abstract: nothing on disk to leave behind
     assert list(temp.iterdir()) == []
     os.kill(process.pid, signal.SIGINT)
     assert process.wait(timeout=30) == 0
     server._process = None
     assert _state(writer) == "gone"
-    assert not names & _abstract_journal_sockets()
+    assert name not in _unix_sockets().values()
 
 
-def _abstract_journal_sockets() -> set[str]:
-    """The journal writers' abstract socket names listening on this machine now."""
-    return {
-        line.split()[-1]
-        for line in Path("/proc/net/unix").read_text().splitlines()[1:]
-        if line.split()[-1].startswith("@byggesak-journal-")
-    }
+def _unix_sockets() -> dict[str, str]:
+    """Every named Unix socket on this machine now, by inode."""
+    sockets = {}
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 8:
+            sockets[fields[6]] = fields[7]
+    return sockets
+
+
+def _listening_name(pid: int) -> str:
+    """The name of the socket the writer process listens on (its inherited descriptor)."""
+    names = _unix_sockets()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:[") and target[8:-1] in names:
+            return names[target[8:-1]]
+    raise AssertionError("the writer listens on no named socket")
 
 
 def _state(pid: int) -> str:

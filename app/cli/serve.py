@@ -16,7 +16,7 @@ from flask import Flask
 
 from app.cli.usage import OneLineUsage, SettingError
 from app.errors import ConfigError
-from app.store.journal_service import WriterProcess
+from app.store.journal_process import WriterProcess
 
 WORKERS = 2
 THREADS = 8
@@ -167,7 +167,7 @@ def serve_command(
     click.echo(
         f"byggesak-sandbox on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})"
     )
-    # One journal writer for every worker, in a process of its own (app.store.journal_service).
+    # One journal writer for every worker, in a process of its own (app.store.journal_process).
     writer = WriterProcess(app.config["DATABASE_URL"], int(app.config["JOURNAL_MAX_ENTRIES"]))
     writer.start()
     os.environ["SANDBOX_JOURNAL_SOCKET"] = writer.address

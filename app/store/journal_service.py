@@ -4,12 +4,14 @@ A request hands its entry to the writer and its answer leaves only once the entr
 committed, batched with whatever its neighbours handed in meanwhile (the group commit
 databases use for their logs): "nothing answered is lost", even under ``kill -9``.
 
-Under ``serve`` the loop runs in a process of its own that every granian worker talks to.
+Under ``serve`` the loop runs in a process of its own that every granian worker talks to
+(``app.store.journal_process``).
 In a worker's threads the commit was the costly part of a poll, not for its SQL but for
 the interpreter lock: each of the writer thread's SQLite calls gave the lock up and had to
 win it back from sixteen request threads (bench/README.md, "Where a poll's CPU goes"). In
 its own process the writer has a lock of its own, one batch serves all workers, and a
-request only sends a frame and waits for one byte. An app made in a process of its own
+request only sends a frame and waits for one byte (1.08-1.19 x the polls a second:
+bench/README.md, "the journal writer in a process of its own"). An app made in a process of its own
 (the tests, ``flask run``) runs the same loop in a thread: one write path either way.
 
 Frames are a 4-byte length and a pickled entry; the answer is one byte, ``OK`` once the
@@ -21,22 +23,19 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import pickle
 import secrets
 import selectors
 import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine, event
 
@@ -280,58 +279,6 @@ class InProcessWriter:
         remove(self.address)
 
 
-class WriterProcess:
-    """The loop in a child process of ``serve``, restarted if it dies while serving."""
-
-    def __init__(self, database_url: str, cap: int) -> None:
-        self.listener, self.address = listen()
-        self.settings = json.dumps({"database_url": database_url, "cap": cap})
-        self._process: subprocess.Popen[bytes] | None = None
-        self._stopping = threading.Event()
-        self._watch = threading.Thread(target=self._keep_alive, name="journal-watch", daemon=True)
-
-    def start(self) -> None:
-        """Start the process and a thread that starts it again should it die."""
-        self._spawn()
-        self._watch.start()
-
-    def _spawn(self) -> None:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.store.journal_service", str(self.listener.fileno())],
-            stdin=subprocess.PIPE,
-            pass_fds=[self.listener.fileno()],
-        )
-        assert process.stdin is not None
-        # Settings on stdin (a database password never shows in ps), then it stays open:
-        # when this process ends, however it ends, the writer reads the end and stops.
-        process.stdin.write(self.settings.encode() + b"\n")
-        process.stdin.flush()
-        self._process = process
-
-    def _keep_alive(self) -> None:
-        while not self._stopping.is_set():
-            process = self._process
-            assert process is not None
-            code = process.wait()
-            if self._stopping.is_set():
-                return
-            log.error("the journal writer stopped (exit %s); starting it again", code)
-            self._spawn()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Let the writer commit what it has, wait for it and remove the socket."""
-        self._stopping.set()
-        process = self._process
-        if process is not None and process.stdin is not None:
-            process.stdin.close()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.listener.close()
-        remove(self.address)
-
-
 class WriterSlot:
     """The app's way to the writer, made afresh in each process: the server forks after the
     app is built. ``address`` is the writer process's socket under ``serve``; without one
@@ -375,24 +322,3 @@ class WriterSlot:
     def write(self, entry: dict[str, Any]) -> None:
         """Hand ``entry`` to the writer and return once it is committed."""
         self.get().write(entry)
-
-
-def _main(listener_fd: int, settings_pipe: IO[bytes]) -> None:
-    """The child process: read the settings, then serve until the parent closes the pipe."""
-    from app.store.db import build_engine
-
-    # Ctrl-C reaches the whole process group: the writer ends when serve says so, after
-    # the workers have sent their last entries.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    settings = json.loads(settings_pipe.readline())
-    batcher = Batcher(build_engine(settings["database_url"]), int(settings["cap"]))
-    listener = socket.socket(fileno=listener_fd)
-    try:
-        JournalService(batcher, listener, settings_pipe.fileno()).run()
-    finally:
-        batcher.close()
-
-
-if __name__ == "__main__":
-    _main(int(sys.argv[1]), sys.stdin.buffer)
