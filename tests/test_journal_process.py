@@ -108,8 +108,9 @@ def test_a_writer_that_dies_is_started_again_and_nothing_answered_is_lost(
         server.stop()
 
 
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigint", "ctrl-c"])
 def test_serve_stopped_by_sigint_stops_its_writer_and_its_socket(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, ctrl_c: bool
 ) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -129,7 +130,10 @@ def test_serve_stopped_by_sigint_stops_its_writer_and_its_socket(
     name = _listening_name(writer)
     assert name.startswith("@byggesak-journal-")  # abstract: nothing on disk to leave behind
     assert list(temp.iterdir()) == []
-    os.kill(process.pid, signal.SIGINT)
+    if ctrl_c:  # a terminal's Ctrl-C: the whole process group
+        os.killpg(process.pid, signal.SIGINT)
+    else:  # a supervisor's stop: the main process alone
+        os.kill(process.pid, signal.SIGINT)
     assert process.wait(timeout=30) == 0
     server._process = None
     assert _state(writer) == "gone"

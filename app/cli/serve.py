@@ -25,6 +25,11 @@ BACKLOG = 1024
 # header read timeout). A client that polls more often never meets a close, so it can
 # never send a request into a connection the server is closing; 60 s is granian's maximum.
 KEEP_ALIVE = 60
+# A terminal's Ctrl-C reaches every worker as well as granian's main process, and granian
+# 2.8's workers then never stop on their own (its bare hello-world does the same); past
+# this many seconds it kills them. Safe: an answer leaves only after its journal entry
+# is committed, so a killed worker loses nothing it answered.
+WORKERS_KILL_TIMEOUT = 5
 
 
 class _MeasuredThreads(logging.Filter):
@@ -75,6 +80,7 @@ def run_granian(
         http=HTTPModes.http1,
         websockets=False,
         http1_settings=HTTP1Settings(header_read_timeout=keep_alive * 1000),
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT,
         log_access=access_log,
     )
     if threads <= THREADS:
