@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,
     "JOURNAL_MAX_ENTRIES": 10_000,
     "JOURNAL_BODY_CAP": 64 * 1024,
-    # The journal writer's socket: set by ``serve`` for its workers (app.store.journal_service);
+    # The journal writer's socket: set by ``serve`` for its workers (app.store.journal_process);
     # unset, an app runs the writer in a thread of its own.
     "JOURNAL_SOCKET": None,
     "DOCUMENT_RETENTION_DAYS": 30,
