@@ -250,6 +250,7 @@ class InProcessWriter:
         self.batcher = batcher
         listener, self.address = listen()
         self._stop_read, self._stop_write = os.pipe()
+        self._pid = os.getpid()
         self.service = JournalService(self.batcher, listener, self._stop_read)
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
@@ -268,11 +269,15 @@ class InProcessWriter:
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what has arrived, stop the thread and remove the socket."""
-        if self._stop_write < 0:
+        # A forked child holds a copy of this writer but not its thread: its pipe is the
+        # parent's, so the child must not stop it.
+        if self._stop_write < 0 or os.getpid() != self._pid:
             return
         os.write(self._stop_write, b"x")
         self._thread.join(timeout)
         self.client.close()
+        if self._thread.is_alive():
+            return  # still committing: leave it its pipe and socket
         os.close(self._stop_write)
         os.close(self._stop_read)
         self._stop_write = -1
