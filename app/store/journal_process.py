@@ -49,8 +49,11 @@ class WriterProcess:
         assert process.stdin is not None
         # Settings on stdin (a database password never shows in ps), then it stays open:
         # when this process ends, however it ends, the writer reads the end and stops.
-        process.stdin.write(self.settings.encode() + b"\n")
-        process.stdin.flush()
+        try:
+            process.stdin.write(self.settings.encode() + b"\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died at once: the watch thread sees it exit and starts another
         self._process = process
 
     def _keep_alive(self) -> None:
