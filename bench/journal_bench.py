@@ -1,11 +1,11 @@
 """The journal writer's own cost: µs per entry for batches spread over 1, 50 and 500 runs.
 
 Entries shaped like a kvittering exchange (a 741-byte body, the headers wrk sends) are
-committed in batches of ``--batch``, on one thread, the way the journal thread commits
-what the request threads handed it: count, insert and trim in one transaction per batch,
-on a SQLite file. A batch over many runs updates many runs' counts and index pages; this
-is the part of the HTTP benchmark's scale lines that belongs to the writer. Only the
-one-run line passes the cap, so only it includes trims.
+committed in batches of ``--batch``, on one thread, the way the journal writer's loop
+(``app.store.journal_service``) commits what the requests handed it: count, insert and
+trim in one transaction per batch, on a SQLite file. A batch over many runs updates many
+runs' counts and index pages; this is the part of the HTTP benchmark's scale lines that
+belongs to the writer. Only the one-run line passes the cap, so only it includes trims.
 
     .venv/bin/python bench/journal_bench.py [--runs 1,50,500] [--batch 25] [--entries 4000]
 """
