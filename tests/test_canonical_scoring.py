@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
 
+from app.scenarios.model import Expectation, RequestMatcher, Scenario
 from app.scoring import checks, verdicts
 from app.scoring.evidence import Exchange, expectations, gather
 from app.store.db import build_engine, create_tables
@@ -21,6 +22,8 @@ from tests.conftest import INNSENDING, basic
 from tests.dibk_forms import pascal
 
 START = "2025-03-03T08:00:00Z"
+
+ANY = Expectation(id="any")  # the checks read the run, not their expectation
 
 
 def _run_with_mangel(client: FlaskClient, innsending: dict[str, Any]) -> dict[str, Any]:
@@ -120,20 +123,21 @@ def test_a_pascal_case_supplering_scores_as_the_camel_case_one(
 
     facts, [exchange] = _scored(app, case["id"])
     assert exchange.reference() == case["ref"]
-    assert checks.CHECKS["echoes_mangel_ids"](facts, {}).ok is True
-    assert checks.CHECKS["uses_current_saksnummer"](facts, {}).ok is True
-    matcher = {
-        "method": "POST",
-        "path": "/api/v1/supplering",
-        "body": {
+    assert checks.CHECKS["echoes_mangel_ids"](facts, ANY).ok is True
+    assert checks.CHECKS["uses_current_saksnummer"](facts, ANY).ok is True
+    matcher = RequestMatcher(
+        method="POST",
+        path="/api/v1/supplering",
+        body={
             "innsendingReferanse": case["ref"],
             "mangelbesvarelse.0.mangelID": "${mangelID}",
             "kommunensSaksnummer.sakssekvensnummer": "${saksnummer.sakssekvensnummer}",
         },
-    }
+    )
     assert verdicts.mismatch(facts, exchange, matcher) is None
     [innsending] = [e for e in facts.exchanges if e.path == "/api/v1/innsending"]
-    assert verdicts.mismatch(facts, innsending, {"body": {"soknadstype": "RS"}}) is None
+    rs = RequestMatcher(body={"soknadstype": "RS"})
+    assert verdicts.mismatch(facts, innsending, rs) is None
 
 
 def test_mangel_id_spelled_mangelId_scores_as_mangelID(app: Flask, client: FlaskClient) -> None:
@@ -141,9 +145,9 @@ def test_mangel_id_spelled_mangelId_scores_as_mangelID(app: Flask, client: Flask
     body = _supplering(case, mangel_key="mangelId")
     assert client.post("/api/v1/supplering", json=body, headers=case["auth"]).status_code == 201
     facts, [exchange] = _scored(app, case["id"])
-    outcome = checks.CHECKS["echoes_mangel_ids"](facts, {})
+    outcome = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
     assert outcome.ok is True, outcome.first_divergence
-    matcher = {"body": {"mangelbesvarelse.0.mangelID": "${mangelID}"}}
+    matcher = RequestMatcher(body={"mangelbesvarelse.0.mangelID": "${mangelID}"})
     assert verdicts.mismatch(facts, exchange, matcher) is None
 
 
@@ -199,11 +203,11 @@ def test_a_scenario_tunes_turns_off_or_replaces_a_default_check() -> None:
             "echoes_mangel_ids": {"enabled": True},
         },
     }
-    listed = {e["id"]: e for e in expectations(scenario)}
+    listed = {e.id: e for e in expectations(Scenario.from_json(scenario))}
     assert "backs_off" not in listed and "polls_sanely" not in listed
-    assert listed["poller-fornuftig"]["severity"] == "should"
-    assert (listed["uses_cursor"]["severity"], listed["uses_cursor"]["weight"]) == ("must", 2)
-    assert listed["echoes_mangel_ids"]["check"] == "echoes_mangel_ids"
+    assert listed["poller-fornuftig"].severity == "should"
+    assert (listed["uses_cursor"].severity, listed["uses_cursor"].weight) == ("must", 2)
+    assert listed["echoes_mangel_ids"].check == "echoes_mangel_ids"
     assert "picks_up_all_oppdateringer" not in listed  # not a default, not asked for
     assert list(listed)[0] == "poller-fornuftig"  # the scenario's own come first
 

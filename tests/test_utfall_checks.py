@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 
+from app.scenarios.model import Expectation
 from app.scoring import checks
 from app.scoring.evidence import Facts, gather
 from app.store.models import Run
@@ -34,7 +35,7 @@ def _facts(app: Flask, run_id: str) -> Facts:
 
 
 def _check(app: Flask, run: Folgesak, name: str) -> Any:
-    return checks.CHECKS[name](_facts(app, run.id), {})
+    return checks.CHECKS[name](_facts(app, run.id), Expectation(id=name, check=name))
 
 
 def _ig_json(run: Folgesak, drop_last: bool = False) -> str:

@@ -10,6 +10,7 @@ from app.engine.clock import aware, clock_of, poll_step, start_waiting_clock
 from app.engine.faults import FaultPlan, plan
 from app.engine.snapshots import Snapshot, SnapshotCache
 from app.engine.timeline import catch_up
+from app.scenarios.model import scenario_of
 from app.store.db import get_session
 
 
@@ -48,7 +49,7 @@ def client_request(api: str) -> tuple[Snapshot, FaultPlan]:
     g.journal_virtual_time = now
     g.journal_fold = snapshot.fold_epoch(get_session, now)
     faults = FaultPlan()
-    if run.scenario and run.scenario.get("faults"):
+    if scenario_of(run).faults:
         faults = plan(get_session(), run, api, now, head.journal_count)
     if faults.applied:
         g.journal_fault = "," + ",".join(faults.applied) + ","

@@ -36,8 +36,8 @@ def lint_command(paths: tuple[Path, ...]) -> None:
         for diagnostic in loaded.problems:
             click.echo(str(diagnostic))
             problems += 1
-        if loaded.scenario is not None:
-            scenario_id = loaded.scenario["id"]
+        if loaded.model is not None:
+            scenario_id = str(loaded.model.id)
             if scenario_id in owners:
                 click.echo(
                     f"{file}:1:1: scenario id '{scenario_id}' is also used by {owners[scenario_id]}"

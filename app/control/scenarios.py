@@ -26,12 +26,12 @@ def list_scenarios() -> Response:
             "scenarios": [
                 {
                     "id": e.id,
-                    "version": e.scenario["version"],
-                    "title": e.scenario["title"],
-                    "description": e.scenario["description"],
-                    "tags": e.scenario.get("tags", []),
-                    "steps": len(e.scenario["timeline"]),
-                    "expectations": len(e.scenario.get("expect", [])),
+                    "version": e.model.version,
+                    "title": e.model.title,
+                    "description": e.model.description,
+                    "tags": list(e.model.tags),
+                    "steps": len(e.model.timeline),
+                    "expectations": len(e.model.expect),
                     "file": e.path.name,
                 }
                 for e in sorted(catalogue.entries.values(), key=lambda e: e.id)

@@ -28,6 +28,7 @@ from app.engine.pdf import render_letter
 from app.engine.reads import load_sak
 from app.engine.settings import EngineConfig
 from app.errors import NotFound, Problem, ValidationFailed
+from app.scenarios.model import scenario_of
 from app.store.models import DokumentRow, EventLog, KvitteringRow, OppdateringRow, Run
 from app.testdata.no_provider import SyntheticData, kommuner
 from app.wire import emit
@@ -361,11 +362,7 @@ def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str |
         return
     aliases: dict[str, str] = timeline.setdefault("aliases", {})
     if alias is None:
-        expected = [
-            i["id"]
-            for i in (run.scenario.get("case") or {}).get("innsendinger") or []
-            if i.get("innsendt_av") == "client"
-        ]
+        expected = scenario_of(run).client_innsendinger()
         alias = next((a for a in expected if a not in aliases), None)
     if alias is not None:
         aliases[alias] = referanse

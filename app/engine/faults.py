@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.domain.durations import parse_delay
 from app.engine.timeline import step_state
 from app.errors import Problem, RequestError
+from app.scenarios.model import Fault, scenario_of
 from app.store import journal_reads
 from app.store.models import Run
 from app.vocabulary import ANY_API, FAULT_KINDS
@@ -44,19 +45,15 @@ class FaultPlan:
     unknown_field: bool = False
 
 
-def _faults(run: Run) -> list[dict[str, Any]]:
-    return list((run.scenario or {}).get("faults") or [])
-
-
-def _active(session: Session, run: Run, fault: dict[str, Any], journal_count: int) -> bool:
-    after = fault.get("after_step")
+def _active(session: Session, run: Run, fault: Fault, journal_count: int) -> bool:
+    after = fault.after_step
     if after and step_state(run, after).get("status") != "fired":
         return False
-    if "times" in fault:
-        return journal_reads.fault_strikes(session, run.id, fault["id"]) < int(fault["times"])
-    if "probability" in fault:
-        draw = random.Random(f"{run.seed}:{fault['id']}:{journal_count}").random()
-        return draw < float(fault["probability"])
+    if fault.times is not None:
+        return journal_reads.fault_strikes(session, run.id, fault.id) < fault.times
+    if fault.probability is not None:
+        draw = random.Random(f"{run.seed}:{fault.id}:{journal_count}").random()
+        return draw < fault.probability
     return True
 
 
@@ -64,18 +61,18 @@ def _active(session: Session, run: Run, fault: dict[str, Any], journal_count: in
 class _Strike:
     """One active fault striking one request: what it may read, and the plan it adds to."""
 
-    fault: dict[str, Any]
+    fault: Fault
     run: Run
     now: datetime
     result: FaultPlan
 
     def applied(self) -> None:
         """Record in the journal that this fault shaped the response."""
-        self.result.applied.append(self.fault["id"])
+        self.result.applied.append(self.fault.id)
 
     def step_oppdateringer(self) -> tuple[dict[str, Any], set[int]]:
         """The progress of the fault's ``step`` and the oppdateringer it sent."""
-        state = step_state(self.run, self.fault.get("step", ""))
+        state = step_state(self.run, self.fault.step)
         return state, set(state.get("oppdateringer", []))
 
 
@@ -88,12 +85,12 @@ _MESSAGES = {
 
 def _status(strike: _Strike) -> None:
     fault = strike.fault
-    status = int(fault["status"])
+    status = fault.status or 503  # the loader requires a status fault's status
     message = _MESSAGES[status]
     error = InjectedFault(
         message,
-        [Problem(f"feil.{fault['id']}", "$", message)],
-        {"Retry-After": str(int(fault.get("retry_after", 1)))},
+        [Problem(f"feil.{fault.id}", "$", message)],
+        {"Retry-After": str(fault.retry_after)},
     )
     error.status = status
     strike.applied()
@@ -101,7 +98,7 @@ def _status(strike: _Strike) -> None:
 
 
 def _slow(strike: _Strike) -> None:
-    time.sleep(int(strike.fault["delay_ms"]) / 1000)
+    time.sleep(strike.fault.delay_ms / 1000)
     strike.applied()
 
 
@@ -117,7 +114,7 @@ def _out_of_order(strike: _Strike) -> None:
     if not seqs:
         return
     sent = datetime.fromisoformat(state["at"])
-    if strike.now < parse_delay(str(strike.fault["duration"])).after(sent):
+    if strike.now < parse_delay(str(strike.fault.duration)).after(sent):
         strike.result.hidden_seqs |= seqs
         strike.applied()
 
@@ -125,7 +122,7 @@ def _out_of_order(strike: _Strike) -> None:
 def _document_gone(strike: _Strike) -> None:
     # Not recorded as applied: it shapes the documents, not this response.
     now = strike.now
-    strike.result.document_lifetime = parse_delay(str(strike.fault["duration"])).after(now) - now
+    strike.result.document_lifetime = parse_delay(str(strike.fault.duration)).after(now) - now
 
 
 def _unknown_field(strike: _Strike) -> None:
@@ -151,11 +148,11 @@ def plan(session: Session, run: Run, api: str, now: datetime, journal_count: int
     faults draw from it, so a replay with the same seed strikes the same requests.
     """
     result = FaultPlan()
-    for fault in _faults(run):
-        if fault.get("api", ANY_API) not in (ANY_API, api):
+    for fault in scenario_of(run).faults:
+        if fault.api not in (ANY_API, api):
             continue
-        kind = FAULT_KINDS.get(fault["kind"])
-        strike = STRIKES.get(fault["kind"])
+        kind = FAULT_KINDS.get(fault.kind)
+        strike = STRIKES.get(fault.kind)
         if kind is None or strike is None or kind.only_api not in (None, api):
             continue
         if not _active(session, run, fault, journal_count):

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.domain.durations import parse_delay
 from app.engine.clock import aware
+from app.scenarios.model import scenario_of
 from app.store.models import Run
 
 # Windows known to hold their N polls (they never reopen): (run id, opened, N).
@@ -43,27 +44,27 @@ class FoldPlan:
 
 def plan_of(run: Run) -> FoldPlan | None:
     """The run's fold plan; None while a step waits for the N-th (N > 1) client action."""
-    scenario: dict[str, Any] = run.scenario or {}
+    scenario = scenario_of(run)
     states: dict[str, Any] = (run.timeline or {}).get("steps", {})
-    for step in scenario.get("timeline") or []:
-        trigger = step.get("trigger") or {}
-        waiting = states.get(step.get("id"), {}).get("status", "pending") == "pending"
-        if waiting and trigger.get("on") and int(trigger.get("count", 1) or 1) > 1:
+    for step in scenario.timeline:
+        trigger = step.trigger
+        waiting = states.get(step.id, {}).get("status", "pending") == "pending"
+        if waiting and trigger.on and trigger.count > 1:
             return None
     ends: list[datetime] = []
     windows: list[tuple[datetime, int]] = []
-    for expectation in scenario.get("expect") or []:
-        step = expectation.get("after")
-        if step is None:
+    for expectation in scenario.expect:
+        after = expectation.after
+        if after is None:
             opened = aware(run.clock_start)
-        elif states.get(step, {}).get("status") == "fired":
-            opened = aware(datetime.fromisoformat(states[step]["at"]))
+        elif states.get(after, {}).get("status") == "fired":
+            opened = aware(datetime.fromisoformat(states[after]["at"]))
         else:
             continue  # opens when the step fires, which changes the case
-        if expectation.get("within"):
-            ends.append(aware(parse_delay(str(expectation["within"])).after(opened)))
-        if expectation.get("within_polls"):
-            windows.append((opened, int(expectation["within_polls"])))
+        if expectation.within:
+            ends.append(aware(parse_delay(expectation.within).after(opened)))
+        if expectation.within_polls:
+            windows.append((opened, expectation.within_polls))
     return FoldPlan(sorted(ends), windows)
 
 

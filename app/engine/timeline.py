@@ -16,6 +16,7 @@ workers. A step is due:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from app.engine.changes import Applied, RunContext, mutate
 from app.engine.clock import advance_clock, aware, clock_of
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, SandboxError
+from app.scenarios.model import Step, scenario_of
 from app.store import journal_reads
 from app.store.models import Run
 from app.wire.dates import iso
@@ -47,11 +49,9 @@ class Due:
     step_id: str
 
 
-def steps_of(run: Run) -> list[dict[str, Any]]:
+def steps_of(run: Run) -> tuple[Step, ...]:
     """The run's scenario steps, in timeline order."""
-    if not run.scenario:
-        return []
-    return list(run.scenario["timeline"])
+    return scenario_of(run).timeline
 
 
 def step_state(run: Run, step_id: str) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def action_time(session: Session, run_id: str, action: str, count: int) -> datet
     return aware(found) if found is not None else None
 
 
-def _resolved(run: Run, event: dict[str, Any]) -> dict[str, Any] | None:
+def _resolved(run: Run, event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The event body with ``${innsending.x}`` replaced; None while an alias is unbound."""
     aliases: dict[str, str] = dict((run.timeline or {}).get("aliases", {}))
     body = dict(event)
@@ -89,19 +89,19 @@ def _resolved(run: Run, event: dict[str, Any]) -> dict[str, Any] | None:
     return body
 
 
-def due_time(session: Session, run: Run, step: dict[str, Any]) -> datetime | None:
+def due_time(session: Session, run: Run, step: Step) -> datetime | None:
     """When ``step`` is due, or None when that is not known yet (or it is manual)."""
-    trigger = step["trigger"]
-    delay = parse_delay(str(trigger.get("delay", "PT0S")))
-    if "at" in trigger:
-        return parse_delay(str(trigger["at"])).after(aware(run.clock_start))
-    if "after" in trigger:
-        other = step_state(run, trigger["after"])
+    trigger = step.trigger
+    delay = parse_delay(trigger.delay)
+    if trigger.at is not None:
+        return parse_delay(trigger.at).after(aware(run.clock_start))
+    if trigger.after is not None:
+        other = step_state(run, trigger.after)
         if other.get("status") not in ("fired", "failed"):
             return None
         return delay.after(datetime.fromisoformat(other["at"]))
-    if "on" in trigger:
-        happened = action_time(session, run.id, trigger["on"], int(trigger.get("count", 1)))
+    if trigger.on is not None:
+        happened = action_time(session, run.id, trigger.on, trigger.count)
         return delay.after(happened) if happened is not None else None
     return None
 
@@ -113,17 +113,17 @@ def pending(session: Session, run: Run) -> tuple[list[Due], list[str], list[str]
     manual: list[str] = []
     has_innsending = bool(run.state.get("innsendinger"))
     for index, step in enumerate(steps_of(run)):
-        if step_state(run, step["id"]):
+        if step_state(run, step.id):
             continue
-        if "manual" in step["trigger"]:
-            manual.append(step["id"])
+        if step.trigger.manual:
+            manual.append(step.id)
             continue
         when = due_time(session, run, step)
-        ready = _resolved(run, step["event"]) is not None and has_innsending
+        ready = _resolved(run, step.event) is not None and has_innsending
         if when is None or not ready:
-            waiting.append(step["id"])
+            waiting.append(step.id)
         else:
-            dues.append(Due(when, index, step["id"]))
+            dues.append(Due(when, index, step.id))
     return sorted(dues), waiting, manual
 
 
@@ -136,8 +136,8 @@ def quiet_until(session: Session, run: Run) -> datetime | None:
     if not run.scenario or run.status != "active":
         return datetime.max.replace(tzinfo=UTC)
     dues, waiting, _manual = pending(session, run)
-    triggers = {step["id"]: step["trigger"] for step in steps_of(run)}
-    if any("on" in triggers[step_id] for step_id in waiting):
+    triggers = {step.id: step.trigger for step in steps_of(run)}
+    if any(triggers[step_id].on is not None for step_id in waiting):
         return None
     return dues[0].time if dues else datetime.max.replace(tzinfo=UTC)
 
@@ -150,14 +150,14 @@ def fire_step(
 
     def change(sak: Sak, timeline: dict[str, Any], ctx: RunContext) -> list[Any] | None:
         run = ctx.run
-        step = next((s for s in steps_of(run) if s["id"] == step_id), None)
+        step = scenario_of(run).step(step_id)
         if step is None:
             message = f"Scenarioet har ikke steget '{step_id}'."
             raise NotFound(message, [Problem("steg.ukjent", "steg", message)])
         states = timeline.setdefault("steps", {})
         if step_id in states:
             return None
-        body = _resolved(run, step["event"])
+        body = _resolved(run, step.event)
         if body is None:
             message = f"Steget '{step_id}' venter på en innsending fra klienten."
             raise Conflict(message, [Problem("steg.venter", "steg", message)])
@@ -253,13 +253,13 @@ def timeline_view(session: Session, run: Run) -> list[dict[str, Any]]:
     """Every step with its status, due time and fire time, for the control plane and UI."""
     out = []
     for step in steps_of(run):
-        state = step_state(run, step["id"])
+        state = step_state(run, step.id)
         due = None if state else due_time(session, run, step)
         item: dict[str, Any] = {
-            "id": step["id"],
-            "title": step.get("title"),
-            "type": step["event"]["type"],
-            "trigger": step["trigger"],
+            "id": step.id,
+            "title": step.title,
+            "type": step.event_type,
+            "trigger": dict(step.trigger.source),
             "status": state.get("status", "pending"),
         }
         if state.get("at"):

@@ -24,6 +24,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.parser import RoundTripParser
 
 from app import limits
+from app.scenarios.model import Scenario
 
 NodePath = tuple[str | int, ...]
 
@@ -46,8 +47,9 @@ class Loaded:
     """The outcome of loading one file: the scenario (when valid) and every problem found."""
 
     path: str
-    scenario: dict[str, Any] | None = None
+    scenario: dict[str, Any] | None = None  # the plain JSON, which a run keeps as its snapshot
     problems: list[Diagnostic] = field(default_factory=list)
+    model: Scenario | None = None  # the same, typed, for the engine and the scoring
 
     @property
     def ok(self) -> bool:

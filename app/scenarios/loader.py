@@ -31,6 +31,7 @@ from app.scenarios.document import (
     plain,
     where,
 )
+from app.scenarios.model import Scenario
 from app.scenarios.schema import scenario_schema
 from app.scenarios.semantics import check_semantics
 from app.testdata.no_provider import kommuner
@@ -72,6 +73,7 @@ def load_text(text: str, name: str) -> Loaded:
     result.problems = sorted(set(doc.problems))
     if not result.problems:
         result.scenario = plain(root)
+        result.model = Scenario.from_json(result.scenario)
     return result
 
 

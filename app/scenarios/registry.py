@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from app.scenarios.loader import Diagnostic, load_file
+from app.scenarios.model import Scenario
 
 RESCAN_SECONDS = 1.0
 
@@ -27,7 +28,8 @@ class Entry:
 
     id: str
     path: Path
-    scenario: dict[str, Any]
+    scenario: dict[str, Any]  # the plain JSON a run keeps as its snapshot
+    model: Scenario
     text: str
     stamp: tuple[float, int]
 
@@ -82,11 +84,12 @@ class ScenarioRegistry:
                     continue
                 self._stamps[path] = stamp
                 loaded = load_file(path, display=str(path))
-                if loaded.ok and loaded.scenario is not None:
+                if loaded.ok and loaded.scenario is not None and loaded.model is not None:
                     self._by_file[path] = Entry(
-                        loaded.scenario["id"],
+                        str(loaded.model.id),
                         path,
                         loaded.scenario,
+                        loaded.model,
                         path.read_text("utf-8"),
                         stamp,
                     )

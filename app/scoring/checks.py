@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
+from app.scenarios.model import Expectation
 from app.scoring.content_checks import (
     downloads_documents,
     echoes_mangel_ids,
@@ -36,7 +36,7 @@ OPPDATERING = "/api/v1/oppdatering"
 _outcome = outcome
 
 
-def polls_sanely(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def polls_sanely(facts: Facts, _expectation: Expectation) -> Outcome:
     """Between two polls of the same API and reference, at least half the agreed interval passes.
 
     The gap runs from the end of one answer to the start of the next request, so a slow
@@ -96,7 +96,7 @@ def _same_request(a: Exchange, b: Exchange) -> bool:
     return a.method == b.method and a.path == b.path and a.query == b.query
 
 
-def backs_off(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def backs_off(facts: Facts, _expectation: Expectation) -> Outcome:
     """After a 429 or 503 the next request to that path waits Retry-After; after a 404 the
     same request waits at least half the agreed poll interval."""
     # Refusals with Retry-After first: ignoring one says more than hurrying after a 404.
@@ -189,7 +189,7 @@ def _sequence_numbers(exchange: Exchange) -> set[int]:
     }
 
 
-def uses_cursor(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def uses_cursor(facts: Facts, _expectation: Expectation) -> Outcome:
     """Once it has oppdateringer for a reference, the client asks only for newer ones
     (``etter=`` at least the first it received), and never jumps over one."""
     skipped = _cursor_skip(facts)
@@ -227,7 +227,7 @@ def uses_cursor(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
     return _outcome(True, f"{len(asked)} later polls all asked with the cursor", None, asked[-3:])
 
 
-def picks_up_all_oppdateringer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def picks_up_all_oppdateringer(facts: Facts, _expectation: Expectation) -> Outcome:
     """Every oppdatering for every reference reached the client, and no cursor skipped one."""
     if not facts.oppdateringer:
         return _outcome(None, "the kommune sent no oppdatering")
@@ -267,7 +267,7 @@ def seq_sent_before(facts: Facts, seq: int, exchange: Exchange) -> bool:
     return False
 
 
-CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Outcome]] = {
+CHECKS: dict[str, Callable[[Facts, Expectation], Outcome]] = {
     "polls_sanely": polls_sanely,
     "backs_off": backs_off,
     "uses_cursor": uses_cursor,

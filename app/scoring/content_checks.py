@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.engine.clock import aware
+from app.scenarios.model import Expectation
 from app.scoring.evidence import Exchange, Facts
 from app.scoring.outcome import Outcome
 from app.wire.dates import iso
@@ -54,7 +55,7 @@ def _label(saksnummer: Any) -> str:
     return f"{saksnummer.get('saksaar')}/{saksnummer.get('sakssekvensnummer')}"
 
 
-def uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def uses_current_saksnummer(facts: Facts, _expectation: Expectation) -> Outcome:
     """Every answer to an outcome carries the case's saksnummer as it stood when it was sent."""
     answers = [e for e in suppleringer(facts) if answers_in(e.body)]
     if not answers:
@@ -93,7 +94,7 @@ def _mangel_ids(exchange: Exchange) -> list[str]:
     return [i["utfallId"] for i in answers_in(exchange.body)]
 
 
-def echoes_mangel_ids(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def echoes_mangel_ids(facts: Facts, _expectation: Expectation) -> Outcome:
     """Every mangel is answered with its mangelID, before its svarfrist, and no unknown id is sent."""
     mangler = [m for i in facts.sak.innsendinger for m in i.mangler]
     if not mangler:
@@ -147,7 +148,7 @@ def _document_requests(facts: Facts, dokument_id: str) -> list[Exchange]:
     ]
 
 
-def downloads_documents(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def downloads_documents(facts: Facts, _expectation: Expectation) -> Outcome:
     """Every outgoing document is downloaded before it expires; a fetch that came too late says so."""
     if not facts.documents:
         return outcome(None, "the kommune published no document")
@@ -308,7 +309,7 @@ def _acts_on(facts: Facts, novel: Callable[[dict[str, Any]], bool], what: str) -
     )
 
 
-def tolerates_unknown_fields(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def tolerates_unknown_fields(facts: Facts, _expectation: Expectation) -> Outcome:
     """Oppdateringer carrying a field no version documents are acted on like any other."""
     return _acts_on(facts, lambda item: UNKNOWN_FIELD in item, UNKNOWN_FIELD)
 
@@ -317,7 +318,7 @@ def _several(value: Any) -> bool:
     return isinstance(value, list) and len(value) > 1
 
 
-def tolerates_list_metadata(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def tolerates_list_metadata(facts: Facts, _expectation: Expectation) -> Outcome:
     """Oppdateringer whose metadata lists several innsendinger or ftBIDs are acted on."""
 
     def listed(item: dict[str, Any]) -> bool:

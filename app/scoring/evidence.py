@@ -7,7 +7,7 @@ its kvitteringer, oppdateringer and documents); it never changes the run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,6 +19,7 @@ from app.domain.case import Sak, Saksnummer
 from app.domain.durations import parse_delay
 from app.engine.clock import aware, clock_of
 from app.engine.reads import load_sak
+from app.scenarios.model import CheckTuning, Expectation, Scenario, scenario_of
 from app.store import journal_reads
 from app.store.models import DokumentRow, JournalEntry, KvitteringRow, OppdateringRow, Run
 from app.vocabulary import DEFAULT_CHECKS, POLL_PATHS, PROTOCOL_CHECKS
@@ -84,7 +85,7 @@ class Facts:
     """Everything a verdict may depend on."""
 
     run: Run
-    scenario: dict[str, Any]
+    scenario: Scenario  # as scored: with the protocol checks every run gets
     sak: Sak
     now: datetime
     start: datetime
@@ -186,7 +187,7 @@ def gather(session: Session, run: Run) -> Facts:
     documents = list(session.scalars(select(DokumentRow).where(DokumentRow.run_id == run.id)))
     return Facts(
         run=run,
-        scenario=scored(run.scenario or {}),
+        scenario=scored(scenario_of(run)),
         sak=load_sak(run),
         now=aware(clock_of(run).now()),
         start=aware(run.clock_start),
@@ -200,36 +201,36 @@ def gather(session: Session, run: Run) -> Facts:
     )
 
 
-def expectations(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+def expectations(scenario: Scenario) -> list[Expectation]:
     """The scenario's expectations, then each protocol check every run gets unless the
     scenario turns it off (``checks: {name: {enabled: false}}``) or names it itself."""
-    own = [dict(e) for e in scenario.get("expect") or []]
-    tuning = scenario.get("checks") or {}
-    named = {e.get("check") for e in own}
-    ids = {e.get("id") for e in own}
+    own = list(scenario.expect)
+    named = {e.check for e in own}
+    ids = {e.id for e in own}
     for name, check in PROTOCOL_CHECKS.items():
-        tuned = tuning.get(name) or {}
-        if name in named or name in ids or not tuned.get("enabled", name in DEFAULT_CHECKS):
+        tuned = scenario.checks.get(name) or CheckTuning()
+        enabled = tuned.enabled if tuned.enabled is not None else name in DEFAULT_CHECKS
+        if name in named or name in ids or not enabled:
             continue
         own.append(
-            {
-                "id": name,
-                "check": name,
-                "requirement": check.requirement,
-                "severity": tuned.get("severity", check.severity),
-                "weight": tuned.get("weight", 1),
-                "byDefault": name in DEFAULT_CHECKS,
+            Expectation(
+                id=name,
+                check=name,
+                requirement=check.requirement,
+                severity=tuned.severity or check.severity,
+                weight=tuned.weight if tuned.weight is not None else 1.0,
+                by_default=name in DEFAULT_CHECKS,
                 # A default run that cannot apply (or is left undecided) must not fail the
                 # run on its own; it fails it when it fails.
-                "optional": True,
-            }
+                optional=True,
+            )
         )
     return own
 
 
-def scored(scenario: dict[str, Any]) -> dict[str, Any]:
+def scored(scenario: Scenario) -> Scenario:
     """The scenario as scored: its expectations with the protocol checks every run gets."""
-    return {**scenario, "expect": expectations(scenario)}
+    return replace(scenario, expect=tuple(expectations(scenario)))
 
 
 def after(facts: Facts, step: str | None) -> datetime | None:

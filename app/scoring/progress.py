@@ -6,8 +6,7 @@ verdict that depends on a step that never fired is INCOMPLETE, with that step na
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.scenarios.model import Step, Trigger
 from app.scoring.evidence import Facts
 from app.vocabulary import EVERY_EVENT
 
@@ -25,40 +24,40 @@ def step_status(facts: Facts, step_id: str) -> str:
     return str(state.get("status", "pending"))
 
 
-def unfired(facts: Facts, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+def unfired(facts: Facts, kinds: tuple[str, ...]) -> list[Step]:
     """Steps still pending whose event is of one of ``kinds`` (EVERY_EVENT: any)."""
     return [
         step
-        for step in facts.scenario.get("timeline") or []
-        if step_status(facts, step["id"]) == "pending"
-        and (EVERY_EVENT in kinds or step.get("event", {}).get("type") in kinds)
+        for step in facts.scenario.timeline
+        if step_status(facts, step.id) == "pending"
+        and (EVERY_EVENT in kinds or step.event_type in kinds)
     ]
 
 
 def waits_for(facts: Facts, step_id: str) -> str:
     """What a pending step waits for, in words."""
-    step = next((s for s in facts.scenario.get("timeline") or [] if s["id"] == step_id), None)
-    trigger = (step or {}).get("trigger") or {}
-    if "on" in trigger:
-        count = int(trigger.get("count", 1))
-        return f"it waits for the client's {trigger['on']}" + (f" ×{count}" if count > 1 else "")
-    if "after" in trigger:
-        other = trigger["after"]
+    step = facts.scenario.step(step_id)
+    trigger = step.trigger if step is not None else Trigger()
+    if trigger.on is not None:
+        count = trigger.count
+        return f"it waits for the client's {trigger.on}" + (f" ×{count}" if count > 1 else "")
+    if trigger.after is not None:
+        other = trigger.after
         if step_status(facts, other) == "pending":
             return f"it waits for step '{other}'"
-        return f"it was due {trigger.get('delay', 'PT0S')} after step '{other}'"
-    if trigger.get("manual"):
+        return f"it was due {trigger.delay} after step '{other}'"
+    if trigger.manual:
         return "it fires only by hand"
-    if "at" in trigger:
-        return f"it was due {trigger['at']} after the start"
+    if trigger.at is not None:
+        return f"it was due {trigger.at} after the start"
     return "it never came due"
 
 
-def never_fired(facts: Facts, steps: list[dict[str, Any]]) -> str:
+def never_fired(facts: Facts, steps: list[Step]) -> str:
     """``step 'vedtak' never fired (it waits for …)``; several steps are all named."""
-    first = steps[0]["id"]
+    first = steps[0].id
     why = waits_for(facts, first)
     if len(steps) == 1:
         return f"step '{first}' never fired ({why})"
-    names = ", ".join(f"'{s['id']}'" for s in steps)
+    names = ", ".join(f"'{s.id}'" for s in steps)
     return f"steps {names} never fired ('{first}' {why.removeprefix('it ')})"

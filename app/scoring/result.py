@@ -42,16 +42,16 @@ def score_run(
     facts = gather(session, run)
     scenario = facts.scenario
     verdicts: list[Verdict] = []
-    for expectation in scenario.get("expect") or []:
+    for expectation in scenario.expect:
         verdicts.append(judge(facts, expectation))
     evidence_ids = sorted({i for v in verdicts for i in v.evidence})
     entries = journal_reads.entries_by_id(session, run.id, evidence_ids)
     result: dict[str, Any] = {
         "scenario": {
-            "id": scenario.get("id"),
-            "version": scenario.get("version"),
-            "title": scenario.get("title"),
-            "description": scenario.get("description"),
+            "id": scenario.id,
+            "version": scenario.version,
+            "title": scenario.title,
+            "description": scenario.description,
         },
         "run": {
             "id": run.id,

@@ -13,6 +13,7 @@ from typing import Any
 from app.domain.answers import FOLLOW_UPS
 from app.domain.case import Utfallspunkt
 from app.domain.codes import utfall_type
+from app.scenarios.model import Expectation
 from app.scoring.content_checks import answers_in, outcome
 from app.scoring.evidence import Exchange, Facts
 from app.scoring.outcome import Outcome
@@ -42,7 +43,7 @@ def _issued(facts: Facts) -> list[Utfallspunkt]:
     ]
 
 
-def answers_every_utfall(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def answers_every_utfall(facts: Facts, _expectation: Expectation) -> Outcome:
     """Every MG, SVV and MKV outcome is answered by its utfallId; "answered later" is not yet."""
     issued = _issued(facts)
     if not issued:
@@ -119,7 +120,7 @@ def _follow_ups(facts: Facts) -> list[Exchange]:
     return out
 
 
-def follow_up_uses_current_saksnummer(facts: Facts, _expectation: dict[str, Any]) -> Outcome:
+def follow_up_uses_current_saksnummer(facts: Facts, _expectation: Expectation) -> Outcome:
     """A follow-up søknad names its case by the saksnummer the case had when it was sent
     (or, in JSON, by the ``innsendingReferanse`` of its case alone)."""
     checked: list[Exchange] = []

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from app.scenarios.model import Expectation, RequestMatcher
 from app.scoring import checks
 from app.scoring.delivery import refused, sent_since, undelivered
 from app.scoring.evidence import Exchange, Facts, after, deadline
 from app.scoring.outcome import Outcome
 from app.scoring.progress import live, never_fired, step_status, unfired, waits_for
-from app.vocabulary import DEFAULT_SEVERITY, PROTOCOL_CHECKS, VERDICT_STATES, fails
+from app.vocabulary import PROTOCOL_CHECKS, VERDICT_STATES, fails
 from app.wire.dates import iso
 
 PASSED, FAILED, WARNING = "PASSED", "FAILED", "WARNING"
@@ -67,14 +68,14 @@ class Verdict:
         }
 
 
-def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
+def judge(facts: Facts, expectation: Expectation) -> Verdict:
     """Judge one expectation of the scenario."""
-    if "check" in expectation:
-        found = checks.CHECKS[expectation["check"]](facts, expectation)
-        outcome = _check_outcome(facts, expectation["check"], found)
+    if expectation.check is not None:
+        found = checks.CHECKS[expectation.check](facts, expectation)
+        outcome = _check_outcome(facts, expectation.check, found)
     else:
         outcome = _request_outcome(facts, expectation)
-    severity = expectation.get("severity", DEFAULT_SEVERITY)
+    severity = expectation.severity
     if outcome.state is not None:
         status = outcome.state
     elif outcome.ok is None:
@@ -84,16 +85,16 @@ def judge(facts: Facts, expectation: dict[str, Any]) -> Verdict:
     else:
         status = FAILED if fails(severity) else WARNING
     return Verdict(
-        id=expectation["id"],
-        title=expectation.get("title") or _default_title(expectation),
-        requirement=expectation.get("requirement"),
+        id=expectation.id,
+        title=expectation.title or _default_title(expectation),
+        requirement=expectation.requirement,
         severity=severity,
-        weight=float(expectation.get("weight", 1)),
+        weight=expectation.weight,
         status=status,
         reason=outcome.reason,
         first_divergence=outcome.first_divergence,
         evidence=outcome.evidence[:MAX_EVIDENCE],
-        optional=bool(expectation.get("optional", False)),
+        optional=expectation.optional,
     )
 
 
@@ -124,11 +125,11 @@ def _check_outcome(facts: Facts, name: str, found: Outcome) -> Outcome:
     )
 
 
-def _default_title(expectation: dict[str, Any]) -> str:
-    if "check" in expectation:
-        return PROTOCOL_CHECKS[expectation["check"]].title
-    request = expectation.get("request", {})
-    return f"{request.get('method', 'any method')} {request.get('path', 'any path')}"
+def _default_title(expectation: Expectation) -> str:
+    if expectation.check is not None:
+        return PROTOCOL_CHECKS[expectation.check].title
+    request = expectation.request
+    return f"{request.method or 'any method'} {request.path or 'any path'}"
 
 
 def _resolve(value: str, facts: Facts, exchange: Exchange) -> str | None:
@@ -200,7 +201,7 @@ def _lookup(body: Any, path: str) -> tuple[bool, Any]:
 def mismatch(
     facts: Facts,
     exchange: Exchange,
-    request: dict[str, Any],
+    request: RequestMatcher,
     since: Mapping[int, frozenset[str]] | None = None,
 ) -> str | None:
     """Why ``exchange`` does not match the ``request`` matcher (None when it matches).
@@ -209,11 +210,11 @@ def mismatch(
     fault answered, nor a poll of oppdatering that delivered none of ``since`` (the
     oppdateringer sent since the expectation's ``after`` step; app.scoring.delivery).
     """
-    if "method" in request and exchange.method != request["method"]:
-        return f"method {exchange.method}, not {request['method']}"
-    if "path" in request and not fnmatch.fnmatchcase(exchange.path, request["path"]):
-        return f"path {exchange.path}, not {request['path']}"
-    for name, wanted in (request.get("query") or {}).items():
+    if request.method is not None and exchange.method != request.method:
+        return f"method {exchange.method}, not {request.method}"
+    if request.path is not None and not fnmatch.fnmatchcase(exchange.path, request.path):
+        return f"path {exchange.path}, not {request.path}"
+    for name, wanted in request.query.items():
         got = exchange.query.get(name)
         if wanted == "*":
             if not got:
@@ -222,7 +223,7 @@ def mismatch(
         expected = _resolve(str(wanted), facts, exchange)
         if got != expected:
             return f"query {name}={got!r}, expected {expected!r}"
-    for path, wanted in (request.get("body") or {}).items():
+    for path, wanted in request.body.items():
         present, got = _lookup(exchange.body, path)
         if wanted == "*":
             if not present or got in (None, "", [], {}):
@@ -258,21 +259,21 @@ def _unopened(facts: Facts, step: str) -> Outcome:
     )
 
 
-def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
-    step = expectation.get("after")
+def _request_outcome(facts: Facts, expectation: Expectation) -> Outcome:
+    step = expectation.after
     opened = after(facts, step)
     if opened is None:
         return _unopened(facts, str(step))
-    closes = deadline(opened, expectation.get("within"))
-    request = expectation["request"]
+    closes = deadline(opened, expectation.within)
+    request = expectation.request
     # A write sent again applied nothing: it is not a second request of the client's own.
     window = [e for e in facts.exchanges if e.virtual_time >= opened and e.replay_of is None]
     polls_used = False
     # How many exchanges each row stands for here: a folded row counts its repeats, and
     # the last poll within ``within_polls`` may end the window inside its repeats.
     weight: dict[int, int] = {e.id: e.repeats for e in window}
-    if "within_polls" in expectation:
-        limit, seen = int(expectation["within_polls"]), 0
+    if expectation.within_polls is not None:
+        limit, seen = expectation.within_polls, 0
         for e in window:
             if not e.is_poll:
                 continue
@@ -288,10 +289,11 @@ def _request_outcome(facts: Facts, expectation: dict[str, Any]) -> Outcome:
     since = sent_since(facts, opened) if step else {}
     matching = [e for e in window if mismatch(facts, e, request, since) is None]
     total = sum(weight[e.id] for e in matching)
-    count = expectation.get("count") or {}
-    never = bool(expectation.get("never"))
-    low = 0 if never else int(count.get("exactly", count.get("min", 1)))
-    high = 0 if never else count.get("exactly", count.get("max"))
+    never = expectation.never
+    exactly = expectation.exactly
+    least = expectation.min if expectation.min is not None else 1
+    low = 0 if never else (exactly if exactly is not None else least)
+    high = 0 if never else (exactly if exactly is not None else expectation.max)
     where = f"after {step} ({iso(opened)})" if step else "in the run"
     if closes is not None:
         where += f" until {iso(closes)}"
@@ -340,20 +342,20 @@ def _undecided(facts: Facts, found: str, closes: datetime | None, ids: list[int]
     )
 
 
-def _describe(request: dict[str, Any]) -> str:
-    return f"{request.get('method', '*')} {request.get('path', '*')}"
+def _describe(request: RequestMatcher) -> str:
+    return f"{request.method or '*'} {request.path or '*'}"
 
 
-def _same_endpoint(exchange: Exchange, request: dict[str, Any]) -> bool:
-    return ("method" not in request or exchange.method == request["method"]) and (
-        "path" not in request or fnmatch.fnmatchcase(exchange.path, request["path"])
+def _same_endpoint(exchange: Exchange, request: RequestMatcher) -> bool:
+    return (request.method is None or exchange.method == request.method) and (
+        request.path is None or fnmatch.fnmatchcase(exchange.path, request.path)
     )
 
 
 def _nearest_miss(
     facts: Facts,
     window: list[Exchange],
-    request: dict[str, Any],
+    request: RequestMatcher,
     since: Mapping[int, frozenset[str]],
 ) -> str | None:
     for exchange in window:
@@ -367,7 +369,7 @@ def _nearest_miss(
 def _nearest_id(
     facts: Facts,
     window: list[Exchange],
-    request: dict[str, Any],
+    request: RequestMatcher,
     since: Mapping[int, frozenset[str]],
 ) -> int:
     return next(

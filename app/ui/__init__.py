@@ -92,7 +92,7 @@ def login() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
 def catalogue() -> str:
     """The scenario catalogue."""
     registry = get_registry().catalogue()
-    scenarios = sorted(registry.entries.values(), key=lambda e: e.scenario["title"])
+    scenarios = sorted(registry.entries.values(), key=lambda e: str(e.model.title))
     return render_template(
         "ui/catalogue.html",
         scenarios=[e.scenario for e in scenarios],
