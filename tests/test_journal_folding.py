@@ -214,3 +214,46 @@ def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
     assert set(capped.values()) <= {"PASSED", "SKIPPED"}, capped
     assert client.count() > 1500  # every exchange counted ...
     assert len(client.journal()) <= 60  # ... in at most the cap's rows
+
+
+SLOW = SCENARIO.replace(
+    "expect:",
+    "faults:\n  - {id: treg, kind: slow, api: kvittering, delay_ms: 600}\nexpect:",
+)
+
+
+def _poll_start_to_start(client: Client, every: float, times: int) -> None:
+    """Poll kvittering on a fixed schedule (request start to request start)."""
+    start = time.monotonic()
+    for n in range(times):
+        time.sleep(max(0.0, start + n * every - time.monotonic()))
+        assert client.get("kvittering").status_code == 200
+
+
+def _polls_sanely(client: Client) -> dict[str, Any]:
+    client.http.post(f"/sandbox/runs/{client.id}/finish")
+    result = client.http.get(f"/sandbox/runs/{client.id}/result").json
+    return next(v for v in result["verdicts"] if v["id"] == "polls_sanely")  # type: ignore[index]
+
+
+def test_a_client_on_schedule_passes_polls_sanely_while_the_answers_are_slow(
+    make_app: Any,
+) -> None:
+    # Answers take 0.6 s of a 1 s interval: 0.4 s from one answer's end to the next
+    # request, under half the interval, yet the client polls exactly as agreed.
+    client = Client(make_app(SLOW), scenario="s", pollInterval=1)
+    client.advance("PT1H")
+    _poll_start_to_start(client, 1.0, 4)
+    verdict = _polls_sanely(client)
+    assert verdict["status"] == "PASSED", verdict
+
+
+def test_a_client_off_schedule_still_fails_polls_sanely_while_the_answers_are_slow(
+    make_app: Any,
+) -> None:
+    client = Client(make_app(SLOW), scenario="s", pollInterval=1)
+    client.advance("PT1H")
+    _poll_start_to_start(client, 0.7, 3)  # 0.1 s after each answer: hammering
+    verdict = _polls_sanely(client)
+    assert verdict["status"] == "FAILED", verdict
+    assert "again after" in verdict["reason"]
