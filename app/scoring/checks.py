@@ -37,7 +37,8 @@ _outcome = outcome
 
 
 def polls_sanely(facts: Facts, _expectation: Expectation) -> Outcome:
-    """Between two polls of the same API and reference, at least half the agreed interval passes.
+    """Between two polls (GET or HEAD) of the same API and reference, in the order the
+    client sent them, at least half the agreed interval passes.
 
     The gap runs from the end of one answer to the start of the next request, so a slow
     server does not make a client look patient; a client that keeps the agreed interval
@@ -45,7 +46,11 @@ def polls_sanely(facts: Facts, _expectation: Expectation) -> Outcome:
     scheduler's client, under a ``slow`` fault). Polls right after a 429 or 503 are
     judged by ``backs_off`` instead.
     """
-    polls = [e for e in facts.exchanges if e.is_poll]
+    # In the order the client sent them: an answer that came back late (a slow one)
+    # is journalled after a poll sent later, which is no poll sent too soon.
+    polls = sorted(
+        (e for e in facts.exchanges if e.asks_poll_api), key=lambda e: (e.started, e.id)
+    )
     if not polls:
         return _outcome(None, "the client never polled, so this did not apply")
     minimum = facts.poll_interval * POLL_GAP_SHARE

@@ -70,6 +70,12 @@ class Exchange:
         """A GET on an API that is polled (kvittering, oppdatering, status)."""
         return self.method == "GET" and self.path in POLL_PATHS
 
+    @property
+    def asks_poll_api(self) -> bool:
+        """A GET or a HEAD on a polled API: the server answers both in full, and a HEAD
+        tells a client as much (the headers) as it needs to poll."""
+        return self.method in ("GET", "HEAD") and self.path in POLL_PATHS
+
     def reference(self) -> str | None:
         """The innsendingReferanse the exchange is about, if any."""
         if "innsendingReferanse" in self.query:
