@@ -48,9 +48,7 @@ def polls_sanely(facts: Facts, _expectation: Expectation) -> Outcome:
     """
     # In the order the client sent them: an answer that came back late (a slow one)
     # is journalled after a poll sent later, which is no poll sent too soon.
-    polls = sorted(
-        (e for e in facts.exchanges if e.asks_poll_api), key=lambda e: (e.started, e.id)
-    )
+    polls = sorted((e for e in facts.exchanges if e.asks_poll_api), key=lambda e: (e.started, e.id))
     if not polls:
         return _outcome(None, "the client never polled, so this did not apply")
     minimum = facts.poll_interval * POLL_GAP_SHARE
