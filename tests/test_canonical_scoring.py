@@ -224,3 +224,50 @@ def test_an_older_database_gets_the_canonical_column(tmp_path: Path) -> None:
     assert "request_body_canonical" in {c["name"] for c in inspect(engine).get_columns("journal")}
     create_tables(engine)  # and again: nothing left to add
     engine.dispose()
+
+
+def test_a_mangel_echoed_as_answered_later_or_not_answered_is_not_answered(
+    app: Flask, client: FlaskClient
+) -> None:
+    # Found by a client written from our docs alone: both echoed the mangelID and passed,
+    # though the kommune kept waiting and the vedtak never came.
+    case = _run_with_mangel(client, INNSENDING)
+    later = {
+        **_supplering(case),
+        "mangelbesvarelse": [{"mangelID": case["mangelID"], "erUtfallBesvaresSenere": True}],
+    }
+    assert client.post("/api/v1/supplering", json=later, headers=case["auth"]).status_code == 201
+    nothing = {
+        "innsendingReferanse": case["ref"],
+        "kommunensSaksnummer": case["saksnummer"],
+        "utfallBesvarelse": {
+            "utfallSvar": [{"utfallId": case["mangelID"], "erUtfallBesvart": False}]
+        },
+    }
+    sent = client.post("/api/v1/supplering", json=nothing, headers=case["auth"])
+    assert sent.status_code == 201, sent.get_json()
+    facts, _posts = _scored(app, case["id"])
+    found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
+    assert found.ok is False and "declared answered later" in found.reason, found.reason
+    answered = client.post("/api/v1/supplering", json=_supplering(case), headers=case["auth"])
+    assert answered.status_code == 201
+    facts, _posts = _scored(app, case["id"])
+    found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
+    assert found.ok is True, found.first_divergence
+
+
+def test_a_mangel_only_said_not_answered_was_never_answered(
+    app: Flask, client: FlaskClient
+) -> None:
+    case = _run_with_mangel(client, INNSENDING)
+    nothing = {
+        "innsendingReferanse": case["ref"],
+        "kommunensSaksnummer": case["saksnummer"],
+        "utfallBesvarelse": {
+            "utfallSvar": [{"utfallId": case["mangelID"], "erUtfallBesvart": False}]
+        },
+    }
+    assert client.post("/api/v1/supplering", json=nothing, headers=case["auth"]).status_code == 201
+    facts, _posts = _scored(app, case["id"])
+    found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
+    assert found.ok is False and "never answered" in found.reason, found.reason

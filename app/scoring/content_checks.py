@@ -100,12 +100,20 @@ def echoes_mangel_ids(facts: Facts, _expectation: Expectation) -> Outcome:
     if not mangler:
         return outcome(None, "the kommune sent no mangel")
     answered: dict[str, Exchange] = {}
+    later: dict[str, Exchange] = {}
     sent_ids: list[tuple[str, Exchange]] = []
     for exchange in suppleringer(facts, accepted=False):
-        for mangel_id in _mangel_ids(exchange):
+        for svar in answers_in(exchange.body):
+            mangel_id = svar["utfallId"]
             sent_ids.append((mangel_id, exchange))
-            if exchange.status == 201:
+            if exchange.status != 201:
+                continue
+            # The canonical flags say what the sandbox read (app.wire.inputs.forms): an
+            # echo that is "answered later", or "not answered" with nothing, answers nothing.
+            if svar.get("erUtfallBesvart") is True:
                 answered.setdefault(mangel_id, exchange)
+            elif svar.get("erUtfallBesvaresSenere") is True:
+                later.setdefault(mangel_id, exchange)
     known = {m.mangelID for m in mangler}
     for mangel_id, exchange in sent_ids:
         if mangel_id not in known:
@@ -118,6 +126,16 @@ def echoes_mangel_ids(facts: Facts, _expectation: Expectation) -> Outcome:
     for mangel in mangler:
         answer = answered.get(mangel.mangelID)
         svarfrist = aware(mangel.svarfrist)
+        if answer is None and mangel.mangelID in later:
+            said = later[mangel.mangelID]
+            return outcome(
+                False,
+                f"mangel {mangel.mangelID} ({mangel.tittel}) was declared answered later "
+                "and never answered",
+                f"expected a supplering answering mangelID {mangel.mangelID} before "
+                f"{iso(svarfrist)}; exchange {said.id} only said erUtfallBesvaresSenere",
+                [said.id],
+            )
         if answer is None:
             return outcome(
                 False,
