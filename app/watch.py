@@ -21,6 +21,8 @@ from typing import Any, Protocol
 # Answers after which a client is expected to try again (after Retry-After, or its own pause).
 REFUSED = frozenset({429, 500, 502, 503, 504})
 JOURNAL_LOOK = 0.1  # seconds between journal reads: each read is a request to the sandbox
+TAIL = 20  # rows read again for repeats: the newest row of each poll a client repeats
+TAIL_LOOK = 0.5  # seconds between such reads, while no new row comes
 
 
 @dataclass(frozen=True)
@@ -244,19 +246,42 @@ def _basic_user(header: str) -> str | None:
 
 
 class JournalFeed:
-    """Exchanges of one run read from the control plane's journal."""
+    """Exchanges of one run read from the control plane's journal.
+
+    A poll identical to an earlier one folds into that row (``repeats``) instead of adding
+    one (``app.store.journal_folding``), so a client that polls on while nothing changes
+    adds no row. While no new row comes, the last rows are read again now and then and a
+    row whose repeats grew counts as its newest repeat.
+    """
 
     def __init__(self, read: Callable[[int], list[dict[str, Any]]]) -> None:
         self.read = read
         self.last_id = 0
         self.poked = threading.Event()
+        self.repeats: dict[int, int] = {}  # of the last rows: the repeats seen so far
+        self.tail_read = 0.0
 
     def take(self) -> list[Exchange]:
-        """Entries journalled since the last take."""
+        """Entries journalled since the last take, and repeats folded into the last rows."""
         entries = self.read(self.last_id)
+        now = time.monotonic()
+        if not entries and self.last_id and now - self.tail_read >= TAIL_LOOK:
+            self.tail_read = now
+            entries = self.read(max(0, self.last_id - TAIL))
+        out: list[Exchange] = []
+        for entry in entries:
+            row, repeats = int(entry["id"]), int(entry.get("repeats") or 1)
+            if row > self.last_id:
+                out.append(journal_exchange(entry))
+                if repeats > 1:
+                    out.append(latest_repeat(entry))
+            elif repeats > self.repeats.get(row, repeats):
+                out.append(latest_repeat(entry))
+            self.repeats[row] = repeats
         if entries:
-            self.last_id = entries[-1]["id"]
-        return [journal_exchange(e) for e in entries]
+            self.last_id = max(self.last_id, int(entries[-1]["id"]))
+            self.repeats = {r: n for r, n in self.repeats.items() if r > self.last_id - TAIL}
+        return out
 
     def busy_since(self, since: float) -> bool:
         """The journal only shows answered requests."""
@@ -273,6 +298,22 @@ class JournalFeed:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def latest_repeat(entry: dict[str, Any]) -> Exchange:
+    """The newest of a folded row's repeats (it took about as long as the first)."""
+    first = journal_exchange(entry)
+    if not entry.get("lastRealTime"):
+        return first
+    ended = datetime.fromisoformat(entry["lastRealTime"].replace("Z", "+00:00")).timestamp()
+    return Exchange(
+        ended - (first.ended - first.started),
+        ended,
+        first.method,
+        first.path,
+        first.query,
+        first.status,
+    )
 
 
 def journal_exchange(entry: dict[str, Any]) -> Exchange:

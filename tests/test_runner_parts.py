@@ -6,15 +6,17 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app import watch
 from app.cli import ci
 from app.client_process import ClientCommandError, parse_client_cmd
 from app.expected import ListError, check_listed, read_listed
-from app.watch import Exchange, ExchangeTap, Reaction
+from app.watch import Exchange, ExchangeTap, JournalFeed, Reaction
 
 SETTLE = 0.5
 
@@ -48,6 +50,56 @@ def test_requests_sent_before_the_step_do_not_count() -> None:
     reaction.add(_at(99.9, took=0.3))
     reaction.add(_at(99.95, took=0.3))
     assert reaction.requests == 0 and reaction.over_at(SETTLE) is None
+
+
+def _stamp(at: str) -> float:
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+def _row(row: int, at: str, repeats: int = 1, last: str | None = None) -> dict[str, Any]:
+    """A journal entry as the control plane lists it."""
+    return {
+        "id": row,
+        "realTime": at,
+        "durationMs": 10.0,
+        "request": {
+            "method": "GET",
+            "path": "/api/v1/kvittering",
+            "query": "innsendingReferanse=A",
+        },
+        "response": {"status": 200},
+        "repeats": repeats,
+        "lastRealTime": last,
+    }
+
+
+def test_the_journal_feed_sees_polls_folded_into_a_row_it_has_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by a client written from our docs alone: under --server, a client that kept
+    # polling while nothing changed added no row, and the runner called it silent.
+    monkeypatch.setattr(watch, "TAIL_LOOK", 0.0)
+    journal = [_row(1, "2026-12-01T10:00:00Z"), _row(2, "2026-12-01T10:00:01Z")]
+    feed = JournalFeed(lambda after: [e for e in journal if e["id"] > after])
+    assert len(feed.take()) == 2
+    assert feed.take() == []  # nothing new, nothing folded
+    journal[1] = _row(2, "2026-12-01T10:00:01Z", repeats=3, last="2026-12-01T10:00:05Z")
+    [repeat] = feed.take()
+    assert repeat.ended == pytest.approx(_stamp("2026-12-01T10:00:05Z"))
+    assert repeat.ended - repeat.started == pytest.approx(0.01)
+    assert feed.take() == []  # each repeat once
+    journal[1] = _row(2, "2026-12-01T10:00:01Z", repeats=4, last="2026-12-01T10:00:06Z")
+    [again] = feed.take()
+    reaction = Reaction(since=_stamp("2026-12-01T10:00:02Z"))
+    reaction.add(repeat)
+    reaction.add(again)  # the client came back to its poll: its reaction can be over
+    assert reaction.requests == 2 and reaction.over_at(SETTLE) is not None
+
+
+def test_the_journal_feed_hands_on_a_new_row_and_its_repeats() -> None:
+    journal = [_row(1, "2026-12-01T10:00:00Z", repeats=4, last="2026-12-01T10:00:03Z")]
+    first, newest = JournalFeed(lambda after: [e for e in journal if e["id"] > after]).take()
+    assert newest.ended - first.ended == pytest.approx(3.0)
 
 
 def test_a_refused_request_keeps_the_reaction_open_until_the_retry_is_answered() -> None:
