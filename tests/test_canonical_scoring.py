@@ -273,3 +273,17 @@ def test_a_mangel_only_said_not_answered_was_never_answered(
     facts, _posts = _scored(app, case["id"])
     found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
     assert found.ok is False and "never answered" in found.reason, found.reason
+
+
+def test_a_zero_padded_saksnummer_is_the_same_number(app: Flask, client: FlaskClient) -> None:
+    # Found by a client written from our docs alone: "05713" was refused as a number the
+    # case never had; DiBK's forms type it as an integer.
+    case = _run_with_mangel(client, INNSENDING)
+    number = case["saksnummer"]
+    padded = {**number, "sakssekvensnummer": "00" + str(number["sakssekvensnummer"])}
+    body = {**_supplering(case), "kommunensSaksnummer": padded}
+    sent = client.post("/api/v1/supplering", json=body, headers=case["auth"])
+    assert sent.status_code == 201, sent.get_json()
+    facts, _posts = _scored(app, case["id"])
+    found = checks.CHECKS["uses_current_saksnummer"](facts, ANY)
+    assert found.ok is True, found.first_divergence

@@ -20,6 +20,15 @@ from app.wire.dates import iso, parse_iso
 DIGITS = re.compile(r"^\d+$")
 
 
+def digits(text: str) -> str:
+    """A digit string as one number: leading zeros dropped (``05713`` is case 5713).
+
+    Sandbox assumption: DiBK's forms type these as integers (``xs:integer``), where
+    ``05713`` and ``5713`` are one value; a client that pads a saksnummer is not wrong.
+    """
+    return text.lstrip("0") or "0"
+
+
 def one_of(choices: Iterable[str], field_name: str) -> validate.OneOf:
     """Allow only ``choices``, with DiBK's message for an invalid code value."""
     allowed = list(choices)
@@ -127,7 +136,7 @@ class DigitString(fields.String):
             raise ValidationError('Må være en tekst med bare siffer, f.eks. "2024".')
         if not DIGITS.match(value):
             raise ValidationError(f"'{value}' skal bare inneholde siffer.")
-        return value
+        return digits(value)
 
 
 class WireSchema(Schema):

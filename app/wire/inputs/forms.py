@@ -18,7 +18,7 @@ from app import limits
 from app.domain import codelists
 from app.domain.answers import UtfallSvar
 from app.domain.case import Saksnummer
-from app.wire.inputs.base import DIGITS, BoundedList, WireSchema, text
+from app.wire.inputs.base import DIGITS, BoundedList, WireSchema, digits, text
 
 # ftbId as seen: BYGG-3001 (saksbehandlingsdata), FTB-12345 and FTB123 and 98765 (the forms).
 FTB_ID = r"^(BYGG-|FTB-?)?\d{1,12}$"
@@ -34,7 +34,7 @@ class Number(fields.Field[str]):
         text = str(value).strip()
         if not DIGITS.match(text):
             raise ValidationError(f"'{value}' skal bare inneholde siffer.")
-        return text
+        return digits(text)
 
 
 class Ident(fields.Field[str]):
