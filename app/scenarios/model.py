@@ -146,7 +146,6 @@ class Expectation:
     after: str | None = None
     within: str | None = None
     within_polls: int | None = None
-    by_default: bool = False  # a protocol check every run gets, not named by the scenario
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Expectation:

@@ -49,6 +49,20 @@ def answers_in(body: Any) -> list[dict[str, Any]]:
     return [i for i in items or [] if isinstance(i, dict) and isinstance(i.get("utfallId"), str)]
 
 
+ANSWERED, LATER = "answered", "later"
+
+
+def reading(svar: dict[str, Any]) -> str | None:
+    """What one canonical utfallSvar does to its outcome: ``ANSWERED``, ``LATER`` (declared
+    answered later), or None ("not answered" with nothing in it answers nothing). The
+    canonical flags are the sandbox's reading (app.wire.inputs.forms.utfall_svar_json)."""
+    if svar.get("erUtfallBesvart") is True:
+        return ANSWERED
+    if svar.get("erUtfallBesvaresSenere") is True:
+        return LATER
+    return None
+
+
 def _label(saksnummer: Any) -> str:
     if not isinstance(saksnummer, dict):
         return "None/None"
@@ -108,11 +122,10 @@ def echoes_mangel_ids(facts: Facts, _expectation: Expectation) -> Outcome:
             sent_ids.append((mangel_id, exchange))
             if exchange.status != 201:
                 continue
-            # The canonical flags say what the sandbox read (app.wire.inputs.forms): an
-            # echo that is "answered later", or "not answered" with nothing, answers nothing.
-            if svar.get("erUtfallBesvart") is True:
+            read = reading(svar)
+            if read == ANSWERED:
                 answered.setdefault(mangel_id, exchange)
-            elif svar.get("erUtfallBesvaresSenere") is True:
+            elif read == LATER:
                 later.setdefault(mangel_id, exchange)
     known = {m.mangelID for m in mangler}
     for mangel_id, exchange in sent_ids:

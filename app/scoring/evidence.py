@@ -225,7 +225,6 @@ def expectations(scenario: Scenario) -> list[Expectation]:
                 requirement=check.requirement,
                 severity=tuned.severity or check.severity,
                 weight=tuned.weight if tuned.weight is not None else 1.0,
-                by_default=name in DEFAULT_CHECKS,
                 # A default run that cannot apply (or is left undecided) must not fail the
                 # run on its own; it fails it when it fails. One the scenario switched on
                 # is the scenario's own: undecided, it blocks like any must.

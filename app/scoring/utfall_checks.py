@@ -14,7 +14,7 @@ from app.domain.answers import FOLLOW_UPS
 from app.domain.case import Utfallspunkt
 from app.domain.codes import utfall_type
 from app.scenarios.model import Expectation
-from app.scoring.content_checks import answers_in, outcome
+from app.scoring.content_checks import ANSWERED, LATER, answers_in, outcome, reading
 from app.scoring.evidence import Exchange, Facts
 from app.scoring.outcome import Outcome
 
@@ -65,11 +65,11 @@ def answers_every_utfall(facts: Facts, _expectation: Expectation) -> Outcome:
                 )
             if exchange.status != 201:
                 continue
-            if svar.get("erUtfallBesvart") is True:
+            read = reading(svar)
+            if read == ANSWERED:
                 answered.setdefault(svar["utfallId"], exchange)
-            elif svar.get("erUtfallBesvaresSenere") is True:
+            elif read == LATER:
                 later.setdefault(svar["utfallId"], exchange)
-            # else: "not answered" with nothing in it answers nothing
     for punkt in issued:
         if punkt.utfallId in answered:
             continue
