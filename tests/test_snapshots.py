@@ -10,7 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.config import engine_config
+from app.engine.reads import status_for
+from app.errors import NotFound
+from app.http import json_body
 from app.store import driver
+from app.store.db import get_session
 from tests.conftest import basic
 
 
@@ -111,3 +116,32 @@ def test_a_broken_read_connection_is_replaced_without_failing_the_request(app: F
     assert driver._readers[engine].idle != [broken]
     engine.dispose()  # closes the idle read connections too
     assert engine not in driver._readers
+
+
+def test_a_request_on_a_version_read_before_a_step_sees_none_of_the_step(app: Flask) -> None:
+    # A request takes the run (and its virtual time) at one version; the runner's step
+    # commits before the request reads the kvittering and oppdateringer. Serving the new
+    # rows would journal a 200 kvittering at a virtual time before journalføring, and a
+    # client that fetches it once would fail "fetches the kvittering after journalføring".
+    client = app.test_client()
+    run_id, auth, ref = _happy_path(client)
+    cache = app.extensions["sandbox.snapshots"]
+    kvittering = f"/api/v1/kvittering?innsendingReferanse={ref}"
+    with app.test_request_context():
+        stale = cache.load(get_session(), run_id)
+        assert stale is not None
+        # The step commits (through the control plane, as the runner does).
+        client.post(f"/sandbox/runs/{run_id}/clock", json={"advance": "PT2H"})
+        with pytest.raises(NotFound):
+            stale.kvittering(get_session, ref, json_body)
+        # Journalført now; the vedtak (an oppdatering) commits while a request holds this.
+        stale = cache.load(get_session(), run_id)
+        assert stale is not None
+        client.post(f"/sandbox/runs/{run_id}/clock", json={"advance": "P30D"})
+        assert stale.oppdateringer(get_session, ref) == []
+        status = status_for(get_session(), stale.run, stale.sak(), ref, engine_config())
+        assert status["antallOppdateringer"] == "0" and "sisteSekvensnummer" not in status
+    # The request that comes next reads the new version: all of it.
+    assert client.get(kvittering, headers=auth).status_code == 200
+    seen = client.get(f"/api/v1/oppdatering?innsendingReferanse={ref}", headers=auth).json
+    assert seen is not None and [o["vedtak"]["resultat"] for o in seen] == ["innvilget"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.domain.case import Innsending, Sak
@@ -39,12 +39,17 @@ def innsending_of(sak: Sak, referanse: str | None) -> Innsending:
     return innsending
 
 
-def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[str, Any]:
-    """The stored kvittering, or 404 while the innsending is not journalført."""
-    row = session.get(KvitteringRow, (run.id, referanse)) if referanse else None
-    if row is not None:  # the hot path: one primary-key read
-        return row.payload
-    innsending = innsending_of(load_sak(run), referanse)
+def kvittering_for(session: Session, run: Run, sak: Sak, referanse: str | None) -> dict[str, Any]:
+    """The stored kvittering, or 404 while the innsending is not journalført.
+
+    Journalført as of ``sak`` (the run at the version being served): a kvittering written
+    since is not yet there, or the answer would carry a virtual time before its step.
+    """
+    innsending = innsending_of(sak, referanse)
+    if innsending.journalfort:
+        row = session.get(KvitteringRow, (run.id, innsending.innsendingReferanse))
+        if row is not None:
+            return row.payload
     message = (
         f"Innsendingen {innsending.innsendingReferanse} er mottatt, men ikke journalført "
         "ennå; kvitteringen kommer når kommunen har registrert den."
@@ -52,14 +57,17 @@ def kvittering_for(session: Session, run: Run, referanse: str | None) -> dict[st
     raise NotFound(message, [Problem("kvittering.ikke_registrert", "innsendingReferanse", message)])
 
 
+def _as_of(run: Run) -> ColumnElement[bool]:
+    """The oppdateringer the run had at the version being served (none written since)."""
+    return (OppdateringRow.run_id == run.id) & (OppdateringRow.seq <= run.oppdatering_seq)
+
+
 def oppdateringer_for(
     session: Session, run: Run, sak: Sak, referanse: str | None
 ) -> list[dict[str, Any]]:
     """Every oppdatering for the reference, in sekvensnummer order."""
     innsending = innsending_of(sak, referanse)
-    rows = session.scalars(
-        select(OppdateringRow).where(OppdateringRow.run_id == run.id).order_by(OppdateringRow.seq)
-    )
+    rows = session.scalars(select(OppdateringRow).where(_as_of(run)).order_by(OppdateringRow.seq))
     return [r.payload for r in rows if innsending.innsendingReferanse in r.references]
 
 
@@ -72,9 +80,7 @@ def status_for(
     seqs = [
         seq
         for seq, refs in session.execute(
-            select(OppdateringRow.seq, OppdateringRow.references).where(
-                OppdateringRow.run_id == run.id
-            )
+            select(OppdateringRow.seq, OppdateringRow.references).where(_as_of(run))
         )
         if innsending.innsendingReferanse in refs
     ]

@@ -111,7 +111,9 @@ class Snapshot:
         """The kvittering for ``ref``, encoded once per version (it never changes once sent)."""
         body = self._kvittering.get(ref)
         if body is None:
-            body = self._kvittering[ref] = encode(kvittering_for(session(), self.run, ref))
+            body = self._kvittering[ref] = encode(
+                kvittering_for(session(), self.run, self.sak(), ref)
+            )
         return body
 
     def oppdateringer(self, session: OpenSession, ref: str | None) -> list[dict[str, Any]]:
