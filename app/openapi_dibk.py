@@ -15,7 +15,8 @@ STAND_INS = ("Sandbox stand-ins",)
 
 REF_PARAM = query(
     "innsendingReferanse",
-    "The submission's Altinn reference.",
+    "The submission's Altinn reference. Sandbox assumption: every query name of this API "
+    "binds whatever its casing (`InnsendingReferanse=` too), as ASP.NET binds them.",
     {"type": "string", "minLength": 1, "example": "AR12345679"},
     required=True,
 )

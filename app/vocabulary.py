@@ -162,6 +162,10 @@ CLIENT_ACTIONS = _by_name(
         refines="supplering_sendt",
     ),
 )
+# The query names of the simulated API, in DiBK's spelling. A client's other casing
+# (`InnsendingReferanse=`, `ETTER=`) binds to them, as ASP.NET binds query names
+# (sandbox assumption: DiBK's routes look like ASP.NET's).
+QUERY_NAMES = ("innsendingReferanse", "etter")
 POLL = "poll"
 POLL_PATHS = tuple(a.path for a in CLIENT_ACTIONS.values() if a.poll)
 _POLLED = [a.api for a in CLIENT_ACTIONS.values() if a.poll]

@@ -266,6 +266,35 @@ def test_kvittering_path_is_case_insensitive(live_server: LiveServer, sandbox: S
     assert r.json()["metadata"]["innsendingReferanse"] == ref
 
 
+def test_query_names_bind_whatever_their_casing(live_server: LiveServer, sandbox: Sandbox) -> None:
+    # ASP.NET binds query names case-insensitively; a søknadssystem written against DiBK
+    # may spell them so. A 400 (or a cursor silently ignored) would fail it for nothing.
+    run = sandbox.create_run(innsending=INNSENDING)
+    ref = run["innsendingReferanser"][0]
+    sandbox.event(run["id"], {"type": "journalfor"})
+    sandbox.event(run["id"], {"type": "tildel_saksbehandler"})
+    sandbox.event(run["id"], {"type": "vedtak", "resultat": "innvilget"})
+    client = Client(live_server.url, run["credentials"])
+    base = f"{live_server.url}/api/v1"
+    kvittering = client.http.get(f"{base}/Kvittering?InnsendingReferanse={ref}", timeout=10)
+    assert kvittering.status_code == 200, kvittering.text
+    assert kvittering.json()["metadata"]["innsendingReferanse"] == ref
+    after_one = client.http.get(f"{base}/oppdatering?INNSENDINGREFERANSE={ref}&Etter=1", timeout=10)
+    assert after_one.status_code == 200, after_one.text
+    assert [o["sekvensnummer"] for o in after_one.json()] == ["2"]
+    # A name the API does not know keeps its spelling; a value keeps its own casing.
+    status = client.http.get(f"{base}/status?innsendingreferanse={ref}&Foo=Bar", timeout=10)
+    assert status.status_code == 200, status.text
+    # The journal (and so the scoring) reads the names in DiBK's spelling.
+    journal = sandbox.http.get(f"{live_server.url}/sandbox/runs/{run['id']}/journal", timeout=10)
+    queries = [e["request"]["query"] for e in journal.json()["entries"][-3:]]
+    assert queries == [
+        f"innsendingReferanse={ref}",
+        f"innsendingReferanse={ref}&etter=1",
+        f"innsendingReferanse={ref}&Foo=Bar",
+    ]
+
+
 def test_document_gone_after_30_days_of_run_time(live_server: LiveServer, sandbox: Sandbox) -> None:
     run = sandbox.create_run(innsending=INNSENDING, clock={"mode": "manual"})
     sandbox.event(run["id"], {"type": "journalfor"})

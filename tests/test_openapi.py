@@ -14,6 +14,7 @@ from app import create_app
 from app import openapi_examples as examples
 from app.openapi import build_spec, camel, documented_rules, openapi_path, spec_gaps
 from app.openapi_docs import doc
+from app.vocabulary import QUERY_NAMES
 from app.wire import inputs, outputs
 from tests.conftest import INNSENDING
 
@@ -46,6 +47,19 @@ def test_every_route_is_documented_with_its_path_parameters(
     assert {"/api/v1/kvittering", "/sandbox/runs/{runId}/steps/{stepId}/fire"} <= paths
     assert "/api/v1/dokument/{dokumentId}" in paths and "/sandbox/scenarios/{scenarioId}" in paths
     assert not any(p.startswith(("/ui", "/openapi", "/healthz")) for p in paths)
+
+
+def test_the_api_query_names_are_the_vocabularys(spec: dict[str, Any]) -> None:
+    # The middleware binds these names whatever their casing; a name documented but not
+    # listed would be refused when spelled another way.
+    declared = {
+        parameter["name"]
+        for path, _method, operation in _operations(spec)
+        if path.startswith("/api/v1/")
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    }
+    assert declared == set(QUERY_NAMES)
 
 
 def test_the_check_reports_an_undocumented_route_and_a_stray_parameter() -> None:
