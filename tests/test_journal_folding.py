@@ -188,13 +188,23 @@ def test_a_client_hammering_inside_a_folded_row_fails_polls_sanely(make_app: Any
     assert "repeated 3 times" in verdict["firstDivergence"]
 
 
+@pytest.mark.parametrize("traced", [False, True], ids=["plain", "request-ids"])
 def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
-    make_app: Any,
+    make_app: Any, traced: bool
 ) -> None:
-    def play(app: Flask) -> tuple[dict[str, str], Client]:
+    # traced: a client instrumented as vendors' systems are (OpenTelemetry, a request id)
+    # sends headers that differ on every request; its polls fold all the same.
+    def play(app: Flask, traced: bool) -> tuple[dict[str, str], Client]:
         client = Client(app, scenario="happy-path", pollInterval=0.01)
         last = 0
-        for _hour in range(0, 12 * 7 * 24, 4):  # twelve virtual weeks, polled every 4 h
+        for hour in range(0, 12 * 7 * 24, 4):  # twelve virtual weeks, polled every 4 h
+            if traced:
+                span = f"{hour:032x}"
+                client.auth = {
+                    **client.auth,
+                    "traceparent": f"00-{span}-{hour:016x}-01",
+                    "X-Request-Id": span,
+                }
             client.advance("PT4H")
             client.get("kvittering")
             listed = client.get("oppdatering", etter=last)
@@ -208,8 +218,8 @@ def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
         client.http.post(f"/sandbox/runs/{client.id}/finish")
         return client.verdicts(), client
 
-    roomy, _ = play(make_app())
-    capped, client = play(make_app(JOURNAL_MAX_ENTRIES=60))
+    roomy, _ = play(make_app(), traced=False)
+    capped, client = play(make_app(JOURNAL_MAX_ENTRIES=60), traced)
     assert capped == roomy
     assert set(capped.values()) <= {"PASSED", "SKIPPED"}, capped
     assert client.count() > 1500  # every exchange counted ...

@@ -208,7 +208,7 @@ def entry_for(response: Response, outcome: str | None = None) -> dict[str, Any] 
     headers = request_headers(environ)
     fold_key = None
     if method == "GET" and status == 200 and fault is None and not response_truncated:
-        fold_key = _fold_key(ctx.get("journal_fold"), path, environ, headers, response_body)
+        fold_key = _fold_key(ctx.get("journal_fold"), path, environ, response_body)
     return {
         "run_id": run_id,
         "real_time": utcnow(),
@@ -237,21 +237,20 @@ _SENT_AT = re.compile(r'"ekspedertDato":\s*"[^"]*"')
 
 
 def _fold_key(
-    epoch: str | None,
-    path: str,
-    environ: dict[str, Any],
-    headers: dict[str, str],
-    body: str | None,
+    epoch: str | None, path: str, environ: dict[str, Any], body: str | None
 ) -> str | None:
     """What a poll shares with its identical repeats (``app.store.journal_folding``): the
-    whole request, headers too (a client's request id keeps each poll its own), and the
-    answer."""
+    question (path and query) and the answer.
+
+    Not the request's headers: no verdict reads them, and a client instrumented as
+    vendors' systems are (a ``traceparent`` or a request id on every request) would
+    otherwise never fold, fill the journal's cap and lose its first kvittering to the trim.
+    """
     if epoch is None or body is None or path.lower() not in vocabulary.POLL_PATHS:
         return None
     # When the answer was sent is no part of what it says: a status stamps every answer.
     said = _SENT_AT.sub("", body)
-    asked = "\n".join(f"{k}: {v}" for k, v in sorted(headers.items()))
-    seen = f"{epoch}\n{path}\n{environ.get('QUERY_STRING', '')}\n{asked}\n{said}"
+    seen = f"{epoch}\n{path}\n{environ.get('QUERY_STRING', '')}\n{said}"
     return hashlib.sha256(seen.encode()).hexdigest()
 
 

@@ -6,8 +6,9 @@ dropped the ones that decided verdicts (the innsending, the first kvittering), s
 correctly played run went from passed to failed after a few hours of polling.
 
 An exchange that the request marked foldable (``fold_key``, set by ``app.api.journal``
-only for a successful, unfaulted poll; the key covers the whole request, headers too,
-the answer, the case's version and the span between two scoring deadlines) is folded
+only for a successful, unfaulted poll; the key covers the question (path and query),
+the answer, the case's version and the span between two scoring deadlines, but not the
+request's headers, which no verdict reads; the row shows its first request's) is folded
 into the newest row of the same question (the run, path and query) when that row has
 the same key and *gathers*: the first exchange of a kind stays a row of its own, the
 second becomes the row its later repeats fold into, so a reader paging the journal (the
