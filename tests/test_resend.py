@@ -123,6 +123,31 @@ def test_two_copies_sent_at_once_apply_once(scenario_app: Flask) -> None:  # noq
     assert len(run.oppdateringer("supplering")) == 1
 
 
+def test_two_different_suppleringer_sent_at_once_get_two_references(
+    scenario_app: Flask,  # noqa: F811
+) -> None:
+    # One per mangel, sent together: both apply, each with its own suppleringReferanse
+    # (the same one would tell the client its second write was the first sent again).
+    run = Run(scenario_app)
+    bodies = iter([_body(run, [mangel]) for mangel in run.mangler])
+    with LiveServer(scenario_app) as server:
+
+        def send() -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/v1/supplering", json=next(bodies), headers=run.auth, timeout=30
+            )
+
+        answers = at_once(2, send)
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert not any(REPLAY_HEADER in a.headers for a in answers)
+    references = {a.json()["suppleringReferanse"] for a in answers}
+    assert len(references) == 2
+    assert _events(scenario_app, run.id, "supplering") == 2
+    case = run.http.get(f"/sandbox/runs/{run.id}/case").json
+    assert {s["referanse"] for s in case["sak"]["suppleringer"]} == references  # type: ignore[index]
+    assert run.open_mangler() == []
+
+
 def test_the_same_innsending_again_registers_one_soknad(
     app: Flask, live_server: LiveServer, sandbox: Sandbox
 ) -> None:

@@ -14,7 +14,7 @@ from app.api.resend import Resend
 from app.config import engine_config
 from app.domain.answers import find_case
 from app.domain.case import Sak
-from app.engine.changes import Applied, apply_event, new_supplering_ref
+from app.engine.changes import Applied, apply_event
 from app.engine.reads import innsending_of
 from app.errors import Problem, ValidationFailed
 from app.http import load_json_or_form
@@ -59,12 +59,11 @@ def post_supplering() -> Response:
     except ValidationFailed as exc:
         raise form.located(exc) from exc
     session = get_session()
-    referanse = new_supplering_ref(session, snapshot.run.id)
     answer: list[Response] = []
 
     def record(applied: Applied) -> dict[str, Any] | None:
         answer_body = {
-            "suppleringReferanse": referanse,
+            "suppleringReferanse": applied.referanse,
             "innsendingReferanse": data["innsendingReferanse"],
             "mottattDato": applied.to_dict()["virtuellTid"],
             "advarsler": form.advarsler + applied.advarsler,
@@ -74,7 +73,7 @@ def post_supplering() -> Response:
         answer[:] = [response]
         return entry_for(response, COMPLETED if applied.completes else None)
 
-    event = supplering_event(data, referanse)
+    event = supplering_event(data)
     resend = Resend(session, snapshot.run.id)
     config = engine_config()
     try:

@@ -15,9 +15,8 @@ from marshmallow import Schema, ValidationError
 from app import limits
 from app.config import engine_config
 from app.domain.durations import parse_duration
-from app.domain.events import MottaSupplering
 from app.engine import tenants
-from app.engine.changes import apply_event, new_supplering_ref
+from app.engine.changes import apply_event
 from app.engine.clock import advance_clock, clock_of
 from app.engine.runs import finish_run, start_run
 from app.engine.timeline import catch_up, fire_step, next_event
@@ -157,8 +156,6 @@ def apply(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
         event = load_event(body, "")
     except ValidationError as exc:
         raise validation_failed(exc, "hendelse") from exc
-    if isinstance(event, MottaSupplering):
-        event.referanse = new_supplering_ref(session, run_id)
     config = engine_config()
     applied = apply_event(session, run_id, config, event, source="control")
     assert applied is not None  # only a client's write is ever a replay

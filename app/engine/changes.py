@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import answers, codes
 from app.domain.case import Innsending, Kontaktpunkt, MottattDokument, Sak, UtgaaendeDokument
-from app.domain.events import Event
+from app.domain.events import Event, MottaSupplering
 from app.domain.messages import Kvittering, Oppdatering
 from app.domain.plain import from_plain, to_plain
 from app.engine import tenant_references
@@ -27,7 +27,7 @@ from app.engine.clock import clock_of, utcnow
 from app.engine.pdf import render_letter
 from app.engine.reads import load_sak
 from app.engine.settings import EngineConfig
-from app.errors import NotFound, Problem, ValidationFailed
+from app.errors import Problem, ValidationFailed
 from app.scenarios.model import scenario_of
 from app.store.models import DokumentRow, EventLog, KvitteringRow, OppdateringRow, Run
 from app.testdata.no_provider import SyntheticData, kommuner
@@ -46,6 +46,7 @@ class Applied:
     oppdateringer: list[dict[str, Any]] = field(default_factory=list)
     advarsler: list[str] = field(default_factory=list)
     completes: bool = False  # a supplering that made the søknad complete
+    referanse: str | None = None  # a supplering's suppleringReferanse, drawn as it was written
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the control plane."""
@@ -230,9 +231,14 @@ def apply_event(
     when ``replayed`` found the client's supplering answered before."""
     advarsler: list[str] = []
     completes: list[bool] = [False]
+    referanse: list[str | None] = [None]
+    params = event_params(event)
 
     def change(sak: Sak, _timeline: dict[str, Any], ctx: RunContext) -> list[Any]:
         fresh = copy.deepcopy(event)
+        if isinstance(fresh, MottaSupplering) and not fresh.referanse:
+            fresh.referanse = params["referanse"] = supplering_ref(sak, ctx)
+            referanse[:] = [fresh.referanse]
         messages = fresh.apply(sak, ctx)
         advarsler[:] = list(getattr(fresh, "advarsler", []))
         completes[:] = [bool(getattr(fresh, "completes", False))]
@@ -241,9 +247,9 @@ def apply_event(
     def recorded(applied: Applied) -> dict[str, Any] | None:
         applied.advarsler = list(advarsler)
         applied.completes = completes[0]
+        applied.referanse = referanse[0]
         return record(applied) if record is not None else None
 
-    params = event_params(event)
     applied = mutate(
         session,
         run_id,
@@ -368,14 +374,10 @@ def _bind_alias(run: Run, timeline: dict[str, Any], referanse: str, alias: str |
         aliases[alias] = referanse
 
 
-def new_supplering_ref(session: Session, run_id: str) -> str:
-    """A reference for an incoming supplering, unique within the run."""
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"Kjøringen {run_id} finnes ikke.")
-    sak = load_sak(run)
-    data = SyntheticData(f"{run.seed}:supplering:{run.version}")
+def supplering_ref(sak: Sak, ctx: RunContext) -> str:
+    """A reference for an incoming supplering, unique within the run, drawn in its write
+    (two suppleringer sent at once get two)."""
     while True:
-        referanse = data.innsendingsreferanse()
+        referanse = ctx.data.innsendingsreferanse()
         if referanse not in sak.references():
             return referanse

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.domain.case import Sak
 from app.domain.durations import parse_delay
 from app.engine.apply import refuse_if_finished
-from app.engine.changes import Applied, RunContext, mutate
+from app.engine.changes import Applied, RunContext, mutate, supplering_ref
 from app.engine.clock import advance_clock, aware, clock_of
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, SandboxError
@@ -162,7 +162,7 @@ def fire_step(
             message = f"Steget '{step_id}' venter på en innsending fra klienten."
             raise Conflict(message, [Problem("steg.venter", "steg", message)])
         try:
-            event = load_event(body, _supplering_ref(sak, ctx))
+            event = load_event(body, supplering_ref(sak, ctx))
             messages = event.apply(sak, ctx)
         except SandboxError as exc:
             # A step the case does not allow (e.g. a second vedtak) is recorded, not retried.
@@ -188,13 +188,6 @@ def fire_step(
         at=at,
         after_render=record,
     )
-
-
-def _supplering_ref(sak: Sak, ctx: RunContext) -> str:
-    while True:
-        ref = ctx.data.innsendingsreferanse()
-        if ref not in sak.references():
-            return ref
 
 
 def catch_up(session: Session, run_id: str, config: EngineConfig) -> list[str]:

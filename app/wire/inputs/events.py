@@ -219,7 +219,8 @@ def load_event(data: Any, supplering_ref: str) -> Event:
     loaded: dict[str, Any] = EVENT_SCHEMAS[kind]().load(data)
     loaded.pop("type")
     if kind == "supplering":
-        event = supplering_event(loaded, supplering_ref)
+        event = supplering_event(loaded)
+        event.referanse = supplering_ref
         event.melding = loaded["melding"]
         return event
     return EVENT_TYPES[kind](**loaded)

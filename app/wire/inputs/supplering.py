@@ -215,11 +215,11 @@ def utfall_svar(item: dict[str, Any]) -> UtfallSvar:
     )
 
 
-def supplering_event(data: dict[str, Any], referanse: str) -> MottaSupplering:
-    """Turn a loaded supplering body into the kommune event that receives it."""
+def supplering_event(data: dict[str, Any]) -> MottaSupplering:
+    """Turn a loaded supplering body into the kommune event that receives it (its
+    reference is drawn when it is written)."""
     return MottaSupplering(
         innsendingReferanse=data["innsendingReferanse"],
-        referanse=referanse,
         kommunensSaksnummer=data["kommunensSaksnummer"],
         svar=[utfall_svar(s) for s in data["utfallSvar"]],
         ettersending=[
