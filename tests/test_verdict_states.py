@@ -337,3 +337,20 @@ def test_every_verdict_state_is_documented_and_rendered() -> None:
     document = _document([(name, "must") for name in vocabulary.VERDICT_STATES])
     assert set(document["counts"]) == set(vocabulary.VERDICT_STATES)
     assert percent(None) == "n/a" and percent(0.5) == "50 %"
+
+
+def test_a_run_that_ended_in_error_counts_its_run_case_in_junit() -> None:
+    # The run case carries the error; CI's totals (tests - failures - errors - skipped =
+    # passed) must hold with it.
+    document = _document([("PASSED", "must"), ("SKIPPED", "should")], final=True)
+    document["runs"][0]["error"] = "the client exited with code 3 after 1.00 s, after the last step"
+    xml = junit.render(document)
+    XSD.validate(xml)
+    suites = junitparser.JUnitXml.fromstring(xml)
+    [suite] = list(suites)
+    cases = list(suite)
+    assert [c.name for c in cases][-1] == "run" and len(cases) == 3
+    for totals in (suite, suites):
+        tests, failures, errors = int(totals.tests), int(totals.failures), int(totals.errors)
+        assert (tests, failures, errors, int(totals.skipped)) == (3, 0, 1, 1)
+    assert sum(c.is_passed for c in cases) == tests - failures - errors - int(suite.skipped)

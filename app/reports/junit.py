@@ -51,6 +51,10 @@ def _tally(runs: list[dict[str, Any]], kind: str) -> int:
     return sum(outcome(v) == kind for run in runs for v in run["verdicts"])
 
 
+def _errors(runs: list[dict[str, Any]]) -> int:
+    return sum(1 for r in runs if r.get("error"))
+
+
 def render(document: dict[str, Any]) -> str:
     """The whole result as a JUnit XML document."""
     counts = document["counts"]
@@ -59,9 +63,10 @@ def render(document: dict[str, Any]) -> str:
         "testsuites",
         {
             "name": "byggesak-sandbox",
-            "tests": str(sum(counts.values())),
+            # A run that ended in error has one test case more: "run", with the error.
+            "tests": str(sum(counts.values()) + _errors(runs)),
             "failures": str(_tally(runs, "failure")),
-            "errors": str(sum(1 for r in runs if r.get("error"))),
+            "errors": str(_errors(runs)),
             "skipped": str(_tally(runs, "skipped")),
             "time": f"{sum(r.get('client', {}).get('seconds', 0) for r in document['runs']):.3f}",
         },
@@ -75,9 +80,9 @@ def render(document: dict[str, Any]) -> str:
             "testsuite",
             {
                 "name": clean(scenario),
-                "tests": str(len(verdicts)),
+                "tests": str(len(verdicts) + _errors([run])),
                 "failures": str(_tally([run], "failure")),
-                "errors": "1" if run.get("error") else "0",
+                "errors": str(_errors([run])),
                 "skipped": str(_tally([run], "skipped")),
                 "time": f"{run.get('client', {}).get('seconds', 0):.3f}",
                 "timestamp": document["generatedAt"][:19],
