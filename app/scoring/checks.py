@@ -24,7 +24,9 @@ from app.scoring.content_checks import (
     tolerates_unknown_fields,
     uses_current_saksnummer,
 )
+from app.scoring.delivery import OPPDATERING, oppdatering_answers, sequence_numbers
 from app.scoring.evidence import Exchange, Facts
+from app.scoring.first_told import used_before_fetched
 from app.scoring.outcome import Outcome
 from app.scoring.utfall_checks import answers_every_utfall, follow_up_uses_current_saksnummer
 from app.wire.dates import iso
@@ -32,7 +34,6 @@ from app.wire.dates import iso
 POLL_GAP_SHARE = 0.5
 RETRY_SLACK = 0.9  # a client may come back a little early: clocks and timers are not exact
 REFUSED = (429, 503)
-OPPDATERING = "/api/v1/oppdatering"
 _outcome = outcome
 
 
@@ -157,7 +158,7 @@ def backs_off(facts: Facts, _expectation: Expectation) -> Outcome:
 def _cursor_skip(facts: Facts) -> Outcome | None:
     """The first poll whose ``etter`` jumped over an oppdatering the client had not received."""
     delivered: dict[str, set[int]] = defaultdict(set)
-    for exchange in _oppdatering_answers(facts):
+    for exchange in oppdatering_answers(facts):
         ref = exchange.reference() or ""
         cursor = exchange.query.get("etter", "0")
         if cursor.isdigit():
@@ -177,26 +178,8 @@ def _cursor_skip(facts: Facts) -> Outcome | None:
                     f"used etter={cursor} but sekvensnummer {skipped[0]} never reached the client",
                     [exchange.id],
                 )
-        delivered[ref] |= _sequence_numbers(exchange)
+        delivered[ref] |= sequence_numbers(exchange)
     return None
-
-
-def _oppdatering_answers(facts: Facts) -> list[Exchange]:
-    return [
-        e
-        for e in facts.exchanges
-        if e.method == "GET" and e.path == OPPDATERING and e.status == 200 and e.reference()
-    ]
-
-
-def _sequence_numbers(exchange: Exchange) -> set[int]:
-    if not isinstance(exchange.response_body, list):
-        return set()
-    return {
-        int(item["sekvensnummer"])
-        for item in exchange.response_body
-        if isinstance(item, dict) and str(item.get("sekvensnummer", "")).isdigit()
-    }
 
 
 def uses_cursor(facts: Facts, _expectation: Expectation) -> Outcome:
@@ -222,7 +205,7 @@ def uses_cursor(facts: Facts, _expectation: Expectation) -> Outcome:
                     [delivery.id, exchange.id],
                 )
             asked.append(exchange.id)
-        numbers = _sequence_numbers(exchange) if exchange.status == 200 else set()
+        numbers = sequence_numbers(exchange) if exchange.status == 200 else set()
         if numbers and ref not in first:
             first[ref] = (min(numbers), exchange)
     if not first:
@@ -246,9 +229,9 @@ def picks_up_all_oppdateringer(facts: Facts, _expectation: Expectation) -> Outco
         return skipped
     delivered: dict[str, set[int]] = defaultdict(set)
     evidence: list[int] = []
-    for exchange in _oppdatering_answers(facts):
+    for exchange in oppdatering_answers(facts):
         if isinstance(exchange.response_body, list):
-            delivered[exchange.reference() or ""] |= _sequence_numbers(exchange)
+            delivered[exchange.reference() or ""] |= sequence_numbers(exchange)
             evidence.append(exchange.id)
     missing = [
         (seq, ref)
@@ -263,6 +246,17 @@ def picks_up_all_oppdateringer(facts: Facts, _expectation: Expectation) -> Outco
             f"{len(missing)} oppdatering(er) never fetched",
             f"expected oppdatering {seq} for {ref} to be fetched; the client never received it",
             evidence[-3:],
+        )
+    early = used_before_fetched(facts)
+    if early is not None:
+        exchange, told, seq, ref = early
+        return _outcome(
+            False,
+            f"acted on oppdatering {seq} before it fetched it",
+            f"expected oppdatering {seq} for {ref} to reach the client before it used what it "
+            f"carries; exchange {exchange.id} ({exchange.label}) used {told} first, so the client "
+            "read it elsewhere (the status view is no substitute for the oppdateringer)",
+            [exchange.id],
         )
     return _outcome(
         True, f"all {len(facts.oppdateringer)} oppdateringer fetched", None, evidence[-3:]

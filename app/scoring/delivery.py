@@ -55,10 +55,24 @@ def undelivered(exchange: Exchange, since: dict[int, frozenset[str]]) -> bool:
     if exchange.response_body is None:
         # Over the journal's body cap: a long answer, which cannot be read here.
         return False
-    items = exchange.response_body if isinstance(exchange.response_body, list) else []
-    got = {
+    return not sequence_numbers(exchange) & wanted
+
+
+def oppdatering_answers(facts: Facts) -> list[Exchange]:
+    """The answered polls of oppdatering for a reference, in the order they were answered."""
+    return [
+        e
+        for e in facts.exchanges
+        if e.method == "GET" and e.path == OPPDATERING and e.status == 200 and e.reference()
+    ]
+
+
+def sequence_numbers(exchange: Exchange) -> set[int]:
+    """The sekvensnummer of every oppdatering an answer carried (none when unreadable)."""
+    if not isinstance(exchange.response_body, list):
+        return set()
+    return {
         int(item["sekvensnummer"])
-        for item in items
+        for item in exchange.response_body
         if isinstance(item, dict) and str(item.get("sekvensnummer", "")).isdigit()
     }
-    return not got & wanted
