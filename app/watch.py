@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from app.wire.query import question
+
 # Answers after which a client is expected to try again (after Retry-After, or its own pause).
 REFUSED = frozenset({429, 500, 502, 503, 504})
 JOURNAL_LOOK = 0.1  # seconds between journal reads: each read is a request to the sandbox
@@ -61,7 +63,8 @@ class Reaction:
 
     The reaction is over once the client has been quiet for the settle window, counted
     from the end of its last request that was not a repeat. A repeat is a GET the client
-    already made since the step (same path and query) and was answered: a polling client
+    already made since the step (same path, same question: a cache-buster in its query
+    does not make it another, ``app.wire.query``) and was answered: a polling client
     that polls again is quiet. Before that the client must have come back to one of its
     polls (so it has read everything it reads once a round), its last answer must not be a
     refusal (it is waiting to try again) and nothing it sent may still be unanswered.
@@ -81,7 +84,7 @@ class Reaction:
         if exchange.started < self.since:
             return
         self.requests += 1
-        key = (exchange.method, exchange.path, exchange.query)
+        key = (exchange.method, exchange.path, question(exchange.query))
         refused = exchange.status in REFUSED
         repeat = exchange.method in ("GET", "HEAD") and key in self.answered and not refused
         if repeat:

@@ -17,6 +17,7 @@ from app.cli import ci
 from app.client_process import ClientCommandError, parse_client_cmd
 from app.expected import ListError, check_listed, read_listed
 from app.watch import Exchange, ExchangeTap, JournalFeed, Reaction
+from app.wire.query import question
 
 SETTLE = 0.5
 
@@ -43,6 +44,25 @@ def test_a_reaction_is_over_a_settle_window_after_the_last_request_that_was_not_
     assert reaction.over_at(SETTLE) == pytest.approx(100.40 + SETTLE)
     reaction.add(_at(100.6, query="innsendingReferanse=A&etter=3"))  # a new cursor is news
     assert reaction.over_at(SETTLE) == pytest.approx(100.61 + SETTLE)
+
+
+def test_a_cache_buster_does_not_make_a_poll_news() -> None:
+    # A client that adds _=<timestamp> to every poll polls the same question: quiet, so
+    # the kommune moves on after the settle window, not after the patience.
+    reaction = Reaction(since=100.0)
+    reaction.add(_at(100.1, query="innsendingReferanse=A&etter=0&_=1"))
+    reaction.add(_at(100.3, query="_=2&Etter=0&InnsendingReferanse=A"))
+    assert reaction.over_at(SETTLE) == pytest.approx(100.11 + SETTLE)
+    reaction.add(_at(100.5, query="innsendingReferanse=A&etter=3&_=3"))  # a new cursor is news
+    assert reaction.over_at(SETTLE) == pytest.approx(100.51 + SETTLE)
+
+
+def test_the_question_of_a_query_is_the_names_the_api_reads() -> None:
+    assert question("_=9&etter=2&innsendingReferanse=AR1") == "innsendingReferanse=AR1&etter=2"
+    assert question("ETTER=2&etter=5&%49nnsendingReferanse=AR1") == (
+        "innsendingReferanse=AR1&etter=2"  # the first value, as the API reads it
+    )
+    assert question("") == question("foo=bar") == ""
 
 
 def test_requests_sent_before_the_step_do_not_count() -> None:

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from flask import Flask
 
 from app.engine.snapshots import SnapshotCache
-from app.vocabulary import QUERY_NAMES
-
-_QUERY_NAMES = {name.lower(): name for name in QUERY_NAMES}
-
-
-def dibk_query_names(query: str) -> str:
-    """``query`` with each of the API's query names in DiBK's spelling; values untouched."""
-    parts = query.split("&")
-    spelled = [part.partition("=") for part in parts]
-    renamed = [
-        (_QUERY_NAMES.get(unquote_plus(name).lower(), name), eq, value)
-        for name, eq, value in spelled
-    ]
-    if renamed == spelled:
-        return query
-    return "&".join(name + eq + value for name, eq, value in renamed)
+from app.wire.query import dibk_query_names
 
 
 class CaseInsensitiveApi:
