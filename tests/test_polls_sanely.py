@@ -8,11 +8,12 @@ later (a false red), and HEAD requests, which it did not count (a false green).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.scenarios.model import EMPTY, Expectation
-from app.scoring.checks import polls_sanely
+from app.scoring.checks import backs_off, polls_sanely
 from app.scoring.evidence import Exchange, Facts
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -40,8 +41,8 @@ def _poll(
     )
 
 
-def _judge(exchanges: list[Exchange], interval: float = 0.5) -> Any:
-    facts = Facts(
+def _facts(exchanges: list[Exchange], interval: float = 0.5) -> Facts:
+    return Facts(
         run=None,  # type: ignore[arg-type]  # the check reads only the exchanges
         scenario=EMPTY,
         sak=None,  # type: ignore[arg-type]
@@ -55,7 +56,10 @@ def _judge(exchanges: list[Exchange], interval: float = 0.5) -> Any:
         documents=[],
         poll_interval=interval,
     )
-    return polls_sanely(facts, CHECK)
+
+
+def _judge(exchanges: list[Exchange], interval: float = 0.5) -> Any:
+    return polls_sanely(_facts(exchanges, interval), CHECK)
 
 
 def test_a_slow_answer_journalled_after_a_later_poll_is_no_poll_sent_too_soon() -> None:
@@ -90,3 +94,10 @@ def test_head_and_get_spaced_as_agreed_pass() -> None:
 def test_other_methods_and_paths_are_no_polls() -> None:
     others = [_poll(1, 0.0, 0.01, "OPTIONS"), _poll(2, 0.01, 0.01, "POST", "/api/v1/supplering")]
     assert _judge(others).ok is None
+
+
+def test_backs_off_names_the_request_that_came_too_soon() -> None:
+    refused = replace(_poll(1, 0.0, 0.01), status=429, response_headers={"Retry-After": "2"})
+    outcome = backs_off(_facts([refused, _poll(2, 0.1, 0.01, "HEAD")]), CHECK)
+    assert outcome.ok is False
+    assert str(outcome.first_divergence).startswith(f"expected the next HEAD {KVITTERING} at")

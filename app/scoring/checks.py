@@ -136,7 +136,7 @@ def backs_off(facts: Facts, _expectation: Expectation) -> Outcome:
             return _outcome(
                 False,
                 f"came back after {waited:.2f} s; {said}",
-                f"expected the next {refusal.method} {refusal.path} at least {told_wait:g} s after "
+                f"expected the next {later[0].method} {refusal.path} at least {told_wait:g} s after "
                 f"exchange {refusal.id} ({refusal.status}); got it after {waited:.2f} s",
                 [refusal.id, later[0].id],
             )
