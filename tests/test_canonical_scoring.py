@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
@@ -273,6 +274,31 @@ def test_a_mangel_only_said_not_answered_was_never_answered(
     facts, _posts = _scored(app, case["id"])
     found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
     assert found.ok is False and "never answered" in found.reason, found.reason
+
+
+@pytest.mark.parametrize("first", [{"erUtfallBesvart": False}, {"erUtfallBesvaresSenere": True}])
+def test_an_utfall_answered_twice_in_one_form_is_read_as_its_first_utfallsvar(
+    app: Flask, client: FlaskClient, first: dict[str, Any]
+) -> None:
+    # Found by a client written from our docs alone: the API reads the first utfallSvar of
+    # an utfallId (the mangel stays open), the checks read the second and passed the run.
+    case = _run_with_mangel(client, INNSENDING)
+    twice = {
+        "innsendingReferanse": case["ref"],
+        "kommunensSaksnummer": case["saksnummer"],
+        "utfallBesvarelse": {
+            "utfallSvar": [
+                {"utfallId": case["mangelID"], **first},
+                {"utfallId": case["mangelID"], "erUtfallBesvart": True, "kommentar": "Vedlagt."},
+            ]
+        },
+    }
+    sent = client.post("/api/v1/supplering", json=twice, headers=case["auth"])
+    assert sent.status_code == 201 and "står flere ganger" in str(sent.get_json()["advarsler"])
+    facts, _posts = _scored(app, case["id"])
+    for check in ("echoes_mangel_ids", "answers_every_utfall"):
+        found = checks.CHECKS[check](facts, ANY)
+        assert found.ok is False, (check, found.reason)
 
 
 def test_a_zero_padded_saksnummer_is_the_same_number(app: Flask, client: FlaskClient) -> None:

@@ -43,10 +43,16 @@ def suppleringer(facts: Facts, *, accepted: bool = True) -> list[Exchange]:
 
 
 def answers_in(body: Any) -> list[dict[str, Any]]:
-    """The utfallSvar items of a canonical supplering or søknad body (Supplering v2's shape)."""
+    """The utfallSvar items of a canonical supplering or søknad body (Supplering v2's
+    shape), each utfallId once: the first, as the API reads it (a repeat in the same form
+    is read as not sent, ``app.domain.answers.first_answers``)."""
     block = body.get("utfallBesvarelse") if isinstance(body, dict) else None
     items = block.get("utfallSvar") if isinstance(block, dict) else None
-    return [i for i in items or [] if isinstance(i, dict) and isinstance(i.get("utfallId"), str)]
+    first: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get("utfallId"), str):
+            first.setdefault(item["utfallId"], item)
+    return list(first.values())
 
 
 ANSWERED, LATER = "answered", "later"
