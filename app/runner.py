@@ -117,15 +117,10 @@ class ControlPlane:
         return chosen
 
     def library(self, scenario_ids: set[str]) -> dict[str, set[str]]:
-        """The expectation ids of each of these scenarios that the library has."""
-        known = {s["id"] for s in self.call("GET", "/sandbox/scenarios")["scenarios"]}
-        return {
-            scenario_id: {
-                e["id"]
-                for e in self.call("GET", f"/sandbox/scenarios/{scenario_id}").get("expect") or []
-            }
-            for scenario_id in sorted(scenario_ids & known)
-        }
+        """The verdict ids of each of these scenarios that the library has: its own
+        expectations and the protocol checks every run gets."""
+        listed = self.call("GET", "/sandbox/scenarios")["scenarios"]
+        return {s["id"]: set(s["verdicts"]) for s in listed if s["id"] in scenario_ids}
 
 
 def client_environment(

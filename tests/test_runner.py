@@ -226,7 +226,9 @@ def test_expected_failures_naming_unknown_scenarios_or_expectations_are_exit_2(
         "- mangel-then-vedtak/ekko-mangelid\n"
         "- {scenario: no-such-scenario, expectation: ekko-mangelid}\n"
         "# a typo:\n"
-        "- happy-path/henter-vedtk\n",
+        "- happy-path/henter-vedtk\n"
+        "# a protocol check every run gets is a verdict of its own:\n"
+        "- happy-path/polls_sanely\n",
         "utf-8",
     )
     before = _runs_on(live_server)
@@ -246,6 +248,28 @@ def test_expected_failures_naming_unknown_scenarios_or_expectations_are_exit_2(
         f"{listed}:4: scenario 'happy-path' has no expectation 'henter-vedtk'"
     )
     assert _runs_on(live_server) == before
+
+
+def test_a_failing_default_check_can_be_listed_as_expected(tmp_path: Path) -> None:
+    # backs_off is no expectation of the scenario file: every run gets it.
+    listed = tmp_path / "known.txt"
+    listed.write_text(
+        "mangel-then-vedtak/backs_off\nmangel-then-vedtak/poller-fornuftig\n", "utf-8"
+    )
+    result = _run(
+        "--scenario",
+        "mangel-then-vedtak",
+        "--client-cmd",
+        f"{CLIENT} --defect tight-loop",
+        "--expected-failures",
+        str(listed),
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [run] = json.loads((tmp_path / "r.json").read_text("utf-8"))["runs"]
+    warned = {v["id"] for v in run["verdicts"] if v["status"] == "WARNING"}
+    assert warned == {"backs_off", "poller-fornuftig"}
 
 
 def test_a_listed_failure_that_passes_says_so_in_the_terminal_and_markdown(

@@ -8,6 +8,7 @@ from app.control.auth import require_admin
 from app.errors import NotFound, Problem
 from app.openapi_docs import doc, query
 from app.scenarios.registry import get_registry
+from app.scoring.evidence import expectations
 
 bp = Blueprint("control_scenarios", __name__, url_prefix="/sandbox")
 bp.before_request(require_admin)
@@ -32,6 +33,8 @@ def list_scenarios() -> Response:
                     "tags": list(e.model.tags),
                     "steps": len(e.model.timeline),
                     "expectations": len(e.model.expect),
+                    # The verdict ids a run of it gets: its own, then the default checks.
+                    "verdicts": [x.id for x in expectations(e.model)],
                     "file": e.path.name,
                 }
                 for e in sorted(catalogue.entries.values(), key=lambda e: e.id)
