@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.store.db import get_session
 from app.store.models import JournalEntry, Run, Tenant, TenantAuthFailureTally
 from tests.conftest import INNSENDING, LiveServer, basic
-from tests.dibk_forms import FIXTURES
+from tests.dibk_forms import FIXTURES, filled
 from tests.vendor import Vendor
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -344,3 +344,71 @@ def test_a_tenant_answers_a_mangel_and_gets_its_vedtak(live_server: LiveServer) 
     assert "mangel" in hendelser and "vedtak" in hendelser, hendelser
     assert vendor.seen.suppleringer, "the mangel was answered with the tenant's credentials"
     assert len(vendor.seen.documents) >= 2  # the mangelbrev and the vedtak letter
+
+
+def _runs_of(client: FlaskClient, tenant: str = "acme") -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = client.get(f"/sandbox/tenants/{tenant}/runs").get_json()["runs"]
+    return runs
+
+
+def test_dibks_supplering_naming_only_its_case_finds_the_tenants_run(
+    client: FlaskClient,
+) -> None:
+    # Supplering av søknad v2 names its case by kommunensSaksnummer alone: with the
+    # tenant's credentials it was a 400 "must name innsendingReferanse".
+    make_tenant(client, scenario="mangel-then-vedtak", clock={"mode": "manual"})
+    mine = basic("acme-staging", PASSWORD)
+    ref = submit(client, "acme-staging", PASSWORD).get_json()["innsendingReferanse"]
+    [run] = _runs_of(client)
+    assert (
+        client.post(f"/sandbox/runs/{run['id']}/clock", json={"advance": "P10D"}).status_code == 200
+    )
+    status = client.get(f"/api/v1/status?innsendingReferanse={ref}", headers=mine).get_json()
+    saksnummer = {k: status["saksnummer"][k] for k in ("saksaar", "sakssekvensnummer")}
+    mangler = [m["mangelID"] for m in status["mangler"]]
+    form = filled("su-v2.xml", mangler, saksnummer).encode("utf-8")
+    sent = client.post(
+        "/api/v1/supplering", data=form, headers={**mine, "Content-Type": "application/xml"}
+    )
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["innsendingReferanse"] == ref
+    after = client.get(f"/api/v1/status?innsendingReferanse={ref}", headers=mine).get_json()
+    assert after["komplett"] is True
+    # A saksnummer none of the tenant's runs has: refused, and it names what it looked for.
+    other = filled("su-v2.xml", mangler, {"saksaar": "1999", "sakssekvensnummer": "1"})
+    refused = client.post(
+        "/api/v1/supplering", data=other.encode(), headers={**mine, "Content-Type": "text/xml"}
+    )
+    assert refused.status_code == 400
+    assert "kommunensSaksnummer" in refused.get_json()["detail"]
+
+
+def test_a_follow_up_soknad_goes_into_the_tenants_run_of_its_case(client: FlaskClient) -> None:
+    # long-case under `run --tenant`: the IG on the rammetillatelse's saksnummer, sent with
+    # the tenant's credentials, started a run of its own and was refused there.
+    make_tenant(client, scenario="happy-path")
+    mine = basic("acme-staging", PASSWORD)
+    created = client.post(
+        "/sandbox/runs",
+        json={"scenario": "long-case", "tenant": "acme", "clock": {"mode": "manual"}},
+    )
+    assert created.status_code == 201, created.get_json()
+    run = created.get_json()
+    [ramme] = run["innsendingReferanser"]
+    assert (
+        client.post(f"/sandbox/runs/{run['id']}/clock", json={"advance": "P5W"}).status_code == 200
+    )
+    status = client.get(f"/api/v1/status?innsendingReferanse={ramme}", headers=mine).get_json()
+    assert status["milepæl"] == "VE" or "vedtak" in status, status
+    ig = {
+        **INNSENDING,
+        "soknadstype": "IG",
+        "kommunensSaksnummer": {
+            k: status["saksnummer"][k] for k in ("saksaar", "sakssekvensnummer")
+        },
+    }
+    sent = client.post("/api/v1/innsending", json=ig, headers=mine)
+    assert sent.status_code == 201, sent.get_json()
+    assert [r["id"] for r in _runs_of(client)] == [run["id"]]  # no run of its own
+    case = client.get(f"/sandbox/runs/{run['id']}/case").get_json()["sak"]
+    assert [i["soknadstype"] for i in case["innsendinger"]] == ["RS", "IG"]

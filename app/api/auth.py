@@ -22,7 +22,7 @@ from app.wire.dates import iso
 REALM = 'Basic realm="byggesak-sandbox", charset="UTF-8"'
 CHECKED = "auth_checked"  # g: this request's credentials were judged already
 PATH_KEPT = 200  # characters of a failed attempt's path kept
-TENANT_RUN = "tenant_run"  # g: the head of the run a tenant's søknad started
+TENANT_RUN = "tenant_run"  # g: the head of the run a tenant's write goes to (started or named)
 
 
 def refuse(message: str) -> AuthenticationRequired:

@@ -11,13 +11,14 @@ from app import vocabulary
 from app.api.client_request import client_request
 from app.api.journal import entry_for, recorded_with_change
 from app.api.resend import Resend
+from app.api.tenant_innsending import route_if_tenant
 from app.config import engine_config
 from app.domain.answers import find_case
 from app.domain.case import Sak
 from app.engine.changes import Applied, apply_event
 from app.engine.reads import innsending_of
 from app.errors import Problem, ValidationFailed
-from app.http import load_json_or_form
+from app.http import FormBody, load_json_or_form
 from app.store.db import get_session
 from app.wire.inputs import SuppleringSchema, supplering_event
 from app.wire.xml_forms import SUPPLERING
@@ -47,12 +48,17 @@ def name_case(sak: Sak, data: dict[str, Any]) -> None:
     data["innsendingReferanse"] = found.innsendingReferanse
 
 
+def _read() -> FormBody:
+    return load_json_or_form(SuppleringSchema(), "supplering", (SUPPLERING,))
+
+
 @docs.SUPPLERING
 @bp.post("/supplering")
 def post_supplering() -> Response:
     """Receive the supplering; the one that leaves no mangel awaited makes the søknad complete."""
+    form = route_if_tenant(_read)
     snapshot, _faults = client_request("supplering")
-    form = load_json_or_form(SuppleringSchema(), "supplering", (SUPPLERING,))
+    form = form or _read()
     data = form.loaded
     try:
         name_case(snapshot.sak(), data)

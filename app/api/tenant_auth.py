@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from flask import request
 from sqlalchemy import Engine
 
+from app.domain.case import Saksnummer
 from app.engine import tenants
 from app.engine.snapshots import RunHead, head_by_id
 from app.errors import NotFound, Problem, ValidationFailed
+from app.store.db import get_session
 
 REFERENCE_IN_TEXT = re.compile(r"innsendingReferanse\W{0,5}(AR\d{1,12})", re.IGNORECASE)
 TEXT_SEARCHED = 16_384  # characters of a non-JSON body searched for the reference
@@ -30,7 +33,10 @@ def head_of_tenant_run(engine: Engine, tenant: str) -> RunHead:
     else:
         referanse = request_reference()
         if referanse is None:
-            message = "Med leietakerens brukernavn må forespørselen nevne innsendingReferanse."
+            message = (
+                "Med leietakerens brukernavn må forespørselen nevne innsendingReferanse, "
+                "eller en kommunensSaksnummer som en av leietakerens kjøringer har."
+            )
             raise ValidationFailed(
                 message, [Problem("innsendingReferanse.mangler", "innsendingReferanse", message)]
             )
@@ -40,6 +46,18 @@ def head_of_tenant_run(engine: Engine, tenant: str) -> RunHead:
     if head is None:
         raise NotFound(f"{what} finnes ikke.")
     return head
+
+
+def tenant_write_head(engine: Engine, tenant: str, data: dict[str, Any]) -> RunHead | None:
+    """The head of the tenant's run a loaded form names: by its ``innsendingReferanse``,
+    else by its ``kommunensSaksnummer`` (DiBK's forms name the case so); None when it names
+    neither or no run of the tenant's has it."""
+    referanse = request.args.get("innsendingReferanse") or data.get("innsendingReferanse")
+    run_id = tenants.run_of_reference(engine, tenant, referanse) if referanse else None
+    saksnummer = data.get("kommunensSaksnummer")
+    if run_id is None and isinstance(saksnummer, Saksnummer):
+        run_id = tenants.run_of_case(get_session(), tenant, saksnummer)
+    return head_by_id(engine, run_id) if run_id is not None else None
 
 
 def request_reference() -> str | None:

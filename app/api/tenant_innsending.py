@@ -1,5 +1,6 @@
 """A søknad sent with a tenant's credentials: it starts a run of its own, then goes in as usual
-(or, sent again within the window, gets its first answer back)."""
+(or, sent again within the window, gets its first answer back); a follow-up on a case of
+one of the tenant's runs goes into that run, and so does a supplering naming its case."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from flask import Response, after_this_request, current_app, g, request
 
 from app.api.auth import TENANT_RUN, authenticated_tenant
+from app.api.tenant_auth import request_reference, tenant_write_head
 from app.api.tenant_resend import TenantResend
 from app.config import engine_config
 from app.engine import tenant_soknader, tenants
@@ -18,6 +20,24 @@ from app.scenarios.registry import get_registry
 from app.store.db import get_session
 
 FORM_TITLE = "metadata.prosjektnavn"  # the element form_innsending reads the tittel from
+
+
+def route_if_tenant(read: Callable[[], FormBody]) -> FormBody | None:
+    """For a tenant's credentials: read the write's form and send it to the tenant's run
+    it names (by reference, else by ``kommunensSaksnummer``, as DiBK's Supplering av søknad
+    names its case); None for a run's credentials."""
+    auth = request.authorization
+    engine = current_app.extensions["sandbox.engine"]
+    if auth is None or not auth.username or head_by_username(engine, auth.username) is not None:
+        return None
+    login = authenticated_tenant()
+    if login is None or request_reference() is not None:
+        return None  # a reference names the run, as on every request (404 if not the tenant's)
+    form = read()
+    head = tenant_write_head(engine, login.name, form.loaded)
+    if head is not None:
+        g.setdefault(TENANT_RUN, head)
+    return form
 
 
 def start_if_tenant(
@@ -35,6 +55,12 @@ def start_if_tenant(
         return None, None, None
     form = read()
     data = form.loaded = tenants.as_played(form.loaded)
+    follows = tenant_write_head(engine, login.name, data)
+    if follows is not None:
+        # A follow-up on a case of one of the tenant's runs (an IG on its rammetillatelse)
+        # goes into that run, as it would on the run's own credentials.
+        g.setdefault(TENANT_RUN, follows)
+        return form, None, None
     session = get_session()
     tenant = tenants.tenant_or_404(session, login.name)
     known = get_registry().catalogue().entries

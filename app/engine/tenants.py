@@ -23,10 +23,12 @@ from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.domain import codes
+from app.domain import answers, codes
+from app.domain.case import Saksnummer
 from app.domain.durations import parse_duration
 from app.engine.clock import utcnow
 from app.engine.credentials import hash_secret, new_tenant_password, secret_matches
+from app.engine.reads import load_sak
 from app.engine.runs import start_run
 from app.engine.settings import EngineConfig
 from app.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -39,6 +41,7 @@ DEFAULT_RETENTION = "P30D"
 # Run usernames are minted as ``klient-…``: a tenant may not take one.
 RUN_USERNAME_PREFIX = "klient-"
 REFERENCE_ATTEMPTS = 20
+CASES_SEARCHED = 500  # a tenant's live runs looked through for a case by its saksnummer
 # DiBK's test kommunenumre (sandbox choice: each plays a real kommune of the SSB list).
 # A process remembers the passwords it has verified, keyed by the stored hash (so a
 # rotated password is judged afresh): a staging system polling every second pays for
@@ -100,6 +103,21 @@ def run_of_reference(engine: Engine, tenant: str, referanse: str) -> str | None:
     """The id of the tenant's run that holds ``referanse``, or None."""
     row = driver.read_one(engine, _RUN_BY_REFERENCE, {"tenant": tenant, "referanse": referanse})
     return str(row[0]) if row is not None else None
+
+
+def run_of_case(session: Session, tenant: str, saksnummer: Saksnummer) -> str | None:
+    """The id of the tenant's newest live run whose case has or had ``saksnummer`` (where a
+    follow-up søknad or a supplering that names only its case belongs), or None."""
+    runs = session.scalars(
+        select(Run)
+        .where(Run.tenant == tenant, Run.status == "active")
+        .order_by(Run.created_at.desc())
+        .limit(CASES_SEARCHED)
+    )
+    for run in runs:
+        if any(answers.had_number(i, saksnummer) for i in load_sak(run).innsendinger):
+            return run.id
+    return None
 
 
 def run_of_document(engine: Engine, tenant: str, dokument_id: str) -> str | None:
