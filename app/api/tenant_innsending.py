@@ -23,9 +23,9 @@ FORM_TITLE = "metadata.prosjektnavn"  # the element form_innsending reads the ti
 
 
 def route_if_tenant(read: Callable[[], FormBody]) -> FormBody | None:
-    """For a tenant's credentials: read the write's form and send it to the tenant's run
-    it names (by reference, else by ``kommunensSaksnummer``, as DiBK's Supplering av søknad
-    names its case); None for a run's credentials."""
+    """For a tenant's write that names no reference: read its form and send it to the
+    tenant's run of the case its ``kommunensSaksnummer`` names (as DiBK's Supplering av
+    søknad names it). None for a run's credentials, or when a reference names the run."""
     auth = request.authorization
     engine = current_app.extensions["sandbox.engine"]
     if auth is None or not auth.username or head_by_username(engine, auth.username) is not None:
