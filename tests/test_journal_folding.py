@@ -194,10 +194,14 @@ def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
 ) -> None:
     # traced: a client instrumented as vendors' systems are (OpenTelemetry, a request id)
     # sends headers that differ on every request; its polls fold all the same.
+    # Twelve virtual weeks, polled every 4 h (every 12 h traced: still 8 × the cap's rows).
+    every = 12 if traced else 4
+    hours = range(0, 12 * 7 * 24, every)
+
     def play(app: Flask, traced: bool) -> tuple[dict[str, str], Client]:
         client = Client(app, scenario="happy-path", pollInterval=0.01)
         last = 0
-        for hour in range(0, 12 * 7 * 24, 4):  # twelve virtual weeks, polled every 4 h
+        for hour in hours:
             if traced:
                 span = f"{hour:032x}"
                 client.auth = {
@@ -205,7 +209,7 @@ def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
                     "traceparent": f"00-{span}-{hour:016x}-01",
                     "X-Request-Id": span,
                 }
-            client.advance("PT4H")
+            client.advance(f"PT{every}H")
             client.get("kvittering")
             listed = client.get("oppdatering", etter=last)
             for item in listed.json:
@@ -222,7 +226,7 @@ def test_twelve_weeks_of_polling_stay_within_the_cap_and_keep_the_verdicts(
     capped, client = play(make_app(JOURNAL_MAX_ENTRIES=60), traced)
     assert capped == roomy
     assert set(capped.values()) <= {"PASSED", "SKIPPED"}, capped
-    assert client.count() > 1500  # every exchange counted ...
+    assert client.count() >= 3 * len(hours)  # every exchange counted ...
     assert len(client.journal()) <= 60  # ... in at most the cap's rows
 
 
