@@ -64,6 +64,15 @@ def _supplering(case: dict[str, Any], mangel_key: str = "mangelID") -> dict[str,
     }
 
 
+def _v2(case: dict[str, Any], *svar: dict[str, Any]) -> dict[str, Any]:
+    """A Supplering av søknad v2 body for the case's innsending with these utfallSvar."""
+    return {
+        "innsendingReferanse": case["ref"],
+        "kommunensSaksnummer": case["saksnummer"],
+        "utfallBesvarelse": {"utfallSvar": list(svar)},
+    }
+
+
 def _scored(app: Flask, run_id: str) -> tuple[Any, list[Exchange]]:
     with app.app_context():
         session = app.extensions["sandbox.db"]()
@@ -240,13 +249,7 @@ def test_a_mangel_echoed_as_answered_later_or_not_answered_is_not_answered(
         "mangelbesvarelse": [{"mangelID": case["mangelID"], "erUtfallBesvaresSenere": True}],
     }
     assert client.post("/api/v1/supplering", json=later, headers=case["auth"]).status_code == 201
-    nothing = {
-        "innsendingReferanse": case["ref"],
-        "kommunensSaksnummer": case["saksnummer"],
-        "utfallBesvarelse": {
-            "utfallSvar": [{"utfallId": case["mangelID"], "erUtfallBesvart": False}]
-        },
-    }
+    nothing = _v2(case, {"utfallId": case["mangelID"], "erUtfallBesvart": False})
     sent = client.post("/api/v1/supplering", json=nothing, headers=case["auth"])
     assert sent.status_code == 201, sent.get_json()
     facts, _posts = _scored(app, case["id"])
@@ -263,13 +266,7 @@ def test_a_mangel_only_said_not_answered_was_never_answered(
     app: Flask, client: FlaskClient
 ) -> None:
     case = _run_with_mangel(client, INNSENDING)
-    nothing = {
-        "innsendingReferanse": case["ref"],
-        "kommunensSaksnummer": case["saksnummer"],
-        "utfallBesvarelse": {
-            "utfallSvar": [{"utfallId": case["mangelID"], "erUtfallBesvart": False}]
-        },
-    }
+    nothing = _v2(case, {"utfallId": case["mangelID"], "erUtfallBesvart": False})
     assert client.post("/api/v1/supplering", json=nothing, headers=case["auth"]).status_code == 201
     facts, _posts = _scored(app, case["id"])
     found = checks.CHECKS["echoes_mangel_ids"](facts, ANY)
@@ -283,16 +280,11 @@ def test_an_utfall_answered_twice_in_one_form_is_read_as_its_first_utfallsvar(
     # Found by a client written from our docs alone: the API reads the first utfallSvar of
     # an utfallId (the mangel stays open), the checks read the second and passed the run.
     case = _run_with_mangel(client, INNSENDING)
-    twice = {
-        "innsendingReferanse": case["ref"],
-        "kommunensSaksnummer": case["saksnummer"],
-        "utfallBesvarelse": {
-            "utfallSvar": [
-                {"utfallId": case["mangelID"], **first},
-                {"utfallId": case["mangelID"], "erUtfallBesvart": True, "kommentar": "Vedlagt."},
-            ]
-        },
-    }
+    twice = _v2(
+        case,
+        {"utfallId": case["mangelID"], **first},
+        {"utfallId": case["mangelID"], "erUtfallBesvart": True, "kommentar": "Vedlagt."},
+    )
     sent = client.post("/api/v1/supplering", json=twice, headers=case["auth"])
     assert sent.status_code == 201 and "står flere ganger" in str(sent.get_json()["advarsler"])
     facts, _posts = _scored(app, case["id"])
