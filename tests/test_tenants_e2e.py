@@ -129,7 +129,7 @@ class StagingSystem:
 
     def _answer(self, ref: str, status: dict[str, Any]) -> None:
         """Answer every open mangel, echoing its mangelID, on the current saksnummer."""
-        body, open_ids = mangel_answer(ref, status, self.answered)
+        body, open_ids = mangel_answer(ref, status, self.answered, self.oppdateringer[ref])
         if not open_ids:
             return
         answer = self.call("POST", "/api/v1/supplering", json=body)

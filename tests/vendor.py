@@ -105,7 +105,9 @@ class Vendor:
         self.seen.documents[url] = response.content
 
     def _answer(self, ref: str, status: dict[str, Any]) -> None:
-        body, open_ids = mangel_answer(ref, status, self.answered)
+        body, open_ids = mangel_answer(
+            ref, status, self.answered, self.seen.oppdateringer.get(ref, [])
+        )
         if not open_ids:
             return
         response = self._call("POST", "/api/v1/supplering", json=body)
@@ -118,14 +120,17 @@ Hook = Callable[[Vendor], None]
 
 
 def mangel_answer(
-    ref: str, status: dict[str, Any], answered: set[str]
+    ref: str, status: dict[str, Any], answered: set[str], fetched: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[str]]:
-    """A supplering answering every open mangel of ``status`` not in ``answered``, echoing
-    its mangelID on the current saksnummer; and those mangelIDs (none: nothing to send)."""
+    """A supplering answering every open mangel of ``status`` not in ``answered`` whose
+    oppdatering the client has ``fetched`` (the status view is no substitute: a mangel seen
+    there first waits for its oppdatering), echoing its mangelID on the current saksnummer;
+    and those mangelIDs (none: nothing to send)."""
+    told = {u.get("mangelID") for item in fetched for u in item.get("utfall") or []}
     open_ids = [
         m["mangelID"]
         for m in status.get("mangler") or []
-        if not m["besvart"] and m["mangelID"] not in answered
+        if not m["besvart"] and m["mangelID"] not in answered and m["mangelID"] in told
     ]
     if not open_ids:
         return {}, []
